@@ -1,0 +1,1 @@
+"""The headless kiosk agent and the tablet web client."""

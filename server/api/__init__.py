@@ -1,0 +1,1 @@
+"""The JSON API: typed routes whose pydantic models also produce the OpenAPI document."""

@@ -1,0 +1,137 @@
+"""Typed JSON routes: request/response models, validation at the edge, and the OpenAPI 3.1 data."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from ..errors import InvalidInput, UnsupportedMedia
+
+B = TypeVar("B", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_PARAM = re.compile(r"\{(\w+)(?::([^}]+))?\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One documented JSON operation."""
+
+    method: str
+    path: str
+    summary: str
+    tag: str
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    public: bool
+
+
+@dataclass
+class ApiRoutes:
+    """A route table for one feature module, remembering what OpenAPI needs to know."""
+
+    tag: str
+    table: web.RouteTableDef = field(default_factory=web.RouteTableDef)
+    operations: list[Operation] = field(default_factory=list)
+
+    def get(
+        self, path: str, *, response: type[R], summary: str, public: bool = False
+    ) -> Callable[[Callable[[web.Request], Awaitable[R]]], Handler]:
+        """Register a GET returning ``response``."""
+
+        def decorate(func: Callable[[web.Request], Awaitable[R]]) -> Handler:
+            self._document("GET", path, summary, None, response, 200, public)
+
+            async def handler(request: web.Request) -> web.StreamResponse:
+                return model_response(await func(request), 200)
+
+            self.table.get(path, name=func.__name__)(handler)
+            return handler
+
+        return decorate
+
+    def post(
+        self,
+        path: str,
+        *,
+        body: type[B],
+        response: type[R],
+        summary: str,
+        status: int = 200,
+        public: bool = False,
+    ) -> Callable[[Callable[[web.Request, B], Awaitable[R]]], Handler]:
+        """Register a POST whose JSON body is validated as ``body``."""
+
+        def decorate(func: Callable[[web.Request, B], Awaitable[R]]) -> Handler:
+            self._document("POST", path, summary, body, response, status, public)
+
+            async def handler(request: web.Request) -> web.StreamResponse:
+                parsed = await parse_body(request, body)
+                return model_response(await func(request, parsed), status)
+
+            self.table.post(path, name=func.__name__)(handler)
+            return handler
+
+        return decorate
+
+    def _document(
+        self,
+        method: str,
+        path: str,
+        summary: str,
+        body: type[BaseModel] | None,
+        response: type[BaseModel] | None,
+        status: int,
+        public: bool,
+    ) -> None:
+        self.operations.append(
+            Operation(method, path, summary, self.tag, body, response, status, public)
+        )
+
+
+async def parse_body(request: web.Request, model: type[B]) -> B:
+    """Validate a JSON body; wrong content type → 415, bad JSON or fields → 400 with details."""
+    if request.content_type != "application/json":
+        raise UnsupportedMedia("Send the body as application/json.")
+    raw = await request.read()
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "The request body is not valid.", details=validation_details(exc)
+        ) from None
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors reduced to location, type and message (no input echo of secrets)."""
+    return [
+        {"loc": [str(part) for part in err["loc"]], "type": err["type"], "msg": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def model_response(model: BaseModel, status: int) -> web.Response:
+    """Serialise a response model."""
+    return web.json_response(text=model.model_dump_json(), status=status)
+
+
+def path_parameters(path: str) -> tuple[str, list[dict[str, Any]]]:
+    """Turn an aiohttp path into an OpenAPI path and its parameter objects."""
+    params = []
+    for name, pattern in _PARAM.findall(path):
+        kind = "integer" if pattern in {r"\d+", "[0-9]+"} else "string"
+        params.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
+    return _PARAM.sub(lambda m: "{" + m.group(1) + "}", path), params
+
+
+def dump(value: Any) -> str:
+    """Compact JSON for responses built by hand (OpenAPI, schemas)."""
+    return json.dumps(value, separators=(",", ":"))

@@ -1,0 +1,64 @@
+"""``create_app(settings)``: the one place that wires the application together."""
+
+from __future__ import annotations
+
+import weakref
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import WSCloseCode, web
+from prometheus_client import CollectorRegistry
+
+from . import ops, pages
+from .api import citizens, me
+from .api.openapi import build_openapi
+from .api.spec import ApiRoutes, dump
+from .auth import login
+from .db import database_ctx
+from .keys import metrics_key, metrics_registry_key, settings_key, websockets_key
+from .metrics import Metrics
+from .middlewares import error_middleware, identity_middleware, security_headers
+from .settings import Settings
+
+VERSION = "0.1.0"
+API_TABLES: tuple[ApiRoutes, ...] = (me.api, citizens.api)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Assemble routes, middlewares, templates and resource lifetimes."""
+    app = web.Application(
+        middlewares=[error_middleware, identity_middleware],
+        client_max_size=settings.max_body_kb * 1024,
+    )
+    app[settings_key] = settings
+    app[metrics_registry_key] = registry = CollectorRegistry()
+    app[metrics_key] = Metrics.create(registry)
+    app[websockets_key] = weakref.WeakSet()
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(settings.web_dir / "templates"))
+    app.cleanup_ctx.append(database_ctx)
+    app.on_response_prepare.append(security_headers)
+    app.on_shutdown.append(close_websockets)
+    _add_routes(app, settings)
+    return app
+
+
+def _add_routes(app: web.Application, settings: Settings) -> None:
+    app.add_routes(ops.routes)
+    app.add_routes(login.routes)
+    app.add_routes(pages.routes)
+    for table in API_TABLES:
+        app.add_routes(table.table)
+    openapi = dump(build_openapi(API_TABLES, VERSION))
+
+    async def openapi_document(request: web.Request) -> web.Response:
+        return web.Response(text=openapi, content_type="application/json")
+
+    app.router.add_get("/api/openapi.json", openapi_document)
+    app.router.add_static("/static/", settings.web_dir / "static", name="static")
+
+
+async def close_websockets(app: web.Application) -> None:
+    """Close every open WebSocket with 1001 so clients reconnect to another node."""
+    sockets = app[websockets_key]
+    for ws in set(sockets):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")

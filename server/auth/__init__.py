@@ -1,0 +1,1 @@
+"""Staff login: sessions, CSRF, throttling and the one authorization helper."""

@@ -1,0 +1,173 @@
+"""The ``screenvisit`` command: serve, migrate, seed-demo, create-admin, make-cert."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import getpass
+import logging
+import os
+import ssl
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from .settings import PROJECT_DIR, Settings, SettingsError
+
+logger = logging.getLogger(__name__)
+SECRET_FILE = PROJECT_DIR / "var" / "secret_key"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of every sub-command."""
+    parser = argparse.ArgumentParser(prog="screenvisit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", help="listen address (default from settings)")
+    serve.add_argument("--port", type=int, help="listen port (default 8080)")
+    serve.add_argument("--tls-cert", type=Path, help="PEM certificate: serve HTTPS")
+    serve.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
+    serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    sub.add_parser("migrate", help="apply database migrations")
+    seed = sub.add_parser("seed-demo", help="load demo data (once) and print the logins")
+    seed.add_argument("--force", action="store_true", help="seed even if data exists")
+    admin = sub.add_parser("create-admin", help="create an administrator")
+    admin.add_argument("username")
+    admin.add_argument("--name", default="Administrator")
+    admin.add_argument("--organisation", default="demo", help="organisation slug")
+    admin.add_argument("--password-stdin", action="store_true", help="read password from stdin")
+    cert = sub.add_parser("make-cert", help="write a self-signed TLS certificate")
+    cert.add_argument("--out", type=Path, default=PROJECT_DIR / "var" / "tls")
+    cert.add_argument("hostnames", nargs="*", default=["localhost", "127.0.0.1"])
+    return parser
+
+
+def load_settings(environ: dict[str, str]) -> Settings:
+    """Settings from the environment; a persisted secret key when none is configured."""
+    settings = Settings.from_env(environ)
+    if "SCREENVISIT_SECRET_KEY" not in environ:
+        settings = dataclasses.replace(settings, secret_key=_persisted_secret())
+    return settings
+
+
+def _persisted_secret() -> str:
+    # Sessions and demo kiosk tokens must survive a restart of `make run`.
+    from .security import new_token
+
+    if not SECRET_FILE.exists():
+        SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
+        SECRET_FILE.touch(mode=0o600)
+        SECRET_FILE.write_text(new_token(32))
+    return SECRET_FILE.read_text().strip()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m server`` and the ``screenvisit`` script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(dict(os.environ))
+    except SettingsError as exc:
+        print(f"screenvisit: {exc}", file=sys.stderr)
+        return 2
+    from .logs import configure_logging
+
+    configure_logging(settings)
+    return COMMANDS[args.command](args, settings)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the server until interrupted."""
+    from .app import create_app
+    from .migrate import upgrade
+
+    settings = _serve_overrides(args, settings)
+    if args.migrate:
+        asyncio.run(upgrade(settings.database_url))
+    context = _tls_context(settings)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ssl_context=context,
+        access_log=None,
+        print=lambda _msg: print(f"screenvisit serving on {settings.public_url}", flush=True),
+    )
+    return 0
+
+
+def _serve_overrides(args: argparse.Namespace, settings: Settings) -> Settings:
+    changes = {
+        name: value
+        for name in ("host", "port", "tls_cert", "tls_key")
+        if (value := getattr(args, name)) is not None
+    }
+    return dataclasses.replace(settings, **changes)
+
+
+def _tls_context(settings: Settings) -> ssl.SSLContext | None:
+    if settings.tls_cert is None:
+        return None
+    if settings.tls_key is None:
+        raise SystemExit("screenvisit: --tls-cert needs --tls-key")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply every pending migration."""
+    from .migrate import upgrade
+
+    asyncio.run(upgrade(settings.database_url))
+    print("database is up to date")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Seed the demo organisation unless it exists, then print where to log in."""
+    from .demo import print_demo_access, seed_demo
+
+    asyncio.run(seed_demo(settings, force=args.force))
+    print_demo_access(settings)
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an administrator with a password typed twice (or from stdin)."""
+    from .demo import create_admin
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("screenvisit: passwords differ", file=sys.stderr)
+            return 2
+    if len(password) < 10:
+        print("screenvisit: use at least 10 characters", file=sys.stderr)
+        return 2
+    asyncio.run(create_admin(settings, args.organisation, args.username, args.name, password))
+    print(f"administrator {args.username!r} created")
+    return 0
+
+
+def cmd_make_cert(args: argparse.Namespace, settings: Settings) -> int:
+    """Write cert.pem and key.pem for serving HTTPS on a LAN (tablets need it for the camera)."""
+    from .security import make_self_signed_cert
+
+    files = make_self_signed_cert(args.out, list(args.hostnames))
+    print(f"certificate: {files.cert}\nprivate key: {files.key}")
+    print(f"serve with: screenvisit serve --tls-cert {files.cert} --tls-key {files.key}")
+    return 0
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "migrate": cmd_migrate,
+    "seed-demo": cmd_seed_demo,
+    "create-admin": cmd_create_admin,
+    "make-cert": cmd_make_cert,
+}

@@ -1,0 +1,47 @@
+"""The database engine and session factory, owned by a cleanup context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from .keys import engine_key, sessionmaker_key, settings_key
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """Create an engine; SQLite gets foreign keys on and WAL for concurrent readers."""
+    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded attributes after commit (no implicit IO in async code)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Open the engine for the app's lifetime and dispose of it on cleanup."""
+    engine = make_engine(app[settings_key].database_url)
+    app[engine_key] = engine
+    app[sessionmaker_key] = make_sessionmaker(engine)
+    yield
+    await engine.dispose()

@@ -1,0 +1,294 @@
+"""Demo data: one municipality, two teams, staff, 20 citizens with tablets and visit plans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .db import make_engine, make_sessionmaker
+from .models import (
+    Channel,
+    Citizen,
+    Consent,
+    ConsentKind,
+    ContactPerson,
+    KioskDevice,
+    Organisation,
+    Relative,
+    Role,
+    Staff,
+    Team,
+    TeamMembership,
+    VisitPlan,
+    VisitType,
+    utcnow,
+)
+from .security import hash_password, sign, token_hash
+from .settings import Settings
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "demo1234"
+
+DEMO_STAFF = (
+    # username, name, role, teams
+    ("anna", "Anna Jensen", Role.NURSE, ("Team Nord",)),
+    ("bo", "Bo Nielsen", Role.NURSE, ("Team Syd",)),
+    ("carla", "Carla Hansen", Role.CARER, ("Team Nord",)),
+    ("dennis", "Dennis Larsen", Role.CARER, ("Team Syd",)),
+    ("pia", "Pia Planlægger", Role.PLANNER, ("Team Nord", "Team Syd")),
+    ("vera", "Vera Visitator", Role.VISITATOR, ()),
+    ("admin", "Demo Administrator", Role.ADMIN, ()),
+)
+
+# code, Danish name, English name, non-swappable, camera off by default, qualified roles
+VISIT_TYPES: tuple[tuple[str, str, str, bool, bool, list[str]], ...] = (
+    ("medication", "Medicin", "Medication", True, False, ["nurse"]),
+    ("bath", "Bad", "Bath", False, True, []),
+    ("reassurance", "Tryghedsopkald", "Reassurance call", False, False, []),
+    ("wake_up", "Vækning", "Wake-up call", False, False, []),
+    ("meal_drink", "Mad og drikke", "Meal and drink reminder", False, False, []),
+    ("blood_sugar", "Blodsukker", "Blood sugar", True, False, ["nurse"]),
+    ("visitation_meeting", "Visitationsmøde", "Visitation meeting", False, False, []),
+)
+
+CITIZEN_NAMES = (
+    ("Karen Sørensen", "Karen"),
+    ("Poul Andersen", "Poul"),
+    ("Inger Madsen", "Inger"),
+    ("Jens Christensen", "Jens"),
+    ("Birthe Pedersen", "Birthe"),
+    ("Erik Olsen", "Erik"),
+    ("Grethe Thomsen", "Grethe"),
+    ("Niels Rasmussen", "Niels"),
+    ("Kirsten Poulsen", "Kirsten"),
+    ("Henning Johansen", "Henning"),
+    ("Lis Knudsen", "Lis"),
+    ("Bent Mortensen", "Bent"),
+    ("Ruth Møller", "Ruth"),
+    ("Arne Jørgensen", "Arne"),
+    ("Else Petersen", "Else"),
+    ("Svend Kristensen", "Svend"),
+    ("Hanne Frederiksen", "Hanne"),
+    ("Ole Iversen", "Ole"),
+    ("Aase Dam", "Aase"),
+    ("Knud Holm", "Knud"),
+)
+
+# Plans per citizen index: (visit type, time, rrule, channel by weekday).
+PLAN_PATTERNS = (
+    (("medication", "08:00", "FREQ=DAILY"), ("reassurance", "15:00", "FREQ=DAILY")),
+    (("medication", "08:30", "FREQ=DAILY"), ("meal_drink", "12:00", "FREQ=DAILY")),
+    (("wake_up", "07:30", "FREQ=DAILY"), ("bath", "10:00", "FREQ=WEEKLY;BYDAY=TU,FR")),
+    (("blood_sugar", "09:00", "FREQ=DAILY"), ("reassurance", "19:00", "FREQ=DAILY")),
+)
+SCREEN_MWF = {"0": "screen", "1": "physical", "2": "screen", "3": "physical", "4": "screen"}
+
+
+def demo_kiosk_token(settings: Settings, index: int) -> str:
+    """Stable per installation (derived from its secret), so `make run` can print it again."""
+    return "demo-" + sign(settings.secret_key, f"demo-kiosk-{index}")[:40]
+
+
+async def seed_demo(settings: Settings, *, force: bool = False) -> bool:
+    """Insert the demo organisation once; returns False when it was already there."""
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            exists = await session.scalar(
+                select(Organisation.id).where(Organisation.slug == DEMO_SLUG)
+            )
+            if exists is not None and not force:
+                return False
+            await _seed(session, settings)
+            return True
+    finally:
+        await engine.dispose()
+
+
+async def _seed(session: AsyncSession, settings: Settings) -> None:
+    org = Organisation(slug=DEMO_SLUG, name="Demo Kommune", settings={"call_back_button": True})
+    session.add(org)
+    await session.flush()
+    teams = {
+        name: Team(organisation_id=org.id, name=name, phone=phone)
+        for name, phone in (("Team Nord", "70 10 20 30"), ("Team Syd", "70 10 20 40"))
+    }
+    session.add_all(teams.values())
+    types = [
+        VisitType(
+            organisation_id=org.id,
+            code=c,
+            name_da=da,
+            name_en=en,
+            non_swappable=ns,
+            camera_off_by_default=cam,
+            qualified_roles=roles,
+        )
+        for c, da, en, ns, cam, roles in VISIT_TYPES
+    ]
+    session.add_all(types)
+    await session.flush()
+    staff = await _seed_staff(session, org, teams)
+    await _seed_citizens(session, settings, org, teams, staff, {t.code: t for t in types})
+
+
+async def _seed_staff(
+    session: AsyncSession, org: Organisation, teams: dict[str, Team]
+) -> dict[str, Staff]:
+    password_hash = hash_password(DEMO_PASSWORD)
+    people = {
+        username: Staff(
+            organisation_id=org.id,
+            username=username,
+            display_name=name,
+            role=role,
+            password_hash=password_hash,
+        )
+        for username, name, role, _ in DEMO_STAFF
+    }
+    session.add_all(people.values())
+    await session.flush()
+    session.add_all(
+        TeamMembership(staff_id=people[username].id, team_id=teams[team].id)
+        for username, _, _, team_names in DEMO_STAFF
+        for team in team_names
+    )
+    return people
+
+
+async def _seed_citizens(
+    session: AsyncSession,
+    settings: Settings,
+    org: Organisation,
+    teams: dict[str, Team],
+    staff: dict[str, Staff],
+    types: dict[str, VisitType],
+) -> None:
+    team_cycle = itertools.cycle((("Team Nord", ("anna", "carla")), ("Team Syd", ("bo", "dennis"))))
+    today = dt.date.today()
+    for index, ((name, preferred), (team_name, contacts)) in enumerate(
+        zip(CITIZEN_NAMES, team_cycle, strict=False)
+    ):
+        citizen = Citizen(
+            organisation_id=org.id,
+            team_id=teams[team_name].id,
+            name=name,
+            preferred_name=preferred,
+            special_approach="Taler langsomt og tydeligt; hører dårligt på venstre øre."
+            if index % 3 == 0
+            else None,
+            wishes="Vil gerne kaldes ved fornavn." if index % 2 == 0 else None,
+        )
+        session.add(citizen)
+        await session.flush()
+        session.add_all(
+            ContactPerson(citizen_id=citizen.id, staff_id=staff[u].id, priority=p)
+            for p, u in enumerate(contacts, start=1)
+        )
+        _seed_consents_and_relative(session, citizen, index)
+        session.add(_demo_kiosk(settings, org, citizen, index))
+        for code, at, rule in PLAN_PATTERNS[index % len(PLAN_PATTERNS)]:
+            session.add(_demo_plan(citizen, teams[team_name], types[code], at, rule, today, index))
+
+
+def _seed_consents_and_relative(session: AsyncSession, citizen: Citizen, index: int) -> None:
+    session.add(
+        Consent(
+            citizen_id=citizen.id, kind=ConsentKind.SCREEN_VISITS, granted_by="borger", scope={}
+        )
+    )
+    if index % 2 == 0:
+        session.add(
+            Consent(
+                citizen_id=citizen.id,
+                kind=ConsentKind.AUTO_ANSWER,
+                granted_by="borger",
+                scope={"callers": "contact_persons_and_team"},
+            )
+        )
+    session.add(
+        Relative(
+            citizen_id=citizen.id,
+            name=f"Pårørende til {citizen.preferred_name}",
+            relation="datter" if index % 2 else "søn",
+            phone="+45 20 00 00 00",
+            may_join_meetings=True,
+            may_see_agreements=True,
+            may_be_notified=index % 2 == 0,
+        )
+    )
+
+
+def _demo_kiosk(settings: Settings, org: Organisation, citizen: Citizen, index: int) -> KioskDevice:
+    return KioskDevice(
+        organisation_id=org.id,
+        citizen_id=citizen.id,
+        label=f"Tablet {index + 1:02d}",
+        token_hash=token_hash(demo_kiosk_token(settings, index)),
+        enrolled_at=utcnow(),
+    )
+
+
+def _demo_plan(
+    citizen: Citizen, team: Team, vtype: VisitType, at: str, rule: str, today: dt.date, index: int
+) -> VisitPlan:
+    hours, minutes = (int(part) for part in at.split(":"))
+    return VisitPlan(
+        citizen_id=citizen.id,
+        visit_type_id=vtype.id,
+        team_id=team.id,
+        rrule=rule,
+        local_time=dt.time(hours, minutes),
+        window_min=15,
+        duration_min=vtype.default_duration_min,
+        channel_by_weekday=SCREEN_MWF if index % 5 == 4 else {},
+        default_channel=Channel.SCREEN,
+        valid_from=today - dt.timedelta(days=7),
+        valid_to=None,
+    )
+
+
+async def create_admin(
+    settings: Settings, org_slug: str, username: str, name: str, password: str
+) -> None:
+    """Create an administrator in an existing organisation (the CLI's create-admin)."""
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            org_id = await session.scalar(
+                select(Organisation.id).where(Organisation.slug == org_slug)
+            )
+            if org_id is None:
+                org = Organisation(slug=org_slug, name=org_slug.title())
+                session.add(org)
+                await session.flush()
+                org_id = org.id
+            session.add(
+                Staff(
+                    organisation_id=org_id,
+                    username=username,
+                    display_name=name,
+                    role=Role.ADMIN,
+                    password_hash=hash_password(password),
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+def print_demo_access(settings: Settings) -> None:
+    """Tell the person who ran `make run` where to go and how to log in."""
+    url = settings.public_url.rstrip("/")
+    print(f"\nscreenvisit demo — open {url}/login")
+    print(f"  staff logins (password '{DEMO_PASSWORD}'):")
+    for username, name, role, teams in DEMO_STAFF:
+        print(
+            f"    {username:<8} {name:<20} {role.value:<10} {', '.join(teams) or 'hele kommunen'}"
+        )
+    print("  citizen tablets (open in a browser; the token is kept in the URL fragment):")
+    for index, (name, _) in enumerate(CITIZEN_NAMES):
+        print(f"    {name:<18} {url}/kiosk/#token={demo_kiosk_token(settings, index)}")
+    print()

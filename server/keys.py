@@ -1,0 +1,23 @@
+"""Every application and request value, each under a typed key."""
+
+from __future__ import annotations
+
+import weakref
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from .auth.identity import StaffIdentity
+from .metrics import Metrics
+from .settings import Settings
+
+settings_key = web.AppKey("settings_key", Settings)
+engine_key = web.AppKey("engine_key", AsyncEngine)
+sessionmaker_key = web.AppKey("sessionmaker_key", async_sessionmaker[AsyncSession])
+metrics_registry_key = web.AppKey("metrics_registry_key", CollectorRegistry)
+metrics_key = web.AppKey("metrics_key", Metrics)
+websockets_key = web.AppKey("websockets_key", weakref.WeakSet[web.WebSocketResponse])
+
+identity_key = web.RequestKey("identity_key", StaffIdentity)
+csrf_token_key = web.RequestKey("csrf_token_key", str)

@@ -1,0 +1,125 @@
+"""Middlewares and response hooks: errors at the edge, metrics, identity + CSRF, headers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import urlencode
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from .auth.csrf import check_csrf, csrf_token_for
+from .auth.sessions import SESSION_COOKIE, load_identity
+from .errors import AppError, NotAuthenticated, NotFound, PayloadTooLarge
+from .keys import identity_key, metrics_key, sessionmaker_key, settings_key
+from .templating import render
+
+logger = logging.getLogger(__name__)
+
+# Paths that never need to know who is asking: no database hit for them.
+_ANONYMOUS_PREFIXES = ("/static/", "/kiosk/static/", "/healthz", "/readyz", "/metrics")
+
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
+    "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def wants_json(request: web.Request) -> bool:
+    """API clients get JSON errors; browsers asking for pages get an HTML page."""
+    if request.path.startswith(("/api/", "/ws")):
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map every failure to a clear response with a stable code; count requests."""
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+    except AppError as exc:
+        response = await error_response(request, exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = await error_response(request, from_http_exception(exc))
+    except Exception:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        response = await error_response(request, AppError("Something went wrong on our side."))
+        response.set_status(500)
+    _observe(request, response.status, time.perf_counter() - started)
+    return response
+
+
+def from_http_exception(exc: web.HTTPException) -> AppError:
+    """aiohttp's own errors (404, 405, 413, ...) in our error shape."""
+    if exc.status == 413:
+        return PayloadTooLarge()
+    if exc.status == 404:
+        return NotFound()
+    err = AppError(exc.reason)
+    err.status = exc.status  # type: ignore[misc]  # instance override of the class default
+    err.code = exc.reason.lower().replace(" ", "_")  # type: ignore[misc]
+    return err
+
+
+async def error_response(request: web.Request, exc: AppError) -> web.StreamResponse:
+    """JSON ``{"error": ...}`` for API clients, a friendly page for people."""
+    headers = {"Retry-After": str(exc.details["retry_after"])} if exc.status == 429 else None
+    if wants_json(request):
+        return web.json_response(exc.to_json(), status=exc.status, headers=headers)
+    if isinstance(exc, NotAuthenticated) and request.method == "GET":
+        return redirect(f"/login?{urlencode({'next': request.path_qs})}")
+    context = {"error": exc, "status": exc.status}
+    response = render(request, "error.html", context, status=exc.status)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def redirect(location: str) -> web.Response:
+    """A 303 See Other that can still carry cookies (returned, not raised)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _observe(request: web.Request, status: int, seconds: float) -> None:
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    metrics = request.app[metrics_key]
+    metrics.requests.labels(request.method, route, str(status)).inc()
+    metrics.request_seconds.labels(route).observe(seconds)
+
+
+@web.middleware
+async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Attach the logged-in staff identity, then enforce CSRF on state-changing requests."""
+    if request.path.startswith(_ANONYMOUS_PREFIXES):
+        return await handler(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        async with request.app[sessionmaker_key]() as session:
+            identity = await load_identity(session, token)
+        if identity is not None:
+            request[identity_key] = identity
+    fresh_cookie = csrf_token_for(request)
+    await check_csrf(request)
+    response = await handler(request)
+    if fresh_cookie is not None:
+        fresh_cookie.apply(request, response)
+    return response
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Headers every response carries, pages, API, static files and errors alike."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
+    if request.app[settings_key].secure_cookies:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -1,0 +1,50 @@
+"""All tables share one ``Base``; import models from here."""
+
+from .audit import AuditEvent
+from .base import Base, utcnow
+from .calls import Call, CallParticipant
+from .citizen import Citizen, Consent, ContactPerson, KioskDevice, Relative
+from .enums import (
+    CallState,
+    Channel,
+    ConsentKind,
+    ObservationCode,
+    OutcomeKind,
+    ParticipantKind,
+    Role,
+    VisitStatus,
+)
+from .organisation import LoginThrottle, Organisation, Staff, StaffSession, Team, TeamMembership
+from .visits import Observation, Outcome, Visit, VisitPlan, VisitType
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Call",
+    "CallParticipant",
+    "CallState",
+    "Channel",
+    "Citizen",
+    "Consent",
+    "ConsentKind",
+    "ContactPerson",
+    "KioskDevice",
+    "LoginThrottle",
+    "Observation",
+    "ObservationCode",
+    "Organisation",
+    "Outcome",
+    "OutcomeKind",
+    "ParticipantKind",
+    "Relative",
+    "Role",
+    "Staff",
+    "StaffSession",
+    "Team",
+    "TeamMembership",
+    "Visit",
+    "VisitPlan",
+    "VisitStatus",
+    "VisitType",
+    "utcnow",
+]

@@ -1,0 +1,135 @@
+"""Typed settings, built once from the environment (prefix ``SCREENVISIT_``) and passed in."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+PREFIX = "SCREENVISIT_"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or cannot be read; the message names the key and the value."""
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true/false")
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable. Field names map to ``SCREENVISIT_<NAME>`` environment variables."""
+
+    database_url: str = f"sqlite+aiosqlite:///{PROJECT_DIR / 'var' / 'screenvisit.db'}"
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://localhost:8080"
+    allowed_origins: tuple[str, ...] = ()
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    redis_url: str | None = None
+    log_json: bool = False
+    log_level: str = "INFO"
+    web_dir: Path = PROJECT_DIR / "web"
+    kiosk_dir: Path = PROJECT_DIR / "kiosk"
+    session_hours: int = 12
+    login_delay_after: int = 3
+    login_lockout_after: int = 10
+    login_lockout_minutes: int = 15
+    max_body_kb: int = 256
+    ring_timeout_s: int = 45
+    auto_answer_after_s: int = 10
+    reconnect_grace_s: int = 30
+    max_call_participants: int = 6
+    ws_heartbeat_s: float = 20.0
+    ws_auth_deadline_s: float = 10.0
+    ws_max_msg_kb: int = 64
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = field(default=None, repr=False)
+    turn_ttl_s: int = 3600
+    timezone: str = "Europe/Copenhagen"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get ``Secure`` whenever the public URL or the listener speaks TLS."""
+        return self.public_url.startswith("https://") or self.tls_cert is not None
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """Origins allowed to open the signalling socket: the public URL plus the extra list."""
+        return frozenset({self.public_url.rstrip("/"), *self.allowed_origins})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read ``SCREENVISIT_*`` variables; unknown ones are an error so typos do not pass."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for key, raw in environ.items():
+            if not key.startswith(PREFIX):
+                continue
+            name = key[len(PREFIX) :].lower()
+            if name not in known:
+                raise SettingsError(f"Unknown setting {key!r}")
+            values[name] = _cast(key, raw, _CASTS.get(name, str))
+        return cls(**values)
+
+
+def _cast(key: str, raw: str, cast: Callable[[str], T]) -> T:
+    try:
+        return cast(raw)
+    except ValueError as exc:
+        raise SettingsError(f"Setting {key}={raw!r} is not valid: {exc}") from None
+
+
+def _optional_path(value: str) -> Path | None:
+    return _path(value) if value else None
+
+
+_CASTS: dict[str, Callable[[str], Any]] = {
+    "port": int,
+    "allowed_origins": _split,
+    "tls_cert": _optional_path,
+    "tls_key": _optional_path,
+    "redis_url": lambda v: v or None,
+    "log_json": _bool,
+    "web_dir": _path,
+    "kiosk_dir": _path,
+    "session_hours": int,
+    "login_delay_after": int,
+    "login_lockout_after": int,
+    "login_lockout_minutes": int,
+    "max_body_kb": int,
+    "ring_timeout_s": int,
+    "auto_answer_after_s": int,
+    "reconnect_grace_s": int,
+    "max_call_participants": int,
+    "ws_heartbeat_s": float,
+    "ws_auth_deadline_s": float,
+    "ws_max_msg_kb": int,
+    "stun_urls": _split,
+    "turn_urls": _split,
+    "turn_secret": lambda v: v or None,
+    "turn_ttl_s": int,
+}

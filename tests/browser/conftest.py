@@ -1,0 +1,70 @@
+"""Playwright driving Debian's Chromium against the real server on a loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+from playwright.async_api import BrowserContext, Page, async_playwright
+
+from server.app import create_app
+from server.settings import Settings
+from tests.databases import missing_service
+
+CHROMIUM = os.environ.get("SCREENVISIT_TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
+    """A fresh Chromium with its own profile directory."""
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        missing_service(f"Chromium at {CHROMIUM}")
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1280, "height": 800},
+        )
+        try:
+            yield context
+        finally:
+            await context.close()
+
+
+@pytest.fixture
+async def server(demo: Settings) -> AsyncIterator[TestServer]:
+    """The real app with demo data, on 127.0.0.1 and a free port."""
+    test_server = TestServer(create_app(demo), host="127.0.0.1")
+    await test_server.start_server()
+    try:
+        yield test_server
+    finally:
+        await test_server.close()
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    """Save a screenshot under test-artifacts/ for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path

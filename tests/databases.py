@@ -1,0 +1,99 @@
+"""Test databases: a migrated template per session, copied or cloned for each test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db import make_engine, make_sessionmaker
+from server.migrate import upgrade
+
+PG_ADMIN_DSN = os.environ.get("SCREENVISIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PG_TEMPLATE = "screenvisit_template"
+
+
+def in_ci() -> bool:
+    """CI=true turns a missing service into a failure instead of a skip."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def missing_service(what: str) -> None:
+    """Fail in CI, skip on a developer machine without the service."""
+    if in_ci():
+        pytest.fail(f"{what} is required in CI but is not reachable", pytrace=False)
+    pytest.skip(f"{what} not reachable")
+
+
+def sqlite_url(path: Path) -> str:
+    """The async SQLite URL of a file."""
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def make_sqlite_template(directory: Path) -> Path:
+    """Migrate one SQLite file to head; tests copy it."""
+    path = directory / "template.db"
+    asyncio.run(upgrade(sqlite_url(path)))
+    return path
+
+
+def copy_sqlite(template: Path, target: Path) -> str:
+    """A private migrated SQLite database for one test."""
+    shutil.copyfile(template, target)
+    return sqlite_url(target)
+
+
+def pg_url(database: str) -> str:
+    """The async SQLAlchemy URL of a database on the test server."""
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{database}"
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def make_pg_template() -> str | None:
+    """Create and migrate the template database; None when PostgreSQL is not reachable."""
+    try:
+        asyncio.run(_admin(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"))
+    except (OSError, asyncpg.PostgresError):
+        return None
+    asyncio.run(_admin(f"CREATE DATABASE {PG_TEMPLATE}"))
+    asyncio.run(upgrade(pg_url(PG_TEMPLATE)))
+    return PG_TEMPLATE
+
+
+async def clone_pg(template: str) -> str:
+    """A private database cloned from the migrated template."""
+    name = f"sv_{uuid.uuid4().hex[:12]}"
+    await _admin(f"CREATE DATABASE {name} TEMPLATE {template}")
+    return name
+
+
+async def drop_pg(name: str) -> None:
+    """Remove a test database."""
+    await _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextlib.asynccontextmanager
+async def transaction(database_url: str) -> AsyncIterator[AsyncSession]:
+    """A session in one committed transaction on its own engine, disposed afterwards."""
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            yield session
+    finally:
+        await engine.dispose()

@@ -1,0 +1,134 @@
+"""Staff login through the real server: passwords, throttling, CSRF, scope and audit."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from server.models import AuditEvent, Citizen, LoginThrottle, Team
+from server.settings import Settings
+from tests.conftest import Client, csrf_from, login, login_response
+from tests.databases import transaction
+
+
+@pytest.fixture
+def db_url(both_backends: str) -> str:
+    """Run on both backends."""
+    return both_backends
+
+
+async def audit_actions(settings: Settings) -> list[tuple[str, str | None, str | None]]:
+    """Every audit event as (action, actor, subject id), oldest first."""
+    async with transaction(settings.database_url) as session:
+        rows = await session.execute(
+            select(AuditEvent.action, AuditEvent.actor, AuditEvent.subject_id).order_by(
+                AuditEvent.id
+            )
+        )
+        return [(action, actor, subject) for action, actor, subject in rows]
+
+
+async def citizen_of_team(settings: Settings, team: str) -> int:
+    """The id of some citizen in ``team``."""
+    async with transaction(settings.database_url) as session:
+        found = await session.scalar(
+            select(Citizen.id).join(Team, Team.id == Citizen.team_id).where(Team.name == team)
+        )
+        assert found is not None
+        return found
+
+
+async def test_login_success_sets_session_and_audits(client: Client, demo: Settings) -> None:
+    """A right password redirects home with an HttpOnly, SameSite=Lax cookie and audits it."""
+    response = await login_response(client, "anna")
+    assert response.status == 303
+    cookie = response.cookies["sv_session"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    home = await client.get("/")
+    assert home.status == 200
+    assert "Anna Jensen" in await home.text()
+    assert ("login", "staff:anna", None) in [(a, b, None) for a, b, _ in await audit_actions(demo)]
+
+
+async def test_login_wrong_password_is_refused_and_audited(client: Client, demo: Settings) -> None:
+    """A wrong password gives 401 with a clear message and a failed-login audit event."""
+    assert await login(client, "anna", "wrong") == 401
+    actions = [a for a, _, _ in await audit_actions(demo)]
+    assert actions == ["login.failed"]
+    assert (await client.get("/", allow_redirects=False)).status == 303
+
+
+async def test_login_unknown_user_looks_like_wrong_password(client: Client, demo: Settings) -> None:
+    """An unknown username is answered exactly like a wrong password."""
+    page = await client.get("/login")
+    response = await client.post(
+        "/login",
+        data={"username": "nobody", "password": "x", "csrf_token": csrf_from(await page.text())},
+    )
+    assert response.status == 401
+    assert "Forkert brugernavn eller adgangskode" in await response.text()
+
+
+async def test_login_delay_then_lockout(client: Client, demo: Settings) -> None:
+    """After repeated failures attempts are delayed (429), then the username is locked."""
+    statuses = [await login(client, "bo", "wrong") for _ in range(3)]
+    assert statuses == [401, 401, 401]
+    assert await login(client, "bo", "wrong") == 429  # within the growing delay
+    async with transaction(demo.database_url) as session:
+        row = await session.get(LoginThrottle, "bo")
+        assert row is not None and row.failures == 3
+        row.failures = 4  # fast-forward: the next failure reaches the lockout threshold
+        row.last_failure_at = None
+    assert await login(client, "bo", "wrong") == 401
+    assert await login(client, "bo") == 429  # locked: even the right password is refused
+
+
+async def test_post_without_csrf_is_403(client: Client, demo: Settings) -> None:
+    """A state-changing request without the CSRF token is refused with csrf_failed."""
+    await client.get("/login")
+    response = await client.post("/login", data={"username": "anna", "password": "demo1234"})
+    assert response.status == 403
+    assert "csrf_failed" in await response.text()
+    assert await login(client, "anna") == 303
+    logout = await client.post("/logout", headers={"Accept": "application/json"})
+    assert logout.status == 403
+    assert (await logout.json())["error"]["code"] == "csrf_failed"
+
+
+async def test_logout_ends_session(client: Client, demo: Settings) -> None:
+    """Logging out deletes the session; the old cookie no longer works."""
+    await login(client, "anna")
+    token = csrf_from(await (await client.get("/")).text())
+    response = await client.post("/logout", data={"csrf_token": token}, allow_redirects=False)
+    assert response.status == 303
+    assert (await client.get("/api/me")).status == 401
+    assert "logout" in [a for a, _, _ in await audit_actions(demo)]
+
+
+async def test_nurse_cannot_read_other_team_citizen(client: Client, demo: Settings) -> None:
+    """A Team Nord nurse reading a Team Syd citizen gets 403 and the denial is audited."""
+    other = await citizen_of_team(demo, "Team Syd")
+    await login(client, "anna")
+    response = await client.get(f"/api/citizens/{other}")
+    assert response.status == 403
+    assert (await response.json())["error"]["code"] == "forbidden"
+    assert ("citizen.read_denied", "staff:anna", str(other)) in await audit_actions(demo)
+
+
+async def test_citizen_read_is_audited_and_scoped(client: Client, demo: Settings) -> None:
+    """Reading an own-team citizen works and is audited; lists show only own-team citizens."""
+    own = await citizen_of_team(demo, "Team Nord")
+    await login(client, "anna")
+    detail = await client.get(f"/api/citizens/{own}")
+    assert detail.status == 200
+    assert [c["display_name"] for c in (await detail.json())["contact_persons"]]
+    assert ("citizen.read", "staff:anna", str(own)) in await audit_actions(demo)
+    listing = await (await client.get("/api/citizens")).json()
+    assert len(listing["citizens"]) == 10
+
+
+async def test_planner_sees_whole_organisation(client: Client, demo: Settings) -> None:
+    """Visitators see every citizen of their organisation."""
+    await login(client, "vera")
+    listing = await (await client.get("/api/citizens")).json()
+    assert len(listing["citizens"]) == 20

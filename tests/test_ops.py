@@ -1,0 +1,140 @@
+"""Operations endpoints and cross-cutting HTTP behaviour of the real server."""
+
+from __future__ import annotations
+
+from openapi_spec_validator import validate
+from prometheus_client.parser import text_string_to_metric_families
+
+from server.settings import Settings
+from tests.conftest import Client, login
+
+
+async def test_healthz_answers_ok(client: Client) -> None:
+    """/healthz is 200 while the process runs."""
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok"}
+
+
+async def test_readyz_checks_database(client: Client) -> None:
+    """/readyz reports the database check."""
+    response = await client.get("/readyz")
+    assert response.status == 200
+    assert (await response.json())["checks"] == {"database": True}
+
+
+async def test_readyz_fails_when_database_is_gone(aiohttp_client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An unreachable database makes /readyz 503, not 500."""
+    from server.app import create_app
+
+    settings = Settings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    client = await aiohttp_client(create_app(settings))
+    response = await client.get("/readyz")
+    assert response.status == 503
+    assert (await response.json())["checks"]["database"] is False
+
+
+async def test_metrics_parse_as_prometheus_text(client: Client) -> None:
+    """/metrics is valid Prometheus text and counts requests."""
+    await client.get("/healthz")
+    response = await client.get("/metrics")
+    assert response.status == 200
+    families = {f.name: f for f in text_string_to_metric_families(await response.text())}
+    samples = families["screenvisit_http_requests"].samples
+    assert any(s.labels.get("route") == "/healthz" and s.value >= 1 for s in samples)
+
+
+async def test_openapi_document_is_valid(client: Client) -> None:
+    """/api/openapi.json is a valid OpenAPI 3.1 document listing the JSON routes."""
+    response = await client.get("/api/openapi.json")
+    document = await response.json()
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+    assert "/api/citizens/{citizen_id}" in document["paths"]
+    assert "ErrorResponse" in document["components"]["schemas"]
+
+
+async def test_security_headers_on_every_response(client: Client) -> None:
+    """Pages, API errors and static files carry CSP, nosniff, referrer policy, no framing."""
+    for path in ("/login", "/api/nope", "/static/css/app.css"):
+        headers = (await client.get(path)).headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+
+
+async def test_unknown_route_json_and_html(client: Client) -> None:
+    """Unknown routes get a JSON error for the API and a friendly page for people."""
+    api = await client.get("/api/nothing-here")
+    assert api.status == 404
+    assert await api.json() == {"error": {"code": "not_found", "message": "Not found."}}
+    page = await client.get("/nothing-here", headers={"Accept": "text/html"})
+    assert page.status == 404
+    text = await page.text()
+    assert "Siden findes ikke" in text and "Traceback" not in text
+
+
+async def test_wrong_method_is_405_json(client: Client) -> None:
+    """A wrong method gets a stable code, not a traceback."""
+    response = await client.delete("/api/me", headers={"X-CSRF-Token": "x"})
+    assert response.status in {403, 405}
+    assert "error" in await response.json()
+
+
+async def test_pages_redirect_to_login(client: Client) -> None:
+    """An anonymous visit to a staff page is sent to the login page."""
+    response = await client.get("/", allow_redirects=False)
+    assert response.status == 303
+    assert response.headers["Location"] == "/login?next=%2F"
+
+
+async def test_json_api_requires_login(client: Client) -> None:
+    """The JSON API answers 401 with a code, never a redirect."""
+    response = await client.get("/api/me")
+    assert response.status == 401
+    assert (await response.json())["error"]["code"] == "not_authenticated"
+
+
+async def test_json_body_validation_errors(client: Client, demo: Settings) -> None:
+    """Wrong content type → 415, malformed JSON or bad fields → 400 with details, good → 200."""
+    await login(client, "anna")
+    csrf = (await (await client.get("/api/me")).json())["csrf_token"]
+    headers = {"X-CSRF-Token": csrf}
+    url = "/api/me/language"
+    wrong_type = await client.post(url, data="language=en", headers=headers)
+    assert wrong_type.status == 415
+    assert (await wrong_type.json())["error"]["code"] == "unsupported_media_type"
+    malformed = await client.post(
+        url, data="{not json", headers={**headers, "Content-Type": "application/json"}
+    )
+    assert malformed.status == 400
+    assert (await malformed.json())["error"]["code"] == "invalid_input"
+    bad_field = await client.post(url, json={"language": "fr"}, headers=headers)
+    assert (await bad_field.json())["error"]["details"][0]["loc"] == ["language"]
+    extra = await client.post(url, json={"language": "en", "admin": True}, headers=headers)
+    assert extra.status == 400
+    good = await client.post(url, json={"language": "en"}, headers=headers)
+    assert good.status == 200 and (await good.json())["language"] == "en"
+
+
+async def test_oversized_body_is_413(client: Client, demo: Settings) -> None:
+    """A body over the limit is refused with payload_too_large and nothing is written."""
+    page = await client.get("/login")
+    big = "x" * (300 * 1024)
+    response = await client.post(
+        "/login", data={"username": big, "password": "p"}, headers={"Accept": "application/json"}
+    )
+    assert page.status == 200
+    assert response.status == 413
+    assert (await response.json())["error"]["code"] == "payload_too_large"
+
+
+async def test_malformed_login_form_is_400(client: Client, demo: Settings) -> None:
+    """A login form with missing fields is a clear 400 page."""
+    page = await client.get("/login")
+    from tests.conftest import csrf_from
+
+    token = csrf_from(await page.text())
+    response = await client.post("/login", data={"csrf_token": token, "username": ""})
+    assert response.status == 400
+    assert "Udfyld brugernavn og adgangskode" in await response.text()
