@@ -70,7 +70,7 @@ INVALID_CLIENT = [
     (frame(id=3), ErrorCode.INVALID_MESSAGE),
     (frame(type="dance"), ErrorCode.UNKNOWN_TYPE),
     (frame(type="welcome"), ErrorCode.UNKNOWN_TYPE),
-    (frame(type=5), ErrorCode.INVALID_MESSAGE),
+    (frame(type=5), ErrorCode.UNKNOWN_TYPE),
     (frame(type="ping", extra=1), ErrorCode.INVALID_MESSAGE),
     (frame(type="ping", id="5"), ErrorCode.INVALID_MESSAGE),
     (frame(type="ping", id=True), ErrorCode.INVALID_MESSAGE),
