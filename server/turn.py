@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NotRequired, TypedDict
 
-# Longer than any visit or meeting: coturn checks the expiry again on every allocation refresh,
-# so credentials that lapse mid-call drop the relay. Calls get fresh ones when they start.
-DEFAULT_TTL_S = 4 * 3600
+# Longer than a visit (3-4 min) or a meeting: coturn may check the expiry again when a relay
+# allocation is refreshed, so credentials should outlive the call. Each call start mints anew.
+DEFAULT_TTL_S = 3600
 STUN_SCHEMES = ("stun:", "stuns:")
 TURN_SCHEMES = ("turn:", "turns:")
 

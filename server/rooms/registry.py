@@ -281,8 +281,7 @@ class RoomRegistry:
             raise NotInvited(call_id)
         if not peer.is_staff:
             raise Forbidden(call_id, "only staff join by invitation")
-        if len(call.participants) >= call.max_participants:
-            raise RoomFull(call_id, f"{call.max_participants} participants")
+        # No capacity check here: the invitation already holds this seat.
         self._check_peer_free(call_id, peer.peer_id)
         return self._put(
             replace(
@@ -385,7 +384,6 @@ class RoomRegistry:
 
     def _settle(self, call: LiveCall, leaver: Participant, reason: EndReason) -> Left:
         """Store the call after a departure, or end it if the kiosk or the last staff left."""
-        self._unindex(leaver.peer_id)
         if call.kiosk is not None and call.staff:
             return Left(self._put(call), leaver)
         ended = self._end(call, _ending_reason(call, leaver, reason), leaver.peer_id)

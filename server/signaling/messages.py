@@ -341,7 +341,7 @@ class Welcome(_ServerMessage):
     peer_id: Id
     identity: Identity
     ice_servers: tuple[IceServer, ...] = _items(8)
-    heartbeat_s: Seconds
+    heartbeat_s: Annotated[float, Field(gt=0, le=3600)]
     ring_timeout_s: Seconds
     resume_grace_s: Seconds
     resume_token: Token

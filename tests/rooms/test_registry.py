@@ -431,6 +431,7 @@ def test_others_excludes_self() -> None:
     """`others` is the audience for a participant's events."""
     call = with_colleague().get(CALL)
     assert {p.peer_id for p in call.others("s2")} == {"s1", "k1"}
+    assert call.is_member("s2") and not call.is_member("s9")
 
 
 def test_participant_repr_hides_resume_token() -> None:
@@ -456,3 +457,20 @@ def test_error_codes_are_protocol_codes(cls: type[errors.RoomError]) -> None:
     assert cls.code in {code.value for code in ErrorCode}
     assert str(error) == f"call {CALL}: why" and CALL in repr(error)
     assert str(cls(CALL)) == f"call {CALL}"
+
+
+def test_enums_match_the_database_vocabulary() -> None:
+    """CallState and PeerKind mirror models.enums, which rooms/ may not import."""
+    from server.models.enums import CallState as StoredCallState
+    from server.models.enums import ParticipantKind
+
+    assert [s.value for s in CallState] == [s.value for s in StoredCallState]
+    assert [k.value for k in PeerKind] == [k.value for k in ParticipantKind]
+
+
+def test_end_reasons_are_wire_reasons() -> None:
+    """Every EndReason can be sent as a `call-ended` reason."""
+    from server.signaling.messages import CallEnded
+
+    for reason in EndReason:
+        assert CallEnded(call_id=CALL, reason=reason.value).reason == reason

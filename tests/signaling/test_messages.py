@@ -169,6 +169,7 @@ def test_candidate_null_means_end_of_candidates() -> None:
 def test_client_messages_are_frozen() -> None:
     """Parsed messages cannot be altered by a handler."""
     parsed = parse_client_message(frame(type="ring", citizen_id="cit-1"))
+    assert isinstance(parsed, m.Ring)
     with pytest.raises(ValidationError):
         parsed.citizen_id = "cit-2"  # type: ignore[misc]
 
@@ -190,24 +191,24 @@ SERVER_MESSAGES: list[BaseModel] = [
         version="1",
         peer_id="p1",
         identity=m.Identity(kind="kiosk", id="k1", name="Tablet", citizen_id="cit-1"),
-        ice_servers=[ICE],
+        ice_servers=(ICE,),
         heartbeat_s=30,
         ring_timeout_s=45,
         resume_grace_s=30,
         resume_token=TOKEN,
-        resumable=["c1"],
+        resumable=("c1",),
     ),
     m.Pong(ref=7),
     m.Error(code=ErrorCode.ROOM_FULL, message="6 seats taken", ref=3),
-    m.Presence(entries=[m.PresenceEntry(citizen_id="cit-1", online=False, last_seen=AWARE)]),
+    m.Presence(entries=(m.PresenceEntry(citizen_id="cit-1", online=False, last_seen=AWARE),)),
     m.CallSnapshot(
         call_id="c1",
         citizen_id="cit-1",
         state="active",
         you="p1",
-        peers=[PEER],
+        peers=(PEER,),
         max_participants=6,
-        ice_servers=[ICE],
+        ice_servers=(ICE,),
     ),
     m.IncomingRing(
         call_id="c1",
@@ -227,7 +228,9 @@ SERVER_MESSAGES: list[BaseModel] = [
     m.CallEnded(call_id="c1", reason="no_answer"),
     m.RelayedOffer(call_id="c1", from_="p1", sdp=SDP),
     m.RelayedAnswer(call_id="c1", from_="p1", sdp=SDP),
-    m.RelayedCandidate(call_id="c1", from_="p1", candidate=m.IceCandidate(**CANDIDATE)),
+    m.RelayedCandidate(
+        call_id="c1", from_="p1", candidate=m.IceCandidate.model_validate(CANDIDATE)
+    ),
 ]
 
 
