@@ -9,7 +9,7 @@ import jinja2
 from aiohttp import WSCloseCode, web
 from prometheus_client import CollectorRegistry
 
-from . import ops, pages
+from . import ops, pages, signaling
 from .api import citizens, me
 from .api.openapi import build_openapi
 from .api.spec import ApiRoutes, dump
@@ -54,6 +54,7 @@ def _add_routes(app: web.Application, settings: Settings) -> None:
         return web.Response(text=openapi, content_type="application/json")
 
     app.router.add_get("/api/openapi.json", openapi_document)
+    signaling.setup(app)
     app.router.add_static("/static/", settings.web_dir / "static", name="static")
 
 

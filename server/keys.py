@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -12,11 +13,15 @@ from .auth.identity import StaffIdentity
 from .metrics import Metrics
 from .settings import Settings
 
+if TYPE_CHECKING:  # the hub imports modules that import these keys
+    from .signaling.hub import Hub
+
 settings_key = web.AppKey("settings_key", Settings)
 engine_key = web.AppKey("engine_key", AsyncEngine)
 sessionmaker_key = web.AppKey("sessionmaker_key", async_sessionmaker[AsyncSession])
 metrics_registry_key = web.AppKey("metrics_registry_key", CollectorRegistry)
 metrics_key = web.AppKey("metrics_key", Metrics)
+hub_key: web.AppKey[Hub] = web.AppKey("hub_key")
 websockets_key = web.AppKey("websockets_key", weakref.WeakSet[web.WebSocketResponse])
 
 identity_key = web.RequestKey("identity_key", StaffIdentity)

@@ -14,7 +14,6 @@ from aiohttp import web
 
 from .keys import csrf_token_key, identity_key
 
-
 ROLE_LABELS_DA = {
     "nurse": "Sygeplejerske",
     "carer": "Social- og sundhedshjælper",

@@ -32,11 +32,17 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    """A fresh Chromium with its own profile directory."""
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium; missing it fails in CI and skips elsewhere."""
+    if shutil.which(CHROMIUM) is None:
         missing_service(f"Chromium at {CHROMIUM}")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(tmp_path: Path, chromium_path: str) -> AsyncIterator[BrowserContext]:
+    """A fresh Chromium with its own profile directory."""
     async with async_playwright() as playwright:
         context = await playwright.chromium.launch_persistent_context(
             str(tmp_path / "profile"),

@@ -1,0 +1,32 @@
+"""WebSocket signalling: ``setup(app)`` adds the endpoint, its schema and the live hub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from ..keys import hub_key, metrics_key, sessionmaker_key, settings_key
+from .handler import websocket_handler
+from .hub import Hub
+from .messages import signaling_json_schema
+
+
+async def hub_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The live hub, for the app's lifetime (after the database, before its disposal)."""
+    hub = Hub(app[settings_key], app[sessionmaker_key], app[metrics_key])
+    app[hub_key] = hub
+    yield
+    await hub.close()
+
+
+async def signaling_schema(request: web.Request) -> web.Response:
+    """The JSON Schema of every signalling message, for outside clients."""
+    return web.json_response(signaling_json_schema())
+
+
+def setup(app: web.Application) -> None:
+    """Wire signalling into the app (called once, from ``create_app``)."""
+    app.cleanup_ctx.append(hub_ctx)
+    app.router.add_get("/ws", websocket_handler, name="ws")
+    app.router.add_get("/api/signaling-schema.json", signaling_schema)

@@ -1,0 +1,230 @@
+"""Ringing, answering, declining, cancelling and hanging up: one small handler per message."""
+
+from __future__ import annotations
+
+import logging
+
+from .. import audit
+from ..models import ParticipantKind, utcnow
+from ..rooms import store
+from ..rooms.policy import auto_answer_after, may_ring
+from ..rooms.registry import Ended, Left, LiveCall, PeerKind
+from ..security import new_token
+from . import colleagues
+from .errors import SignalingError
+from .facts import caller_facts, db_id
+from .hub import CallMeta, Hub
+from .messages import (
+    Accept,
+    CallEnded,
+    Cancel,
+    Decline,
+    ErrorCode,
+    Hangup,
+    IncomingRing,
+    LeaveReason,
+    PeerLeft,
+    Ring,
+)
+from .peer import Peer
+from .views import snapshot
+
+logger = logging.getLogger(__name__)
+
+
+def require_staff(peer: Peer) -> None:
+    """Kiosks and guests may not start or steer calls."""
+    if peer.profile.kind is not PeerKind.STAFF:
+        raise SignalingError(ErrorCode.FORBIDDEN, "only staff can do this")
+
+
+async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
+    """A staff member rings a citizen's kiosk, if policy, presence and availability allow."""
+    require_staff(peer)
+    citizen_id = db_id(msg.citizen_id)
+    meta, auto_s = await _ring_checks(hub, peer, citizen_id, msg.visit_id)
+    kiosk = hub.kiosk_peer(msg.citizen_id)
+    if kiosk is None or citizen_id is None:
+        raise SignalingError(ErrorCode.OFFLINE, "the citizen's tablet is not online")
+    call = hub.registry.start_ring(
+        new_token(12),
+        msg.citizen_id,
+        peer.participant(),
+        kiosk.participant(),
+        visit_id=str(meta.visit_id) if meta.visit_id else None,
+    )
+    hub.calls[call.call_id] = meta
+    hub.seats.update({peer.peer_id: peer.profile, kiosk.peer_id: kiosk.profile})
+    # Recorded before anyone hears of it, so a quick decline always finds the row to end.
+    await _record_ring(hub, peer, kiosk, call, meta, auto_s)
+    await peer.send(snapshot(hub, call, peer.peer_id, ref=msg.id))
+    await kiosk.send(ring_message(hub, call, peer, kiosk, meta, auto_s))
+    hub.start_timer(
+        ("ring", call.call_id, ""),
+        hub.settings.ring_timeout_s,
+        lambda: _ring_timeout(hub, call.call_id),
+    )
+    await hub.publish_presence([call.citizen_id])
+
+
+async def _ring_checks(
+    hub: Hub, peer: Peer, citizen_id: int | None, visit_wire_id: str | None
+) -> tuple[CallMeta, int | None]:
+    """Policy first (forbidden, audited), then the visit; the call's facts and auto-answer."""
+    caller = caller_facts(peer.profile)
+    now = utcnow()
+    async with hub.transaction() as session:
+        facts = await store.citizen_facts(session, citizen_id) if citizen_id else None
+        if facts is not None and citizen_id is not None and may_ring(caller, facts):
+            visit_id = db_id(visit_wire_id) if visit_wire_id else None
+            visit = await store.visit_facts(session, citizen_id, visit_id, now)
+            consent = await store.auto_answer_consent(session, citizen_id, hub.tz)
+        else:
+            facts = None
+    if facts is None or citizen_id is None:
+        await _audit_denied(hub, peer, citizen_id)
+        raise SignalingError(ErrorCode.FORBIDDEN, "you may not call this citizen")
+    if visit_wire_id is not None and visit is None:
+        raise SignalingError(ErrorCode.INVALID_MESSAGE, "no such visit for this citizen")
+    window = visit.window if visit else None
+    auto_s = auto_answer_after(
+        caller, facts, consent, window, now, seconds=hub.settings.auto_answer_after_s
+    )
+    if visit is None:
+        return CallMeta(citizen_id, None, None, False), auto_s
+    return CallMeta(citizen_id, visit.visit_id, visit.type_code, visit.camera_off), auto_s
+
+
+async def _audit_denied(hub: Hub, peer: Peer, citizen_id: int | None) -> None:
+    staff = peer.profile.staff
+    assert staff is not None
+    async with hub.transaction() as session:
+        audit.record(session, "call.ring_denied", actor=staff, subject=("citizen", citizen_id or 0))
+
+
+def ring_message(
+    hub: Hub, call: LiveCall, caller: Peer, kiosk: Peer, meta: CallMeta, auto_s: int | None
+) -> IncomingRing:
+    return IncomingRing(
+        call_id=call.call_id,
+        citizen_id=call.citizen_id,
+        caller=caller.info(),
+        visit_id=call.visit_id,
+        visit_type=meta.visit_type,
+        camera_off=meta.camera_off,
+        auto_answer_after_s=auto_s,
+        expires_in_s=hub.settings.ring_timeout_s,
+        ice_servers=hub.ice_for(kiosk.peer_id),
+    )
+
+
+async def _record_ring(
+    hub: Hub, caller: Peer, kiosk: Peer, call: LiveCall, meta: CallMeta, auto_s: int | None
+) -> None:
+    staff = caller.profile.staff
+    assert staff is not None and kiosk.profile.kiosk_db_id is not None
+    async with hub.transaction() as session:
+        await store.create_call(
+            session,
+            call.call_id,
+            meta.citizen_db_id,
+            staff.staff_id,
+            kiosk.profile.kiosk_db_id,
+            meta.visit_id,
+            auto_s is not None,
+        )
+        audit.record(
+            session,
+            "call.ring",
+            actor=staff,
+            subject=("citizen", meta.citizen_db_id),
+            detail={
+                "call": call.call_id,
+                "visit": meta.visit_id,
+                "auto_answer": auto_s is not None,
+            },
+        )
+
+
+async def on_accept(hub: Hub, peer: Peer, msg: Accept) -> None:
+    """The kiosk answers a ring, or an invited colleague accepts."""
+    call = hub.registry.get(msg.call_id)
+    if peer.profile.kind is PeerKind.STAFF and call.is_invited(peer.profile.identity_id):
+        await colleagues.join(hub, peer, msg)
+        return
+    call = hub.registry.accept(msg.call_id, peer.peer_id)
+    hub.cancel_timer(("ring", call.call_id, ""))
+    for seat in list(call.participants):
+        ref = msg.id if seat == peer.peer_id else None
+        await hub.bus.send(seat, snapshot(hub, call, seat, ref=ref))
+    async with hub.transaction() as session:
+        await store.mark_answered(session, call.call_id)
+
+
+async def on_decline(hub: Hub, peer: Peer, msg: Decline) -> None:
+    """The kiosk declines a ring, or a colleague declines an invitation."""
+    call = hub.registry.get(msg.call_id)
+    if peer.profile.kind is PeerKind.STAFF and call.is_invited(peer.profile.identity_id):
+        await colleagues.decline(hub, peer, msg)
+        return
+    await finish(hub, hub.registry.decline(msg.call_id, peer.peer_id))
+
+
+async def on_cancel(hub: Hub, peer: Peer, msg: Cancel) -> None:
+    """The caller gives up before the kiosk answered."""
+    await finish(hub, hub.registry.cancel(msg.call_id, peer.peer_id))
+
+
+async def on_hangup(hub: Hub, peer: Peer, msg: Hangup) -> None:
+    """A participant leaves; the call ends with the kiosk or the last staff member."""
+    await settle(hub, hub.registry.leave(msg.call_id, peer.peer_id))
+
+
+async def settle(hub: Hub, left: Left, reason: LeaveReason = "hangup") -> None:
+    """Tell the others that someone left, or end the call when that was the end of it."""
+    if left.ended is not None:
+        await finish(hub, Ended(left.call, left.ended, left.peer.peer_id), leaver=left.peer.peer_id)
+        return
+    await hub.to_call(
+        left.call, PeerLeft(call_id=left.call.call_id, peer_id=left.peer.peer_id, reason=reason)
+    )
+    profile = hub.seats.pop(left.peer.peer_id, None)
+    if profile is not None and profile.staff is not None:
+        async with hub.transaction() as session:
+            await store.participant_left(
+                session, left.call.call_id, ParticipantKind.STAFF, profile.staff.staff_id
+            )
+
+
+async def _ring_timeout(hub: Hub, call_id: str) -> None:
+    ended = hub.registry.timeout(call_id)
+    if ended is not None:
+        await finish(hub, ended)
+
+
+async def finish(hub: Hub, ended: Ended, *, leaver: str | None = None) -> None:
+    """Tell everyone still in the call it is over, release invitations, persist and audit."""
+    call = ended.call
+    hub.cancel_timer(("ring", call.call_id, ""))
+    for seat in [*call.participants, *([leaver] if leaver else [])]:
+        hub.cancel_timer(("grace", call.call_id, seat))
+        hub.seats.pop(seat, None)
+    meta = hub.calls.pop(call.call_id, None)
+    hub.metrics.calls.labels(ended.reason.value).inc()
+    async with hub.transaction() as session:
+        await store.end_call(session, call.call_id, ended.reason.value)
+        audit.record(
+            session,
+            "call.end",
+            actor="system",
+            subject=("citizen", meta.citizen_db_id if meta else call.citizen_id),
+            detail={"call": call.call_id, "reason": ended.reason.value},
+        )
+    logger.info("call %s ended: %s", call.call_id, ended.reason.value)
+    await hub.to_call(
+        call,
+        CallEnded(call_id=call.call_id, reason=ended.reason.value, by=ended.by),
+        exclude=leaver,
+    )
+    await colleagues.cancel_invitations(hub, call)
+    await hub.publish_presence([call.citizen_id])

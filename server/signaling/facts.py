@@ -1,0 +1,22 @@
+"""Turning peers into the plain facts the call policy decides on."""
+
+from __future__ import annotations
+
+from ..rooms.policy import CallerFacts, StaffRole
+from .peer import PeerProfile
+
+
+def caller_facts(profile: PeerProfile) -> CallerFacts:
+    """The policy's view of an authenticated peer."""
+    return CallerFacts(
+        kind=profile.kind,
+        user_id=profile.identity_id,
+        org_id=profile.org_id,
+        role=StaffRole(profile.role) if profile.role in set(StaffRole) else None,
+        team_ids=profile.team_ids,
+    )
+
+
+def db_id(wire_id: str) -> int | None:
+    """Our database ids travel as decimal strings; anything else names nothing."""
+    return int(wire_id) if wire_id.isdigit() and len(wire_id) < 18 else None

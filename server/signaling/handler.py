@@ -1,0 +1,188 @@
+"""The WebSocket endpoint: origin check, hello deadline, one reader loop, dispatch, cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from ..keys import hub_key, settings_key, websockets_key
+from . import calls, colleagues, relay, session
+from .errors import SignalingError, refusal_for
+from .hub import Hub
+from .messages import CloseCode, ErrorCode, Hello, MessageError, parse_client_message
+from .peer import Peer
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Hub, Peer, Any], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {
+    "ping": session.on_ping,
+    "presence-subscribe": session.on_presence_subscribe,
+    "ring": calls.on_ring,
+    "accept": calls.on_accept,
+    "decline": calls.on_decline,
+    "cancel": calls.on_cancel,
+    "hangup": calls.on_hangup,
+    "invite": colleagues.on_invite,
+    "offer": relay.on_offer,
+    "answer": relay.on_answer,
+    "candidate": relay.on_candidate,
+}
+RATE_WINDOW_S = 1.0
+RATE_LIMIT = 60  # messages per second; trickle ICE bursts stay far below
+ABUSE_LIMIT = 300  # dropped messages before the socket is closed
+
+
+def origin_allowed(request: web.Request) -> bool:
+    """Same-origin pages and configured origins may connect; non-browsers send no Origin."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    own = f"{request.scheme}://{request.host}"
+    return origin == own or origin.rstrip("/") in request.app[settings_key].origins
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    """Serve one signalling socket from upgrade to close."""
+    if not origin_allowed(request):
+        raise web.HTTPForbidden(reason="origin not allowed")
+    settings = request.app[settings_key]
+    ws = web.WebSocketResponse(
+        heartbeat=settings.ws_heartbeat_s, max_msg_size=settings.ws_max_msg_kb * 1024
+    )
+    await ws.prepare(request)
+    sockets = request.app[websockets_key]
+    sockets.add(ws)
+    hub = request.app[hub_key]
+    try:
+        peer = await _handshake(request, hub, ws)
+        if peer is not None:
+            await _serve(hub, peer)
+    finally:
+        sockets.discard(ws)
+    return ws
+
+
+async def _handshake(request: web.Request, hub: Hub, ws: web.WebSocketResponse) -> Peer | None:
+    """Wait for ``hello`` within the deadline; authenticate; welcome. None means closed."""
+    deadline = request.app[settings_key].ws_auth_deadline_s
+    try:
+        async with asyncio.timeout(deadline):
+            hello = await _await_hello(ws)
+    except TimeoutError:
+        await ws.close(code=CloseCode.POLICY_VIOLATION, message=b"no hello in time")
+        return None
+    if hello is None:
+        return None
+    try:
+        profile = await session.authenticate(request, hub, hello)
+    except SignalingError as exc:
+        await _refuse(ws, exc, hello.id)
+        return None
+    peer = session.new_peer(ws, profile)
+    await hub.attach(peer)
+    logger.info("peer %s connected (%s %s)", peer.peer_id, profile.kind.value, profile.identity_id)
+    try:
+        await session.welcome(hub, peer, hello)
+    except BaseException:
+        await hub.cleanup(lambda: session.disconnected(hub, peer))
+        raise
+    return peer
+
+
+async def _await_hello(ws: web.WebSocketResponse) -> Hello | None:
+    """Read until a valid hello; anything else before it is refused, the socket stays open."""
+    while True:
+        msg = await ws.receive()
+        if msg.type is not WSMsgType.TEXT:
+            await _close_for_frame(ws, msg.type)
+            return None
+        try:
+            parsed = parse_client_message(msg.data)
+        except MessageError as exc:
+            await ws.send_str(exc.to_error().model_dump_json())
+            continue
+        if isinstance(parsed, Hello):
+            return parsed
+        error = refusal_for(
+            SignalingError(ErrorCode.NOT_AUTHENTICATED, "send hello first"), parsed.id
+        )
+        await ws.send_str(error.error.model_dump_json())
+
+
+async def _close_for_frame(ws: web.WebSocketResponse, kind: WSMsgType) -> None:
+    if kind is WSMsgType.BINARY:
+        await ws.close(code=CloseCode.UNSUPPORTED_DATA, message=b"text frames only")
+    elif not ws.closed:
+        await ws.close()
+
+
+async def _refuse(ws: web.WebSocketResponse, exc: SignalingError, ref: int | None) -> None:
+    refusal = refusal_for(exc, ref)
+    await ws.send_str(refusal.error.model_dump_json())
+    if refusal.close is not None:
+        await ws.close(code=refusal.close, message=exc.message.encode()[:120])
+
+
+async def _serve(hub: Hub, peer: Peer) -> None:
+    """The read loop: the only place this socket is read."""
+    ws = peer.ws
+    try:
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                await _close_for_frame(ws, msg.type)
+                break
+            if not await _within_rate(peer):
+                continue
+            await _dispatch(hub, peer, msg.data)
+            if ws.closed:
+                break
+    finally:
+        # The test server (and handler_cancellation) cancel this task when the client goes:
+        # the seat, presence and indexes must still be settled.
+        await hub.cleanup(lambda: session.disconnected(hub, peer))
+        logger.info("peer %s disconnected (close code %s)", peer.peer_id, ws.close_code)
+
+
+async def _within_rate(peer: Peer) -> bool:
+    """A sliding one-second window; floods get rate_limited, persistent floods a 1008."""
+    now = time.monotonic()
+    times = peer.message_times
+    while times and now - times[0] > RATE_WINDOW_S:
+        times.pop(0)
+    if len(times) < RATE_LIMIT:
+        times.append(now)
+        return True
+    peer.dropped += 1
+    if peer.dropped > ABUSE_LIMIT:
+        await peer.ws.close(code=CloseCode.POLICY_VIOLATION, message=b"too many messages")
+    else:
+        await peer.send(
+            refusal_for(SignalingError(ErrorCode.RATE_LIMITED, "slow down"), None).error
+        )
+    return False
+
+
+async def _dispatch(hub: Hub, peer: Peer, data: str) -> None:
+    """Parse, route to the message's handler, and turn any failure into an error reply."""
+    ref = None
+    try:
+        msg = parse_client_message(data)
+        ref = msg.id
+        if isinstance(msg, Hello):
+            raise SignalingError(ErrorCode.INVALID_STATE, "already said hello")
+        await HANDLERS[msg.type](hub, peer, msg)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        refusal = refusal_for(exc, ref)
+        if refusal.error.code is ErrorCode.INTERNAL_ERROR:
+            logger.exception("signalling handler failed for peer %s", peer.peer_id)
+        await peer.send(refusal.error)
+        if refusal.close is not None:
+            await peer.ws.close(code=refusal.close, message=refusal.error.message.encode()[:120])

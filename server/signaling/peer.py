@@ -1,0 +1,86 @@
+"""One authenticated signalling socket and who is behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from ..auth.identity import StaffIdentity
+from ..rooms.registry import Participant, PeerKind
+from .messages import PeerInfo
+
+logger = logging.getLogger(__name__)
+SEND_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class PeerProfile:
+    """Who authenticated a socket: a staff member (by cookie) or a kiosk (by device token)."""
+
+    kind: PeerKind
+    identity_id: str
+    name: str
+    role: str | None
+    org_id: str
+    photo_url: str | None = None
+    team_ids: frozenset[str] = frozenset()
+    citizen_id: str | None = None
+    staff: StaffIdentity | None = None
+    kiosk_db_id: int | None = None
+
+
+@dataclass(eq=False, slots=True)
+class Peer:
+    """A socket with its profile; the only object that writes to that socket."""
+
+    peer_id: str
+    ws: web.WebSocketResponse
+    profile: PeerProfile
+    resume_token: str = field(repr=False)
+    subscriptions: frozenset[str] = frozenset()
+    message_times: list[float] = field(default_factory=list, repr=False)
+    dropped: int = 0
+
+    def info(self, *, connected: bool = True) -> PeerInfo:
+        """How other participants see this peer."""
+        return peer_info(self.peer_id, self.profile, connected=connected)
+
+    def participant(self) -> Participant:
+        """A registry seat for this socket."""
+        return Participant(
+            peer_id=self.peer_id,
+            kind=self.profile.kind,
+            identity_id=self.profile.identity_id,
+            resume_token=self.resume_token,
+        )
+
+    async def send(self, message: BaseModel) -> None:
+        """Write one message; a slow or closing socket never blocks or breaks the sender."""
+        await self.send_text(message.model_dump_json())
+
+    async def send_text(self, text: str) -> None:
+        """Write pre-serialised JSON (fan-out serialises once)."""
+        if self.ws.closed:
+            return
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await self.ws.send_str(text)
+        except (ConnectionResetError, TimeoutError):
+            # The reader task notices the dead socket and cleans up; nothing to do here.
+            logger.debug("dropped a message to peer %s", self.peer_id)
+
+
+def peer_info(peer_id: str, profile: PeerProfile, *, connected: bool = True) -> PeerInfo:
+    """The public face of a peer (name, role, photo), never its identity ids."""
+    return PeerInfo(
+        peer_id=peer_id,
+        kind=profile.kind.value,
+        name=profile.name,
+        role=profile.role,
+        photo_url=profile.photo_url,
+        connected=connected,
+    )

@@ -1,0 +1,206 @@
+"""A socket's life in the hub: authentication, welcome, resume, presence and disconnect."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from ..keys import identity_key
+from ..rooms import store
+from ..rooms.errors import RoomError
+from ..rooms.registry import PeerKind
+from ..security import new_token
+from . import calls
+from .errors import SignalingError, refusal_for
+from .facts import db_id
+from .hub import Hub
+from .messages import (
+    SUPPORTED_VERSIONS,
+    CallSnapshot,
+    CloseCode,
+    ErrorCode,
+    Hello,
+    Identity,
+    PeerDisconnected,
+    PeerReconnected,
+    Ping,
+    Pong,
+    Presence,
+    PresenceSubscribe,
+    Welcome,
+)
+from .peer import Peer, PeerProfile
+from .views import snapshot
+
+logger = logging.getLogger(__name__)
+
+
+async def authenticate(request: web.Request, hub: Hub, hello: Hello) -> PeerProfile:
+    """Who is behind this socket: a kiosk by its device token, staff by the session cookie."""
+    if hello.version and not set(hello.version) & set(SUPPORTED_VERSIONS):
+        raise SignalingError(
+            ErrorCode.UNSUPPORTED_VERSION, "supported versions: 1", close=CloseCode.PROTOCOL_ERROR
+        )
+    if hello.invite is not None:
+        raise SignalingError(
+            ErrorCode.FORBIDDEN,
+            "guest invitations are not enabled",
+            close=CloseCode.POLICY_VIOLATION,
+        )
+    if hello.token is not None:
+        return await _kiosk_profile(hub, hello.token)
+    identity = request.get(identity_key)
+    if identity is None:
+        raise SignalingError(
+            ErrorCode.NOT_AUTHENTICATED,
+            "log in or present a device token",
+            close=CloseCode.POLICY_VIOLATION,
+        )
+    async with hub.transaction() as session:
+        photo = await store.staff_photo(session, identity.staff_id)
+    return PeerProfile(
+        kind=PeerKind.STAFF,
+        identity_id=str(identity.staff_id),
+        name=identity.display_name,
+        role=identity.role.value,
+        org_id=str(identity.organisation_id),
+        photo_url=photo,
+        team_ids=frozenset(str(t) for t in identity.team_ids),
+        staff=identity,
+    )
+
+
+async def _kiosk_profile(hub: Hub, token: str) -> PeerProfile:
+    async with hub.transaction() as session:
+        owner = await store.kiosk_for_token(session, token)
+    if owner is None:
+        raise SignalingError(
+            ErrorCode.FORBIDDEN,
+            "this tablet is not enrolled (or revoked)",
+            close=CloseCode.POLICY_VIOLATION,
+        )
+    return PeerProfile(
+        kind=PeerKind.KIOSK,
+        identity_id=str(owner.kiosk_id),
+        name=owner.citizen_name,
+        role="citizen",
+        org_id=str(owner.organisation_id),
+        citizen_id=str(owner.citizen_id),
+        kiosk_db_id=owner.kiosk_id,
+    )
+
+
+async def welcome(hub: Hub, peer: Peer, hello: Hello) -> None:
+    """Send ``welcome``, taking back a seat first when the hello asks to resume."""
+    resumed, failure = None, None
+    if hello.resume is not None:
+        try:
+            resumed = await _resume(hub, peer, hello.resume.call_id, hello.resume.resume_token)
+        except RoomError as exc:
+            failure = exc
+    profile = peer.profile
+    kind = profile.kind
+    await peer.send(
+        Welcome(
+            ref=hello.id,
+            version=SUPPORTED_VERSIONS[0],
+            peer_id=peer.peer_id,
+            identity=Identity(
+                kind=kind.value,
+                id=profile.identity_id,
+                name=profile.name,
+                role=profile.role,
+                citizen_id=profile.citizen_id,
+            ),
+            ice_servers=hub.ice_for(peer.peer_id),
+            heartbeat_s=hub.settings.ws_heartbeat_s,
+            ring_timeout_s=hub.settings.ring_timeout_s,
+            resume_grace_s=hub.settings.reconnect_grace_s,
+            resume_token=peer.resume_token,
+            resumed=resumed,
+            resumable=tuple(c.call_id for c in hub.registry.resumable(kind, profile.identity_id))[
+                :16
+            ],
+        )
+    )
+    if failure is not None:
+        await peer.send(refusal_for(failure, hello.id).error)
+    elif resumed is not None:
+        await _after_resume(hub, peer, resumed.call_id)
+
+
+async def _resume(hub: Hub, peer: Peer, call_id: str, token: str) -> CallSnapshot:
+    result = hub.registry.resume(call_id, token, peer.participant())
+    hub.cancel_timer(("grace", call_id, result.old_peer_id))
+    hub.seats.pop(result.old_peer_id, None)
+    hub.seats[peer.peer_id] = peer.profile
+    old = hub.peers.get(result.old_peer_id)
+    if old is not None:  # a half-open old socket: the newer one is in charge now
+        await old.ws.close(code=CloseCode.REPLACED, message=b"resumed elsewhere")
+    await hub.to_call(
+        result.call,
+        PeerReconnected(call_id=call_id, old_peer_id=result.old_peer_id, peer=peer.info()),
+        exclude=peer.peer_id,
+    )
+    logger.info("peer %s resumed call %s", peer.peer_id, call_id)
+    return snapshot(hub, result.call, peer.peer_id)
+
+
+async def _after_resume(hub: Hub, peer: Peer, call_id: str) -> None:
+    """A kiosk that resumes a ringing call rings again (its screen was reloaded)."""
+    call = hub.registry.find(call_id)
+    if call is None or call.state.value != "ringing" or peer.profile.kind is not PeerKind.KIOSK:
+        return
+    caller = next((hub.peers[s.peer_id] for s in call.staff if s.peer_id in hub.peers), None)
+    meta = hub.calls.get(call_id)
+    if caller is not None and meta is not None:
+        await peer.send(calls.ring_message(hub, call, caller, peer, meta, None))
+
+
+async def disconnected(hub: Hub, peer: Peer) -> None:
+    """The socket closed: keep its seat for the grace period, then release it."""
+    call = hub.registry.disconnect(peer.peer_id)
+    await hub.detach(peer)
+    if call is None:
+        return
+    grace = hub.settings.reconnect_grace_s
+    await hub.to_call(
+        call,
+        PeerDisconnected(call_id=call.call_id, peer_id=peer.peer_id, grace_s=grace),
+        exclude=peer.peer_id,
+    )
+    hub.start_timer(
+        ("grace", call.call_id, peer.peer_id),
+        grace,
+        lambda: _grace_over(hub, call.call_id, peer.peer_id),
+    )
+
+
+async def _grace_over(hub: Hub, call_id: str, peer_id: str) -> None:
+    left = hub.registry.expire_grace(call_id, peer_id)
+    if left is not None:
+        await calls.settle(hub, left, reason="connection_lost")
+
+
+async def on_ping(hub: Hub, peer: Peer, msg: Ping) -> None:
+    """Application-level ping: the kiosk measures signalling round-trip with it."""
+    await peer.send(Pong(ref=msg.id))
+
+
+async def on_presence_subscribe(hub: Hub, peer: Peer, msg: PresenceSubscribe) -> None:
+    """Follow the kiosks of the citizens this staff member may see (others silently left out)."""
+    identity = peer.profile.staff
+    if identity is None:
+        raise SignalingError(ErrorCode.FORBIDDEN, "only staff follow presence")
+    wanted = {i for c in msg.citizen_ids if (i := db_id(c)) is not None}
+    async with hub.transaction() as session:
+        visible = await store.visible_citizen_ids(session, identity, wanted)
+    ids = [str(i) for i in sorted(visible)]
+    hub.subscribe(peer, ids)
+    await peer.send(Presence(ref=msg.id, entries=tuple(await hub.presence_entries(ids))))
+
+
+def new_peer(ws: web.WebSocketResponse, profile: PeerProfile) -> Peer:
+    """A peer with fresh random ids (peer ids double as TURN username parts: no ':')."""
+    return Peer(peer_id=new_token(12), ws=ws, profile=profile, resume_token=new_token(24))

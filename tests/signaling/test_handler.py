@@ -1,0 +1,340 @@
+"""The signalling endpoint through the real server: handshake, calls, errors, cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from aiohttp import WSMsgType, web
+from sqlalchemy import select
+
+from server.keys import hub_key, websockets_key
+from server.models import AuditEvent, Call, Visit, VisitType, utcnow
+from server.settings import Settings
+from tests.databases import transaction
+from tests.signaling.conftest import NewClient
+from tests.signaling.wsclient import kiosk_socket, staff_socket
+
+KAREN, POUL = 0, 1  # demo citizen indexes: Karen (id 1) in Team Nord, Poul (id 2) in Team Syd
+
+
+def assert_idle(app: web.Application) -> None:
+    """No call, peer, socket or timer is left behind."""
+    hub = app[hub_key]
+    assert len(hub.registry) == 0
+    assert hub.peers == {} and hub.kiosk_peers == {} and hub.staff_peers == {}
+    assert hub.seats == {} and hub.calls == {} and hub.watchers == {}
+    assert not hub._timers
+    assert len(app[websockets_key]) == 0
+
+
+async def settle(app: web.Application) -> None:
+    """Give the server a moment to run its close handlers."""
+    for _ in range(50):
+        if not app[hub_key].peers and not app[websockets_key]:
+            return
+        await asyncio.sleep(0.02)
+
+
+async def test_handshake_staff_and_kiosk_get_welcome(
+    new_client: NewClient, signaling_settings: Settings, app: web.Application
+) -> None:
+    """Staff by cookie and kiosks by token are welcomed with identity and settings."""
+    nurse = await staff_socket(await new_client(), "anna")
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    assert nurse.welcome["identity"] == {
+        "kind": "staff",
+        "id": nurse.welcome["identity"]["id"],
+        "name": "Anna Jensen",
+        "role": "nurse",
+        "citizen_id": None,
+    }
+    assert kiosk.welcome["identity"]["citizen_id"] == "1"
+    assert kiosk.welcome["ring_timeout_s"] == 2 and kiosk.welcome["ice_servers"] == []
+    await nurse.ws.close()
+    await kiosk.ws.close()
+    await settle(app)
+    assert_idle(app)
+
+
+async def test_messages_before_hello_are_refused(new_client: NewClient) -> None:
+    """Anything before hello gets not_authenticated and the socket stays open."""
+    ws = await (await new_client()).ws_connect("/ws")
+    await ws.send_json({"type": "ring", "id": 7, "citizen_id": "1"})
+    reply = await ws.receive_json(timeout=5)
+    assert reply == {
+        "type": "error",
+        "code": "not_authenticated",
+        "message": "send hello first",
+        "ref": 7,
+    }
+    await ws.send_json({"type": "ping"})
+    assert (await ws.receive_json(timeout=5))["code"] == "not_authenticated"
+    await ws.close()
+
+
+async def test_no_hello_in_time_closes_1008(new_client: NewClient) -> None:
+    """A socket that never says hello is closed with a policy violation."""
+    ws = await (await new_client()).ws_connect("/ws")
+    msg = await ws.receive(timeout=5)
+    assert msg.type is WSMsgType.CLOSE and msg.data == 1008
+
+
+async def test_hello_without_credentials_closes_1008(new_client: NewClient) -> None:
+    """No cookie and no token: not_authenticated, then closed."""
+    ws = await (await new_client()).ws_connect("/ws")
+    await ws.send_json({"type": "hello", "version": ["1"]})
+    assert (await ws.receive_json(timeout=5))["code"] == "not_authenticated"
+    assert (await ws.receive(timeout=5)).data == 1008
+
+
+async def test_revoked_or_unknown_token_is_forbidden(new_client: NewClient) -> None:
+    """A token that matches no enrolled tablet is refused and the socket closed."""
+    ws = await (await new_client()).ws_connect("/ws")
+    await ws.send_json({"type": "hello", "version": ["1"], "token": "x" * 40})
+    assert (await ws.receive_json(timeout=5))["code"] == "forbidden"
+    assert (await ws.receive(timeout=5)).data == 1008
+
+
+async def test_unsupported_version_closes_1002(new_client: NewClient) -> None:
+    """No common protocol version ends the socket with a protocol error."""
+    ws = await (await new_client()).ws_connect("/ws")
+    await ws.send_json({"type": "hello", "version": ["9"], "token": "x" * 40})
+    assert (await ws.receive_json(timeout=5))["code"] == "unsupported_version"
+    assert (await ws.receive(timeout=5)).data == 1002
+
+
+async def test_bad_frames_get_stable_errors(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """Malformed JSON, unknown types and bad fields get errors; the socket stays open."""
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await kiosk.ws.send_str("{not json")
+    assert (await kiosk.next())["code"] == "invalid_message"
+    await kiosk.send(type="teleport", id=3)
+    assert await kiosk.next() == {
+        "type": "error",
+        "code": "unknown_type",
+        "message": "unknown message type",
+        "ref": 3,
+    }
+    await kiosk.send(type="offer", id=4, call_id="c", to="p", sdp="v=0", **{"from": "forged"})
+    error = await kiosk.next()
+    assert error["code"] == "invalid_message" and error["ref"] == 4
+    await kiosk.send(type="hello", id=5, version=["1"])
+    assert (await kiosk.next())["code"] == "invalid_state"
+    await kiosk.send(type="ping", id=6)
+    assert await kiosk.next() == {"type": "pong", "ref": 6}
+
+
+async def test_binary_frame_closes_1003(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """Binary frames are not part of the protocol."""
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await kiosk.ws.send_bytes(b"\x00\x01")
+    assert await kiosk.closed_with() == 1003
+
+
+async def test_oversized_frame_closes_1009(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """A frame over 64 KiB closes the socket with message-too-big."""
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await kiosk.ws.send_str('{"type":"ping","pad":"' + "x" * 70_000 + '"}')
+    assert await kiosk.closed_with() == 1009
+
+
+async def test_wrong_origin_is_rejected(new_client: NewClient) -> None:
+    """A cross-site page may not open the socket."""
+    client = await new_client()
+    response = await client.get(
+        "/ws",
+        headers={
+            "Origin": "https://evil.example",
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
+    assert response.status == 403
+
+
+async def test_ring_decline(
+    new_client: NewClient, signaling_settings: Settings, app: web.Application
+) -> None:
+    """A ring reaches the kiosk with the caller's face; declining ends it for both."""
+    nurse = await staff_socket(await new_client(), "anna")
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await nurse.send(type="ring", id=9, citizen_id="1")
+    state = await nurse.expect("call-state")
+    assert state["state"] == "ringing" and state["ref"] == 9
+    ring = await kiosk.expect("ring")
+    assert ring["caller"]["name"] == "Anna Jensen" and ring["caller"]["role"] == "nurse"
+    assert ring["call_id"] == state["call_id"] and ring["expires_in_s"] == 2
+    await kiosk.send(type="decline", call_id=ring["call_id"])
+    for sock in (nurse, kiosk):
+        ended = await sock.expect("call-ended")
+        assert ended["reason"] == "declined" and ended["by"] == kiosk.peer_id
+    async with transaction(signaling_settings.database_url) as session:
+        call = await session.scalar(select(Call).where(Call.public_id == ring["call_id"]))
+        assert call is not None and call.end_reason == "declined" and call.ended_at
+    await nurse.ws.close()
+    await kiosk.ws.close()
+    await settle(app)
+    assert_idle(app)
+
+
+async def test_ring_timeout_ends_unanswered(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """Nobody answers: after the ring timeout both sides get no_answer."""
+    nurse = await staff_socket(await new_client(), "anna")
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await nurse.send(type="ring", citizen_id="1")
+    await nurse.expect("call-state")
+    await kiosk.expect("ring")
+    assert (await kiosk.expect("call-ended", wait_s=5))["reason"] == "no_answer"
+    assert (await nurse.expect("call-ended"))["reason"] == "no_answer"
+
+
+async def test_caller_cancels(new_client: NewClient, signaling_settings: Settings) -> None:
+    """The caller withdraws the ring before it is answered."""
+    nurse = await staff_socket(await new_client(), "anna")
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await nurse.send(type="ring", citizen_id="1")
+    call_id = (await nurse.expect("call-state"))["call_id"]
+    await kiosk.expect("ring")
+    await nurse.send(type="cancel", call_id=call_id)
+    assert (await kiosk.expect("call-ended"))["reason"] == "cancelled"
+    assert (await nurse.expect("call-ended"))["reason"] == "cancelled"
+
+
+async def test_kiosk_may_not_ring(new_client: NewClient, signaling_settings: Settings) -> None:
+    """Staff-only messages from a kiosk are forbidden; the socket stays open."""
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await kiosk.send(type="ring", id=2, citizen_id="1")
+    assert (await kiosk.next())["code"] == "forbidden"
+    await kiosk.send(type="presence-subscribe", id=3, citizen_ids=["1"])
+    assert (await kiosk.next())["code"] == "forbidden"
+    await kiosk.send(type="ping", id=4)
+    assert (await kiosk.next())["type"] == "pong"
+
+
+async def test_nurse_outside_scope_is_forbidden_and_audited(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """A Team Nord nurse ringing a Team Syd citizen is refused, and that is audited."""
+    nurse = await staff_socket(await new_client(), "anna")
+    await kiosk_socket(await new_client(), signaling_settings, POUL)
+    await nurse.send(type="ring", id=2, citizen_id="2")
+    assert (await nurse.expect("error"))["code"] == "forbidden"
+    await nurse.send(type="ring", id=3, citizen_id="999")
+    assert (await nurse.expect("error"))["code"] == "forbidden"
+    async with transaction(signaling_settings.database_url) as session:
+        denied = await session.scalars(
+            select(AuditEvent.subject_id).where(AuditEvent.action == "call.ring_denied")
+        )
+        assert list(denied) == ["2", "999"]
+
+
+async def test_ring_offline_and_busy(new_client: NewClient, signaling_settings: Settings) -> None:
+    """An offline tablet gives offline; a citizen already in a call gives busy."""
+    nurse = await staff_socket(await new_client(), "anna")
+    await nurse.send(type="ring", id=1, citizen_id="1")
+    assert (await nurse.expect("error"))["code"] == "offline"
+    await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await nurse.send(type="ring", id=2, citizen_id="1")
+    await nurse.expect("call-state")
+    carla = await staff_socket(await new_client(), "carla")
+    await carla.send(type="ring", id=3, citizen_id="1")
+    assert (await carla.expect("error"))["code"] == "busy"
+
+
+async def test_relay_checks_membership(new_client: NewClient, signaling_settings: Settings) -> None:
+    """Relays need both ends in the call; the server stamps from."""
+    nurse = await staff_socket(await new_client(), "anna")
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    outsider = await staff_socket(await new_client(), "carla")
+    await nurse.send(type="ring", citizen_id="1")
+    call_id = (await nurse.expect("call-state"))["call_id"]
+    await kiosk.expect("ring")
+    await kiosk.send(type="accept", call_id=call_id)
+    await kiosk.expect("call-state")
+    await kiosk.send(type="offer", id=5, call_id=call_id, to="nobody", sdp="v=0")
+    assert (await kiosk.expect("error"))["code"] == "unknown_peer"
+    await outsider.send(type="offer", id=6, call_id=call_id, to=nurse.peer_id, sdp="v=0")
+    assert (await outsider.expect("error"))["code"] == "not_member"
+    await kiosk.send(type="candidate", call_id=call_id, to=nurse.peer_id, candidate=None)
+    await nurse.expect("call-state")
+    relayed = await nurse.expect("candidate")
+    assert relayed == {
+        "type": "candidate",
+        "call_id": call_id,
+        "from": kiosk.peer_id,
+        "candidate": None,
+    }
+
+
+async def test_presence_follows_kiosks(
+    new_client: NewClient, signaling_settings: Settings, app: web.Application
+) -> None:
+    """Staff see their citizens' tablets come online and go offline; others are hidden."""
+    nurse = await staff_socket(await new_client(), "anna")
+    await nurse.send(type="presence-subscribe", id=1, citizen_ids=["1", "2", "3"])
+    snapshot = await nurse.next()
+    assert [e["citizen_id"] for e in snapshot["entries"]] == ["1", "3"]
+    assert not any(e["online"] for e in snapshot["entries"])
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    online = await nurse.next()
+    assert online["entries"][0]["citizen_id"] == "1" and online["entries"][0]["online"]
+    await kiosk.ws.close()
+    offline = await nurse.next()
+    assert not offline["entries"][0]["online"] and offline["entries"][0]["last_seen"]
+    await nurse.ws.close()
+    await settle(app)
+    assert_idle(app)
+
+
+async def test_auto_answer_only_within_consented_visit(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """Karen consented: a ring inside her visit window carries the countdown; outside, none."""
+    async with transaction(signaling_settings.database_url) as session:
+        medication = await session.scalar(select(VisitType).where(VisitType.code == "medication"))
+        assert medication is not None
+        visit = Visit(
+            citizen_id=1,
+            visit_type_id=medication.id,
+            team_id=1,
+            planned_at=utcnow() + dt.timedelta(minutes=5),
+            window_min=15,
+        )
+        session.add(visit)
+    nurse = await staff_socket(await new_client(), "anna")
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await nurse.send(type="ring", citizen_id="1")
+    ring = await kiosk.expect("ring")
+    assert ring["auto_answer_after_s"] == 10 and ring["visit_type"] == "medication"
+    await nurse.send(type="cancel", call_id=ring["call_id"])
+    await kiosk.expect("call-ended")
+    await nurse.expect("call-state")
+    await nurse.expect("call-ended")
+    other = await kiosk_socket(await new_client(), signaling_settings, 2)  # Inger: no visit now
+    await nurse.send(type="ring", citizen_id="3")
+    assert (await other.expect("ring"))["auto_answer_after_s"] is None
+
+
+async def test_shutdown_closes_sockets_going_away(
+    aiohttp_client,
+    signaling_settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """On shutdown every signalling socket is closed with 1001 so clients reconnect."""
+    from server.app import create_app
+
+    app = create_app(signaling_settings)
+    client = await aiohttp_client(app)
+    kiosk = await kiosk_socket(client, signaling_settings, KAREN)
+    await app.shutdown()
+    assert await kiosk.closed_with() == 1001
