@@ -3,6 +3,7 @@
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .calls import Call, CallParticipant
+from .care import Alert, AlertKind, CareTask, KioskSelfTest, TaskKind
 from .citizen import Citizen, Consent, ContactPerson, KioskDevice, Relative
 from .enums import (
     CallState,
@@ -18,6 +19,11 @@ from .organisation import LoginThrottle, Organisation, Staff, StaffSession, Team
 from .visits import Observation, Outcome, Visit, VisitPlan, VisitType
 
 __all__ = [
+    "Alert",
+    "AlertKind",
+    "CareTask",
+    "KioskSelfTest",
+    "TaskKind",
     "AuditEvent",
     "Base",
     "Call",

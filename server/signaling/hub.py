@@ -158,6 +158,18 @@ class Hub:
 
     # -- sending ---------------------------------------------------------------------------
 
+    def staff_of_team(self, team_id: int) -> list[str]:
+        """Peer ids of every connected staff member of ``team_id``."""
+        return [
+            peer_id
+            for peer_id, peer in list(self.peers.items())
+            if peer.profile.staff is not None and team_id in peer.profile.staff.team_ids
+        ]
+
+    async def notify_team(self, team_id: int, message: BaseModel) -> None:
+        """Push an alert or a list update to the team's open consoles."""
+        await self.bus.fan_out(self.staff_of_team(team_id), message)
+
     async def to_call(
         self, call: LiveCall, message: BaseModel, *, exclude: str | None = None
     ) -> None:

@@ -477,6 +477,29 @@ class RelayedCandidate(_ServerMessage):
     candidate: IceCandidate | None
 
 
+class AlertMessage(_ServerMessage):
+    """Staff only: something the team must see now (missed visit, tablet offline, …)."""
+
+    type: Literal["alert"] = "alert"
+    alert_id: Id
+    team_id: Id
+    citizen_id: Id | None = None
+    visit_id: Id | None = None
+    kind: Label
+    message: Annotated[str, StringConstraints(max_length=500)]
+    created_at: AwareDatetime
+
+
+class VisitUpdated(_ServerMessage):
+    """Staff only: a visit on a team's list changed status (the call list updates live)."""
+
+    type: Literal["visit-updated"] = "visit-updated"
+    visit_id: Id
+    citizen_id: Id
+    team_id: Id
+    status: Label
+
+
 ServerMessage = Annotated[
     Welcome
     | Pong
@@ -493,7 +516,9 @@ ServerMessage = Annotated[
     | CallEnded
     | RelayedOffer
     | RelayedAnswer
-    | RelayedCandidate,
+    | RelayedCandidate
+    | AlertMessage
+    | VisitUpdated,
     Field(discriminator="type"),
 ]
 server_message: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
