@@ -93,6 +93,8 @@ class Settings:
             if name not in known:
                 raise SettingsError(f"Unknown setting {key!r}")
             values[name] = _cast(key, raw, _CASTS.get(name, str))
+        if "port" in values and "public_url" not in values:
+            values["public_url"] = f"http://localhost:{values['port']}"
         return cls(**values)
 
 

@@ -138,3 +138,24 @@ async def test_malformed_login_form_is_400(client: Client, demo: Settings) -> No
     response = await client.post("/login", data={"csrf_token": token, "username": ""})
     assert response.status == 400
     assert "Udfyld brugernavn og adgangskode" in await response.text()
+
+
+async def test_readyz_checks_redis_when_configured(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """With Redis configured, /readyz asks the real Redis; a dead Redis makes it 503."""
+    import dataclasses
+
+    from server.app import create_app
+    from tests.databases import redis_reachable
+
+    url = "redis://127.0.0.1:6379/0"
+    if not await redis_reachable(url):
+        from tests.databases import missing_service
+
+        missing_service("Redis at 127.0.0.1:6379")
+    client = await aiohttp_client(create_app(dataclasses.replace(settings, redis_url=url)))
+    ready = await client.get("/readyz")
+    assert (await ready.json())["checks"] == {"database": True, "redis": True}
+    dead = dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0")
+    client = await aiohttp_client(create_app(dead))
+    response = await client.get("/readyz")
+    assert response.status == 503 and (await response.json())["checks"]["redis"] is False

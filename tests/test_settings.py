@@ -48,3 +48,10 @@ def test_settings_secure_cookies_follow_tls() -> None:
     """Cookies are Secure when the public URL is https."""
     assert Settings(public_url="https://sv.example").secure_cookies
     assert not Settings(public_url="http://localhost:8080").secure_cookies
+
+
+def test_settings_public_url_follows_port() -> None:
+    """Only a port given: links printed for people point at that port."""
+    assert Settings.from_env({"SCREENVISIT_PORT": "8099"}).public_url == "http://localhost:8099"
+    explicit = {"SCREENVISIT_PORT": "8099", "SCREENVISIT_PUBLIC_URL": "https://sv.example"}
+    assert Settings.from_env(explicit).public_url == "https://sv.example"
