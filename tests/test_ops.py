@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import BaseModel
 
 from server.settings import Settings
 from tests.conftest import Client, login
@@ -159,3 +160,29 @@ async def test_readyz_checks_redis_when_configured(aiohttp_client, settings: Set
     client = await aiohttp_client(create_app(dead))
     response = await client.get("/readyz")
     assert response.status == 503 and (await response.json())["checks"]["redis"] is False
+
+
+def test_openapi_models_sharing_a_name_get_distinct_refs() -> None:
+    """Two response models with one class name must not collapse onto one $ref."""
+    from pydantic import BaseModel
+
+    from server.api.openapi import build_openapi
+    from server.api.spec import ApiRoutes
+
+    def model(field: str) -> type[BaseModel]:
+        return type("Row", (BaseModel,), {"__annotations__": {field: int}, "__module__": field})
+
+    first, second = ApiRoutes(tag="a"), ApiRoutes(tag="b")
+    first.get("/a", response=model("alpha"), summary="a")(_never)
+    second.get("/b", response=model("beta"), summary="b")(_never)
+    document = build_openapi([first, second], "test")
+    validate(document)
+    refs = {
+        p: d["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        for p, d in document["paths"].items()
+    }
+    assert refs["/a"] != refs["/b"]
+
+
+async def _never(request: object) -> BaseModel:
+    raise AssertionError("not called")

@@ -13,16 +13,17 @@ from .models import ErrorResponse
 from .spec import ApiRoutes, Operation, path_parameters
 
 REF = "#/components/schemas/{model}"
+Refs = dict[type[BaseModel], dict[str, Any]]
 
 
 def build_openapi(route_tables: Iterable[ApiRoutes], version: str) -> dict[str, Any]:
     """An OpenAPI 3.1 document describing every typed JSON route."""
     operations = [op for table in route_tables for op in table.operations]
-    schemas = _component_schemas(operations)
+    schemas, refs = _component_schemas(operations)
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         path, params = path_parameters(op.path)
-        paths.setdefault(path, {})[op.method.lower()] = _operation(op, params)
+        paths.setdefault(path, {})[op.method.lower()] = _operation(op, params, refs)
     return {
         "openapi": "3.1.0",
         "info": {"title": "screenvisit API", "version": version},
@@ -37,21 +38,28 @@ def build_openapi(route_tables: Iterable[ApiRoutes], version: str) -> dict[str, 
     }
 
 
-def _component_schemas(operations: list[Operation]) -> dict[str, Any]:
+def _component_schemas(operations: list[Operation]) -> tuple[dict[str, Any], Refs]:
+    """Every model's schema, and the ``$ref`` pydantic chose for each (it disambiguates
+    models that share a class name, so refs must come from its answer, not ``__name__``)."""
     models: set[type[BaseModel]] = {ErrorResponse}
     for op in operations:
         models.update(m for m in (op.body, op.response) if m is not None)
-    ordered = sorted(models, key=lambda m: m.__name__)
-    _, doc = models_json_schema([(m, "serialization") for m in ordered], ref_template=REF)
+    ordered = sorted(models, key=lambda m: (m.__name__, m.__module__))
+    keyed, doc = models_json_schema([(m, "serialization") for m in ordered], ref_template=REF)
+    refs: Refs = {
+        model: schema
+        for (model, _mode), schema in keyed.items()
+        if isinstance(model, type) and issubclass(model, BaseModel)
+    }
     defs: dict[str, Any] = doc.get("$defs", {})
-    return defs
+    return defs, refs
 
 
-def _operation(op: Operation, params: list[dict[str, Any]]) -> dict[str, Any]:
-    error = {"description": "Error", "content": _json_ref(ErrorResponse)}
+def _operation(op: Operation, params: list[dict[str, Any]], refs: Refs) -> dict[str, Any]:
+    error = {"description": "Error", "content": _json(refs[ErrorResponse])}
     responses: dict[str, Any] = {"default": error}
     if op.response is not None:
-        responses[str(op.status)] = {"description": "OK", "content": _json_ref(op.response)}
+        responses[str(op.status)] = {"description": "OK", "content": _json(refs[op.response])}
     operation: dict[str, Any] = {
         "summary": op.summary,
         "tags": [op.tag],
@@ -60,13 +68,13 @@ def _operation(op: Operation, params: list[dict[str, Any]]) -> dict[str, Any]:
         "responses": responses,
     }
     if op.body is not None:
-        operation["requestBody"] = {"required": True, "content": _json_ref(op.body)}
+        operation["requestBody"] = {"required": True, "content": _json(refs[op.body])}
     operation["security"] = [] if op.public else [{"session": [], "csrf": []}]
     return operation
 
 
-def _json_ref(model: type[BaseModel]) -> dict[str, Any]:
-    return {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}}
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
 
 
 def _operation_id(op: Operation) -> str:
