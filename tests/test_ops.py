@@ -186,3 +186,15 @@ def test_openapi_models_sharing_a_name_get_distinct_refs() -> None:
 
 async def _never(request: object) -> BaseModel:
     raise AssertionError("not called")
+
+
+def test_openapi_path_parameters_with_braces_in_patterns() -> None:
+    """aiohttp patterns such as \\d{4} do not confuse the parameter list."""
+    from server.api.spec import path_parameters
+
+    path, params = path_parameters(r"/p/{plan_id:\d+}/changes/{date:\d{4}-\d{2}-\d{2}}")
+    assert path == "/p/{plan_id}/changes/{date}"
+    assert [(p["name"], p["schema"]["type"]) for p in params] == [
+        ("plan_id", "integer"),
+        ("date", "string"),
+    ]

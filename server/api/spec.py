@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,7 +16,6 @@ B = TypeVar("B", bound=BaseModel)
 R = TypeVar("R", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_PARAM = re.compile(r"\{(\w+)(?::([^}]+))?\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +124,37 @@ def model_response(model: BaseModel, status: int) -> web.Response:
 def path_parameters(path: str) -> tuple[str, list[dict[str, Any]]]:
     """Turn an aiohttp path into an OpenAPI path and its parameter objects."""
     params = []
-    for name, pattern in _PARAM.findall(path):
-        kind = "integer" if pattern in {r"\d+", "[0-9]+"} else "string"
-        params.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
-    return _PARAM.sub(lambda m: "{" + m.group(1) + "}", path), params
+    parts = []
+    for literal, name, pattern in _split_path(path):
+        parts.append(literal)
+        if name:
+            kind = "integer" if pattern in {r"\d+", "[0-9]+"} else "string"
+            schema: dict[str, Any] = {"type": kind}
+            if pattern and kind == "string":
+                schema["pattern"] = f"^{pattern}$"
+            params.append({"name": name, "in": "path", "required": True, "schema": schema})
+            parts.append("{" + name + "}")
+    return "".join(parts), params
+
+
+def _split_path(path: str) -> list[tuple[str, str, str]]:
+    """(literal, name, pattern) triples; patterns may hold braces such as ``\\d{4}``."""
+    pieces: list[tuple[str, str, str]] = []
+    literal, i = "", 0
+    while i < len(path):
+        if path[i] != "{":
+            literal += path[i]
+            i += 1
+            continue
+        depth, j = 1, i + 1
+        while depth:
+            depth += {"{": 1, "}": -1}.get(path[j], 0)
+            j += 1
+        name, _, pattern = path[i + 1 : j - 1].partition(":")
+        pieces.append((literal, name, pattern))
+        literal, i = "", j
+    pieces.append((literal, "", ""))
+    return pieces
 
 
 def dump(value: Any) -> str:
