@@ -14,6 +14,7 @@ from server.signaling.messages import (
     Accept,
     CallEnded,
     CallSnapshot,
+    Decline,
     IncomingRing,
     ServerMessage,
 )
@@ -116,6 +117,14 @@ class KioskAgent(Participant):
         self._accepted = call_id
         with contextlib.suppress(ConnectionError):  # a resume will bring the ring back
             await self.client.send(Accept(call_id=call_id))
+
+    async def decline(self) -> None:
+        """The red button: refuse the ringing call (the server ends it as `declined`)."""
+        ring = self.ringing
+        if ring is None:
+            raise RuntimeError("nothing is ringing")
+        self._cancel_answer()
+        await self.client.send(Decline(call_id=ring.call_id))
 
     def _cancel_answer(self) -> None:
         if self._answering is not None:

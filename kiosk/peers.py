@@ -76,6 +76,14 @@ def ice_ufrags(sdp: str) -> frozenset[str]:
     )
 
 
+def dtls_fingerprints(sdp: str) -> frozenset[str]:
+    """The DTLS certificate fingerprints in an SDP; a new one means a fresh remote connection."""
+    prefix = "a=fingerprint:"
+    return frozenset(
+        line[len(prefix) :].strip().lower() for line in sdp.splitlines() if line.startswith(prefix)
+    )
+
+
 def to_rtc_candidate(init: IceCandidate) -> RTCIceCandidate | None:
     """A browser's RTCIceCandidateInit as aiortc's candidate; None for an unusable line."""
     line = init.candidate.removeprefix("candidate:")
@@ -107,6 +115,7 @@ class PeerLink:
         self.connected = asyncio.Event()
         self.first_frame = asyncio.Event()  # the first decoded video frame from this peer
         self.remote_ufrags: frozenset[str] = frozenset()
+        self.remote_fingerprints: frozenset[str] = frozenset()
         self.pending: list[IceCandidate | None] = []  # trickled before the remote description
         self._clock = clock
         self._progress = progress  # the manager's "some link got its first frame" signal
@@ -271,11 +280,16 @@ class PeerManager:
     def _needs_new_link(self, link: PeerLink, sdp: str) -> bool:
         if link.pc.connectionState in ("failed", "closed"):
             return True
+        # PROTOCOL.md, ICE restart: new ICE credentials or a new DTLS certificate (an aiortc
+        # offerer replaced its connection) are answered on a fresh connection.
+        if link.remote_fingerprints and dtls_fingerprints(sdp) != link.remote_fingerprints:
+            return True
         return bool(link.remote_ufrags) and ice_ufrags(sdp) != link.remote_ufrags
 
     async def _set_remote(self, link: PeerLink, description: RTCSessionDescription) -> None:
         await link.pc.setRemoteDescription(description)
         link.remote_ufrags = ice_ufrags(description.sdp)
+        link.remote_fingerprints = dtls_fingerprints(description.sdp)
         pending, link.pending = link.pending, []
         for candidate in pending:
             await self._add_candidate(link, candidate)

@@ -22,6 +22,7 @@ from server.signaling.messages import (
     Error,
     ErrorCode,
     Hello,
+    IncomingRing,
     Ping,
     Pong,
     ResumeRequest,
@@ -262,7 +263,8 @@ class SignalingClient:
                 self.backoff.reset()
                 self.authenticated.set()
                 self._call_id = message.resumed.call_id if message.resumed else None
-            case CallSnapshot():
+            case CallSnapshot() | IncomingRing():
+                # A ringing kiosk holds a seat too: after a drop it resumes and rings again.
                 self._call_id = message.call_id
             case CallEnded() if message.call_id == self._call_id:
                 self._call_id = None

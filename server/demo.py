@@ -26,6 +26,7 @@ from .models import (
     VisitType,
     utcnow,
 )
+from .scheduling.generation import generate
 from .security import hash_password, sign, token_hash
 from .settings import Settings
 
@@ -133,6 +134,9 @@ async def _seed(session: AsyncSession, settings: Settings) -> None:
     await session.flush()
     staff = await _seed_staff(session, org, teams)
     await _seed_citizens(session, settings, org, teams, staff, {t.code: t for t in types})
+    await session.flush()
+    # The demo's visits come from its plans, through the same generator the server runs.
+    await generate(session, utcnow(), horizon_days=settings.scheduling_horizon_days)
 
 
 async def _seed_staff(

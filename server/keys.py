@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 import weakref
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ metrics_registry_key = web.AppKey("metrics_registry_key", CollectorRegistry)
 metrics_key = web.AppKey("metrics_key", Metrics)
 hub_key: web.AppKey[Hub] = web.AppKey("hub_key")
 websockets_key = web.AppKey("websockets_key", weakref.WeakSet[web.WebSocketResponse])
+catalogues_key = web.AppKey("catalogues_key", dict[str, gettext.NullTranslations])
 
 identity_key = web.RequestKey("identity_key", StaffIdentity)
 csrf_token_key = web.RequestKey("csrf_token_key", str)

@@ -1,30 +1,14 @@
-"""Staff pages rendered with jinja2."""
+"""Staff pages rendered with jinja2: every page route, gathered for ``create_app``."""
 
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import func, select
 
-from .auth.authz import citizen_scope, require_staff
-from .keys import sessionmaker_key
-from .models import Citizen, Team
-from .templating import render
+from .console import admin_pages, calllist, callview, citizen_view
 
-routes = web.RouteTableDef()
-
-
-@routes.get("/", name="home")
-async def home(request: web.Request) -> web.Response:
-    """The start page: who I am, my teams and how many citizens I look after."""
-    identity = require_staff(request)
-    async with request.app[sessionmaker_key]() as session:
-        teams = (
-            await session.scalars(
-                select(Team.name).where(Team.id.in_(identity.team_ids)).order_by(Team.name)
-            )
-        ).all()
-        citizens = await session.scalar(
-            select(func.count()).select_from(Citizen).where(citizen_scope(identity))
-        )
-    context = {"identity": identity, "teams": teams, "citizen_count": citizens or 0}
-    return render(request, "home.html", context)
+routes: list[web.AbstractRouteDef] = [
+    *calllist.routes,
+    *callview.routes,
+    *citizen_view.routes,
+    *admin_pages.routes,
+]

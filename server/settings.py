@@ -65,11 +65,27 @@ class Settings:
     ws_heartbeat_s: float = 20.0
     ws_auth_deadline_s: float = 10.0
     ws_max_msg_kb: int = 64
+    signaling_timing: bool = False  # log the server time of each signalling message (bench)
     stun_urls: tuple[str, ...] = ()
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = field(default=None, repr=False)
     turn_ttl_s: int = 3600
     timezone: str = "Europe/Copenhagen"
+    selftest_lead_min: int = 10
+    selftest_max_concurrent: int = 4
+    scheduler_enabled: bool = True
+    scheduling_horizon_days: int = 14
+    scheduling_generate_interval_s: float = 3600.0
+    scheduling_tick_interval_s: float = 30.0
+    readiness_lead_min: int = 30
+    physical_outcome_grace_min: int = 120
+    missed_task_due_min: int = 120
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str = "screenvisit@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = True
 
     @property
     def secure_cookies(self) -> bool:
@@ -130,8 +146,21 @@ _CASTS: dict[str, Callable[[str], Any]] = {
     "ws_heartbeat_s": float,
     "ws_auth_deadline_s": float,
     "ws_max_msg_kb": int,
+    "signaling_timing": _bool,
     "stun_urls": _split,
     "turn_urls": _split,
     "turn_secret": lambda v: v or None,
     "turn_ttl_s": int,
+    "scheduler_enabled": _bool,
+    "scheduling_horizon_days": int,
+    "scheduling_generate_interval_s": float,
+    "scheduling_tick_interval_s": float,
+    "readiness_lead_min": int,
+    "physical_outcome_grace_min": int,
+    "missed_task_due_min": int,
+    "smtp_host": lambda v: v or None,
+    "smtp_port": int,
+    "smtp_user": lambda v: v or None,
+    "smtp_password": lambda v: v or None,
+    "smtp_starttls": _bool,
 }

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from .i18n import gettext_for, language_of
 from .keys import csrf_token_key, identity_key
 
 ROLE_LABELS_DA = {
@@ -26,11 +27,13 @@ ROLE_LABELS_DA = {
 def shared_context(request: web.Request) -> dict[str, Any]:
     """Values available in every template."""
     identity = request.get(identity_key)
+    lang = language_of(request, identity.language if identity is not None else None)
     return {
         "me": identity,
         "csrf_token": request.get(csrf_token_key, ""),
-        "lang": identity.language if identity is not None else "da",
+        "lang": lang,
         "role_labels": ROLE_LABELS_DA,
+        **gettext_for(request, lang),
     }
 
 

@@ -15,10 +15,27 @@ from .enums import (
     Role,
     VisitStatus,
 )
+from .kiosk import KioskPairing
 from .organisation import LoginThrottle, Organisation, Staff, StaffSession, Team, TeamMembership
+from .scheduling import (
+    CalendarFeed,
+    CitizenPause,
+    ExternalRef,
+    JobLock,
+    Notification,
+    PlanAdjustment,
+    PlanChange,
+)
 from .visits import Observation, Outcome, Visit, VisitPlan, VisitType
 
 __all__ = [
+    "CalendarFeed",
+    "CitizenPause",
+    "ExternalRef",
+    "JobLock",
+    "Notification",
+    "PlanAdjustment",
+    "PlanChange",
     "Alert",
     "AlertKind",
     "CareTask",
@@ -35,6 +52,7 @@ __all__ = [
     "ConsentKind",
     "ContactPerson",
     "KioskDevice",
+    "KioskPairing",
     "LoginThrottle",
     "Observation",
     "ObservationCode",

@@ -225,12 +225,20 @@ async def _call_id(session: AsyncSession, public_id: str) -> int | None:
     return await session.scalar(select(Call.id).where(Call.public_id == public_id))
 
 
-async def mark_answered(session: AsyncSession, public_id: str) -> None:
-    """The kiosk accepted."""
+async def mark_answered(
+    session: AsyncSession, public_id: str, at: dt.datetime | None = None
+) -> None:
+    """The kiosk accepted (at ``at``); safe to run after the call was already ended."""
     await session.execute(
         update(Call)
-        .where(Call.public_id == public_id)
-        .values(state=CallState.ACTIVE, answered_at=utcnow())
+        .where(Call.public_id == public_id, Call.answered_at.is_(None))
+        .values(answered_at=at or utcnow())
+    )
+    # Written off the signalling path: a quick hang-up may have ended the row first.
+    await session.execute(
+        update(Call)
+        .where(Call.public_id == public_id, Call.state == CallState.RINGING)
+        .values(state=CallState.ACTIVE)
     )
 
 

@@ -296,6 +296,12 @@ def to_utc(local: datetime) -> datetime:
     """The UTC instant of a Copenhagen wall-clock time (fold=0, see the module rules)."""
     if local.tzinfo is not None:
         return local.astimezone(UTC)
+    return _naive_to_utc(local)
+
+
+@lru_cache(maxsize=65_536)
+def _naive_to_utc(local: datetime) -> datetime:
+    """Cached: most plans share a handful of times of day, and zoneinfo lookups add up."""
     return local.replace(tzinfo=LOCAL_ZONE, fold=0).astimezone(UTC)
 
 

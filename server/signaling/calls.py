@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from .. import audit
@@ -91,8 +92,9 @@ async def _ring_checks(
         caller, facts, consent, window, now, seconds=hub.settings.auto_answer_after_s
     )
     if visit is None:
-        return CallMeta(citizen_id, None, None, False), auto_s
-    return CallMeta(citizen_id, visit.visit_id, visit.type_code, visit.camera_off), auto_s
+        return CallMeta(citizen_id, None, None, False, auto_s), auto_s
+    meta = CallMeta(citizen_id, visit.visit_id, visit.type_code, visit.camera_off, auto_s)
+    return meta, auto_s
 
 
 async def _audit_denied(hub: Hub, peer: Peer, citizen_id: int | None) -> None:
@@ -105,6 +107,9 @@ async def _audit_denied(hub: Hub, peer: Peer, citizen_id: int | None) -> None:
 def ring_message(
     hub: Hub, call: LiveCall, caller: Peer, kiosk: Peer, meta: CallMeta, auto_s: int | None
 ) -> IncomingRing:
+    """The kiosk's ring; a repeated ring (after a resume) says how long is left of it."""
+    left = hub.time_left(("ring", call.call_id, ""))
+    expires_in_s = hub.settings.ring_timeout_s if left is None else max(1, int(left))
     return IncomingRing(
         call_id=call.call_id,
         citizen_id=call.citizen_id,
@@ -113,7 +118,7 @@ def ring_message(
         visit_type=meta.visit_type,
         camera_off=meta.camera_off,
         auto_answer_after_s=auto_s,
-        expires_in_s=hub.settings.ring_timeout_s,
+        expires_in_s=expires_in_s,
         ice_servers=hub.ice_for(kiosk.peer_id),
     )
 
@@ -154,11 +159,18 @@ async def on_accept(hub: Hub, peer: Peer, msg: Accept) -> None:
         return
     call = hub.registry.accept(msg.call_id, peer.peer_id)
     hub.cancel_timer(("ring", call.call_id, ""))
+    answered_at = utcnow()
     for seat in list(call.participants):
         ref = msg.id if seat == peer.peer_id else None
         await hub.bus.send(seat, snapshot(hub, call, seat, ref=ref))
+    # The kiosk's offer follows on this socket at once: persisting in a hub task keeps a
+    # database write (about 10 ms on SQLite) out of the call set-up (bench/call_setup.py).
+    hub.spawn(lambda: _persist_answer(hub, call.call_id, answered_at))
+
+
+async def _persist_answer(hub: Hub, call_id: str, at: dt.datetime) -> None:
     async with hub.transaction() as session:
-        await store.mark_answered(session, call.call_id)
+        await store.mark_answered(session, call_id, at)
 
 
 async def on_decline(hub: Hub, peer: Peer, msg: Decline) -> None:

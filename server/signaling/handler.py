@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,7 @@ from .messages import CloseCode, ErrorCode, Hello, MessageError, parse_client_me
 from .peer import Peer
 
 logger = logging.getLogger(__name__)
+timing_logger = logging.getLogger("server.signaling.timing")
 
 Handler = Callable[[Hub, Peer, Any], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {
@@ -132,6 +134,8 @@ async def _refuse(ws: web.WebSocketResponse, exc: SignalingError, ref: int | Non
 async def _serve(hub: Hub, peer: Peer) -> None:
     """The read loop: the only place this socket is read."""
     ws = peer.ws
+    # Chosen once per socket, so the untimed hot path carries no timing branch.
+    dispatch = _timed_dispatch if hub.settings.signaling_timing else _dispatch
     try:
         async for msg in ws:
             if msg.type is not WSMsgType.TEXT:
@@ -139,7 +143,7 @@ async def _serve(hub: Hub, peer: Peer) -> None:
                 break
             if not await _within_rate(peer):
                 continue
-            await _dispatch(hub, peer, msg.data)
+            await dispatch(hub, peer, msg.data)
             if ws.closed:
                 break
     finally:
@@ -186,3 +190,20 @@ async def _dispatch(hub: Hub, peer: Peer, data: str) -> None:
         await peer.send(refusal.error)
         if refusal.close is not None:
             await peer.ws.close(code=refusal.close, message=refusal.error.message.encode()[:120])
+
+
+async def _timed_dispatch(hub: Hub, peer: Peer, data: str) -> None:
+    """``_dispatch`` plus one log line with the server's own time for the message (bench)."""
+    started = time.perf_counter()
+    await _dispatch(hub, peer, data)
+    elapsed_us = round((time.perf_counter() - started) * 1e6)
+    try:
+        fields = json.loads(data)
+        kind, call_id = fields.get("type"), fields.get("call_id")
+    except (ValueError, AttributeError):
+        kind, call_id = None, None
+    if call_id is None:  # a ring: the server chose the id
+        call = hub.registry.call_of(peer.peer_id)
+        call_id = call.call_id if call else None
+    record = {"type": kind, "call": call_id, "us": elapsed_us}
+    timing_logger.info("signaling-timing %s", json.dumps(record))

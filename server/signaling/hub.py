@@ -35,6 +35,7 @@ class CallMeta:
     visit_id: int | None
     visit_type: str | None
     camera_off: bool
+    auto_answer_after_s: int | None = None  # repeated when a ringing kiosk resumes
 
 
 logger = logging.getLogger(__name__)
@@ -219,8 +220,15 @@ class Hub:
     async def _run(self, action: Callable[[], Awaitable[None]]) -> None:
         try:
             await action()
-        except Exception:  # a timer has nobody to report to but the log
-            logger.exception("signalling timer failed")
+        except Exception:  # a timer or background write has nobody to report to but the log
+            logger.exception("signalling background task failed")
+
+    def time_left(self, key: TimerKey) -> float | None:
+        """Seconds until a pending timer fires; None when there is none."""
+        handle = self._timers.get(key)
+        if handle is None:
+            return None
+        return max(0.0, handle.when() - asyncio.get_running_loop().time())
 
     def cancel_timer(self, key: TimerKey) -> None:
         """Stop a pending timer (no-op when it already fired)."""

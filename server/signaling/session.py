@@ -155,7 +155,8 @@ async def _after_resume(hub: Hub, peer: Peer, call_id: str) -> None:
     caller = next((hub.peers[s.peer_id] for s in call.staff if s.peer_id in hub.peers), None)
     meta = hub.calls.get(call_id)
     if caller is not None and meta is not None:
-        await peer.send(calls.ring_message(hub, call, caller, peer, meta, None))
+        auto_s = meta.auto_answer_after_s  # the citizen's consent still holds
+        await peer.send(calls.ring_message(hub, call, caller, peer, meta, auto_s))
 
 
 async def disconnected(hub: Hub, peer: Peer) -> None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from kiosk.media import ColourBarsTrack, LocalMedia, ToneTrack
-from kiosk.peers import PeerManager, ice_ufrags, to_rtc_candidate
+from kiosk.peers import PeerManager, dtls_fingerprints, ice_ufrags, to_rtc_candidate
 from server.signaling.messages import IceCandidate
 
 pytestmark = pytest.mark.usefixtures("loopback_only_ice")
@@ -93,6 +93,12 @@ def test_ice_ufrags_reads_every_section() -> None:
         "v=0\r\na=ice-ufrag:abcd\r\nm=audio\r\na=ice-ufrag:abcd\r\nm=video\r\na=ice-ufrag:efgh\r\n"
     )
     assert ice_ufrags(sdp) == {"abcd", "efgh"}
+
+
+def test_dtls_fingerprints_are_read_case_insensitively() -> None:
+    """dtls_fingerprints collects a=fingerprint values, so a new certificate is noticed."""
+    sdp = "v=0\r\na=fingerprint:sha-256 AB:CD\r\nm=audio\r\na=fingerprint:sha-256 ab:cd\r\n"
+    assert dtls_fingerprints(sdp) == {"sha-256 ab:cd"}
 
 
 def test_to_rtc_candidate_converts_browser_init() -> None:

@@ -1,0 +1,107 @@
+// The tablet's words, Danish first; English for citizens whose language is "en".
+
+const TEXTS = {
+  da: {},
+  en: {
+    app_title: "Screen visit",
+    loading: "One moment…",
+    pairing_title: "This screen must be connected to home care",
+    pairing_help: "Give this code to home care:",
+    pairing_note: "The code works for 10 minutes.",
+    start_title: "The screen is ready",
+    start_button: "Tap to start",
+    no_visit: "No screen visits are planned in the next few days.",
+    callback_button: "Call me",
+    callback_done: "Home care has been told and will call you.",
+    auto_answer_in: "Answering by itself in",
+    seconds: "seconds",
+    cancel_auto: "Stop",
+    answer: "Answer",
+    decline: "Decline",
+    in_call: "You are in a screen visit",
+    camera_live: "The camera is on",
+    camera_off: "Your picture is hidden",
+    hide_camera: "Hide my picture",
+    show_camera: "Show my picture",
+    hang_up: "Hang up",
+    revoked_title: "Contact home care",
+    revoked_help: "The screen cannot connect right now. Please call home care.",
+    reconnecting: "Reconnecting…",
+    staff_code: "For staff – code to connect this screen again:",
+    today: "today",
+    tomorrow: "tomorrow",
+    comes_on_screen: "{who} will be on the screen {day} at {time} — {what}",
+    home_care: "Home care",
+  },
+};
+
+// Danish strings that are not in the page itself.
+const DANISH = {
+  show_camera: "Vis mit billede",
+  hide_camera: "Skjul mit billede",
+  callback_done: "Hjemmeplejen har fået besked og ringer til dig.",
+  home_care: "Hjemmeplejen",
+};
+
+const ROLES = {
+  da: { nurse: "Sygeplejerske", carer: "Social- og sundhedshjælper", visitator: "Visitator",
+        planner: "Planlægger", admin: "Hjemmeplejen", relative: "Pårørende" },
+  en: { nurse: "Nurse", carer: "Care worker", visitator: "Needs assessor",
+        planner: "Planner", admin: "Home care", relative: "Relative" },
+};
+
+const VISITS = {
+  da: { medication: "Medicin", bath: "Bad (dit billede er skjult)", reassurance: "Tryghedsopkald",
+        wake_up: "Vækning", meal_drink: "Mad og drikke", blood_sugar: "Blodsukker",
+        visitation_meeting: "Møde" },
+  en: { medication: "Medication", bath: "Bath (your picture is hidden)", reassurance: "Reassurance call",
+        wake_up: "Wake-up call", meal_drink: "Meal and drink", blood_sugar: "Blood sugar",
+        visitation_meeting: "Meeting" },
+};
+
+let language = "da";
+const original = new Map();
+
+/** Switch the page's language ("da" or "en"); unknown languages stay Danish. */
+export function setLanguage(lang) {
+  language = lang === "en" ? "en" : "da";
+  document.documentElement.lang = language;
+  for (const el of document.querySelectorAll("[data-i18n]")) {
+    const key = el.dataset.i18n;
+    if (!original.has(el)) original.set(el, el.textContent);
+    el.textContent = language === "da" ? original.get(el) : TEXTS.en[key] ?? original.get(el);
+  }
+}
+
+/** One string in the current language. */
+export function t(key) {
+  if (language === "en" && TEXTS.en[key]) return TEXTS.en[key];
+  return DANISH[key] ?? document.querySelector(`[data-i18n="${key}"]`)?.textContent ?? key;
+}
+
+/** A role label for the ringing screen. */
+export function roleLabel(role) {
+  return ROLES[language][role] ?? "";
+}
+
+/** What the visit is about, for the ringing screen ("" when unknown). */
+export function visitLabel(code) {
+  return code ? VISITS[language][code] ?? "" : "";
+}
+
+/** The current language code. */
+export function currentLanguage() {
+  return language;
+}
+
+/** "Mandag 3. marts" / "Monday 3 March" for the idle screen. */
+export function longDate(date) {
+  const locale = language === "en" ? "en-GB" : "da-DK";
+  const text = date.toLocaleDateString(locale, { weekday: "long", day: "numeric", month: "long" });
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** "08:00" in 24-hour time. */
+export function clockTime(date) {
+  return date.toLocaleTimeString("da-DK", { hour: "2-digit", minute: "2-digit" }).replace(".", ":");
+}

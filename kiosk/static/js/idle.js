@@ -1,0 +1,78 @@
+// The idle screen: clock, date, the next visit in plain words, and maybe "Ring til mig".
+
+import { call } from "./api.js";
+import { setPhoto } from "./call.js";
+import { clockTime, currentLanguage, longDate, t } from "./i18n.js";
+import { $ } from "./screens.js";
+
+const REFRESH_MS = 5 * 60 * 1000;
+
+export class IdleScreen {
+  /** @param {() => string} token */
+  constructor(token) {
+    this.token = token;
+    this.home = null;
+    this._tick();
+    setInterval(() => this._tick(), 1000);
+    $("#callback-button").addEventListener("click", () => this.requestCallBack());
+  }
+
+  /** Load the idle facts; resolves with them (or null when offline). */
+  async refresh() {
+    try {
+      this.home = await call("GET", "/api/kiosk/me", this.token());
+      localStorage.setItem("sv.teamPhone", this.home.team_phone ?? "");
+      this._render();
+    } catch (err) {
+      if (err.status === 403) throw err;
+    }
+    clearTimeout(this._timer);
+    this._timer = setTimeout(() => this.refresh().catch(() => {}), REFRESH_MS);
+    return this.home;
+  }
+
+  _tick() {
+    const now = new Date();
+    $("#clock").textContent = clockTime(now);
+    $("#date").textContent = longDate(now);
+  }
+
+  _render() {
+    const home = this.home;
+    const visit = home.next_visit;
+    $("#next-visit").hidden = !visit;
+    $("#no-visit").hidden = Boolean(visit);
+    if (visit) {
+      $("#next-text").textContent = currentLanguage() === "en" ? englishSentence(visit) : visit.sentence;
+      setPhoto($("#next-photo"), visit.staff_photo_url, visit.staff_name);
+    }
+    $("#callback-button").hidden = !home.call_back_enabled;
+  }
+
+  /** "Ring til mig": put a call-back request in the team's queue. */
+  async requestCallBack() {
+    const button = $("#callback-button");
+    button.disabled = true;
+    try {
+      await call("POST", "/api/kiosk/call-back", this.token(), {});
+      $("#callback-done").textContent = t("callback_done");
+      $("#callback-done").hidden = false;
+      setTimeout(() => {
+        $("#callback-done").hidden = true;
+        button.disabled = false;
+      }, 60_000);
+    } catch {
+      button.disabled = false;
+    }
+  }
+}
+
+function englishSentence(visit) {
+  const who = visit.staff_name ? visit.staff_name.split(" ")[0] : t("home_care");
+  const day = { "i dag": t("today"), "i morgen": t("tomorrow") }[visit.day_label] ?? visit.day_label;
+  return t("comes_on_screen")
+    .replace("{who}", who)
+    .replace("{day}", day)
+    .replace("{time}", visit.local_time)
+    .replace("{what}", visit.type_name_en.toLowerCase());
+}

@@ -1,0 +1,110 @@
+"""Calendar feeds: create and revoke private iCalendar URLs, and serve them."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from sqlalchemy import select
+
+from ..auth.authz import require_staff
+from ..errors import Forbidden, NotFound
+from ..keys import sessionmaker_key, settings_key
+from ..models import CalendarFeed, utcnow
+from ..scheduling.calendar import create_feed, feed_for_token, feed_rows, to_ical
+from .models import WireModel
+from .spec import ApiRoutes
+
+api = ApiRoutes(tag="calendar")
+
+
+class FeedRequest(WireModel):
+    """A feed of my own visits, or (with `team_id`) of one of my teams."""
+
+    team_id: int | None = None
+
+
+class FeedOut(WireModel):
+    """A feed; `url` carries the token and is only returned when the feed is created."""
+
+    id: int
+    team_id: int | None
+    url: str | None
+    revoked: bool
+
+
+class FeedList(WireModel):
+    """My feeds."""
+
+    feeds: list[FeedOut]
+
+
+class Empty(WireModel):
+    """No body."""
+
+
+@api.post("/api/calendar/feeds", body=FeedRequest, response=FeedOut, summary="New feed", status=201)
+async def post_feed(request: web.Request, body: FeedRequest) -> FeedOut:
+    """Create a private feed URL (keep it secret; revoke it if it leaks)."""
+    identity = require_staff(request)
+    if body.team_id is not None and body.team_id not in identity.team_ids:
+        raise Forbidden("You are not in that team.")
+    async with request.app[sessionmaker_key].begin() as session:
+        feed, token = await create_feed(session, identity.staff_id, body.team_id)
+    base = request.app[settings_key].public_url.rstrip("/")
+    return FeedOut(
+        id=feed.id, team_id=feed.team_id, url=f"{base}/calendar/{token}.ics", revoked=False
+    )
+
+
+@api.get("/api/calendar/feeds", response=FeedList, summary="My calendar feeds")
+async def list_feeds(request: web.Request) -> FeedList:
+    """My feeds (their URLs are not shown again)."""
+    identity = require_staff(request)
+    async with request.app[sessionmaker_key]() as session:
+        feeds = await session.scalars(
+            select(CalendarFeed)
+            .where(CalendarFeed.owner_staff_id == identity.staff_id)
+            .order_by(CalendarFeed.id)
+        )
+        return FeedList(
+            feeds=[
+                FeedOut(id=f.id, team_id=f.team_id, url=None, revoked=f.revoked_at is not None)
+                for f in feeds
+            ]
+        )
+
+
+@api.post(
+    r"/api/calendar/feeds/{feed_id:\d+}/revoke", body=Empty, response=FeedOut, summary="Revoke"
+)
+async def revoke_feed(request: web.Request, body: Empty) -> FeedOut:
+    """Stop a feed URL from working, at once."""
+    identity = require_staff(request)
+    async with request.app[sessionmaker_key].begin() as session:
+        feed = await session.get(CalendarFeed, int(request.match_info["feed_id"]))
+        if feed is None or feed.owner_staff_id != identity.staff_id:
+            raise NotFound("No such feed.")
+        feed.revoked_at = feed.revoked_at or utcnow()
+        return FeedOut(id=feed.id, team_id=feed.team_id, url=None, revoked=True)
+
+
+async def calendar_feed(request: web.Request) -> web.Response:
+    """The iCalendar document behind a token URL (no login: the token is the key)."""
+    token = request.match_info["token"]
+    async with request.app[sessionmaker_key]() as session:
+        feed = await feed_for_token(session, token)
+        if feed is None:
+            raise NotFound("No such calendar.")
+        rows = await feed_rows(session, feed, utcnow())
+    host = urlsplit(request.app[settings_key].public_url).hostname or "screenvisit"
+    body = to_ical(rows, "Skærmbesøg", host)
+    return web.Response(
+        body=body,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Cache-Control": "private, max-age=300"},
+    )
+
+
+api.table.get(r"/calendar/{token:[A-Za-z0-9_-]{16,128}}.ics")(calendar_feed)

@@ -1,0 +1,314 @@
+"""Enrolment and readiness over JSON: the tablet's pairing, staff approval, revocation.
+
+Tablet side (bearer = the tablet's random pairing secret): ``POST /api/kiosk/pairing`` shows a
+code, ``GET /api/kiosk/pairing`` polls for the device token. Staff side (session + CSRF):
+``POST /api/citizens/{id}/enrol`` with the code, ``POST /api/citizens/{id}/kiosk/revoke``,
+``GET /api/citizens/readiness`` for the call list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .. import audit, enrolment
+from ..auth.authz import citizen_scope, require_citizen, require_staff
+from ..enrolment import FailureLimiter
+from ..keys import hub_key, sessionmaker_key, settings_key
+from ..models import Citizen, KioskDevice, KioskSelfTest, utcnow
+from ..signaling.errors import SignalingError, refusal_for
+from ..signaling.messages import CloseCode, ErrorCode
+from .kiosk_device import bearer_token
+from .models import WireModel
+from .spec import ApiRoutes
+
+api = ApiRoutes(tag="enrolment")
+enrolment_limiter_key = web.AppKey("enrolment_limiter_key", FailureLimiter)
+READY_WITHIN = dt.timedelta(hours=24)  # a self-test older than this no longer counts
+
+
+class PairingIn(WireModel):
+    """No fields: the bearer pairing secret identifies the tablet."""
+
+
+class PairingOut(WireModel):
+    """The code the tablet shows, and when it stops working."""
+
+    code: str
+    expires_at: dt.datetime
+    expires_in_s: int
+
+
+class PairingStatus(WireModel):
+    """The tablet's poll: ``token`` is present exactly once, with status "enrolled"."""
+
+    status: Literal["waiting", "enrolled", "claimed", "expired"]
+    token: str | None = None
+    citizen_name: str | None = None
+
+
+class EnrolIn(WireModel):
+    """The code shown on the tablet, as typed (spaces and dashes are fine)."""
+
+    code: str
+
+
+class EnrolOut(WireModel):
+    """The approved pairing; the tablet picks up its token within seconds."""
+
+    citizen_id: int
+    approved: bool
+
+
+class RevokeIn(WireModel):
+    """No fields."""
+
+
+class RevokeOut(WireModel):
+    """How many tablets were revoked."""
+
+    revoked: int
+
+
+class SelfTestSummary(WireModel):
+    """The latest self-test of a tablet."""
+
+    at: dt.datetime
+    ok: bool
+    failed_part: str | None
+    rtt_ms: float | None
+    loss_pct: float | None
+
+
+class Readiness(WireModel):
+    """Whether a citizen's tablet is ready for a screen visit."""
+
+    citizen_id: int
+    enrolled: bool
+    kiosk_label: str | None
+    online: bool
+    last_seen_at: dt.datetime | None
+    selftest: SelfTestSummary | None
+    ready: bool
+    problem: str | None
+
+
+class ReadinessList(WireModel):
+    """Readiness for every citizen the caller may see."""
+
+    citizens: list[Readiness]
+
+
+@api.post(
+    "/api/kiosk/pairing",
+    body=PairingIn,
+    response=PairingOut,
+    summary="A new tablet asks for a pairing code",
+    status=201,
+    public=True,
+)
+async def start_pairing(request: web.Request, body: PairingIn) -> PairingOut:
+    """Show this code on the tablet; a staff member enters it on the citizen's page."""
+    secret = bearer_token(request)
+    settings = request.app[settings_key]
+    now = utcnow()
+    async with request.app[sessionmaker_key].begin() as session:
+        code, expires = await enrolment.start_pairing(
+            session, settings.secret_key, secret, request.remote, now
+        )
+    return PairingOut(
+        code=code, expires_at=expires, expires_in_s=int((expires - now).total_seconds())
+    )
+
+
+@api.get(
+    "/api/kiosk/pairing",
+    response=PairingStatus,
+    summary="The tablet polls its pairing (the token comes once)",
+    public=True,
+)
+async def poll_pairing(request: web.Request) -> PairingStatus:
+    """Waiting, or the new device token exactly once."""
+    secret = bearer_token(request)
+    async with request.app[sessionmaker_key].begin() as session:
+        claim = await enrolment.claim(session, secret, utcnow())
+        revoked_for = None
+        if claim.status == "enrolled":
+            audit.record(session, "kiosk.enrolled", actor="kiosk", request=request)
+            revoked_for = claim.citizen_id
+    if revoked_for is not None:
+        await close_kiosk_sockets(request, revoked_for, keep=claim.kiosk_id)
+    return PairingStatus(status=claim.status, token=claim.token, citizen_name=claim.citizen_name)
+
+
+@api.post(
+    r"/api/citizens/{citizen_id:\d+}/enrol",
+    body=EnrolIn,
+    response=EnrolOut,
+    summary="Enrol the tablet showing this code for the citizen",
+)
+async def enrol(request: web.Request, body: EnrolIn) -> EnrolOut:
+    """Approve the waiting tablet; wrong codes are limited per staff member."""
+    citizen_id = int(request.match_info["citizen_id"])
+    limiter = request.app[enrolment_limiter_key]
+    settings = request.app[settings_key]
+    identity = require_staff(request)
+    limiter.check(identity.staff_id)
+    try:
+        async with request.app[sessionmaker_key].begin() as session:
+            _, citizen = await require_citizen(request, session, citizen_id)
+            await enrolment.approve(
+                session, settings.secret_key, citizen, identity.staff_id, body.code, utcnow()
+            )
+            audit.record(
+                session,
+                "kiosk.enrol_approved",
+                actor=identity,
+                subject=("citizen", citizen_id),
+                request=request,
+            )
+    except enrolment.PairingCodeInvalid:
+        limiter.record(identity.staff_id)
+        raise
+    return EnrolOut(citizen_id=citizen_id, approved=True)
+
+
+@api.post(
+    r"/api/citizens/{citizen_id:\d+}/kiosk/revoke",
+    body=RevokeIn,
+    response=RevokeOut,
+    summary="Revoke the citizen's tablet",
+)
+async def revoke(request: web.Request, body: RevokeIn) -> RevokeOut:
+    """The tablet's token stops working at once; an open socket is closed with 1008."""
+    citizen_id = int(request.match_info["citizen_id"])
+    async with request.app[sessionmaker_key].begin() as session:
+        identity, _ = await require_citizen(request, session, citizen_id)
+        ids = await enrolment.revoke_citizen_kiosks(session, citizen_id, utcnow())
+        audit.record(
+            session,
+            "kiosk.revoked",
+            actor=identity,
+            subject=("citizen", citizen_id),
+            detail={"kiosk_ids": ids},
+            request=request,
+        )
+    await close_kiosk_sockets(request, citizen_id)
+    return RevokeOut(revoked=len(ids))
+
+
+@api.get(
+    "/api/citizens/readiness",
+    response=ReadinessList,
+    summary="Tablet readiness of the caller's citizens",
+)
+async def readiness(request: web.Request) -> ReadinessList:
+    """Enrolled, online, and the latest self-test passed within a day."""
+    identity = require_staff(request)
+    hub = request.app[hub_key]
+    async with request.app[sessionmaker_key]() as session:
+        citizen_ids = list(
+            await session.scalars(
+                select(Citizen.id).where(citizen_scope(identity)).order_by(Citizen.id)
+            )
+        )
+        devices = {
+            d.citizen_id: d
+            for d in await session.scalars(
+                select(KioskDevice).where(
+                    KioskDevice.citizen_id.in_(citizen_ids), KioskDevice.revoked_at.is_(None)
+                )
+            )
+        }
+        tests = await _latest_selftests(session, [d.id for d in devices.values()])
+    now = utcnow()
+    return ReadinessList(
+        citizens=[
+            _readiness(c, devices.get(c), tests, str(c) in hub.kiosk_peers, now)
+            for c in citizen_ids
+        ]
+    )
+
+
+async def _latest_selftests(
+    session: AsyncSession, kiosk_ids: list[int]
+) -> dict[int, KioskSelfTest]:
+    """The newest self-test of each tablet."""
+    latest: dict[int, KioskSelfTest] = {}
+    if not kiosk_ids:
+        return latest
+    rows = await session.scalars(
+        select(KioskSelfTest)
+        .where(KioskSelfTest.kiosk_id.in_(kiosk_ids))
+        .order_by(KioskSelfTest.at.desc())
+        .limit(20 * len(kiosk_ids))
+    )
+    for row in rows:
+        latest.setdefault(row.kiosk_id, row)
+    return latest
+
+
+def _readiness(
+    citizen_id: int,
+    device: KioskDevice | None,
+    tests: dict[int, KioskSelfTest],
+    online: bool,
+    now: dt.datetime,
+) -> Readiness:
+    test = tests.get(device.id) if device is not None else None
+    summary = (
+        SelfTestSummary(
+            at=test.at,
+            ok=test.ok,
+            failed_part=test.failed_part,
+            rtt_ms=test.rtt_ms,
+            loss_pct=test.loss_pct,
+        )
+        if test is not None
+        else None
+    )
+    problem = _problem(device, test, online, now)
+    return Readiness(
+        citizen_id=citizen_id,
+        enrolled=device is not None,
+        kiosk_label=device.label if device is not None else None,
+        online=online,
+        last_seen_at=device.last_seen_at if device is not None else None,
+        selftest=summary,
+        ready=problem is None,
+        problem=problem,
+    )
+
+
+def _problem(
+    device: KioskDevice | None, test: KioskSelfTest | None, online: bool, now: dt.datetime
+) -> str | None:
+    """A stable code for what is wrong, or None when ready."""
+    if device is None:
+        return "not_enrolled"
+    if not online:
+        return "offline"
+    if test is None or now - test.at > READY_WITHIN:
+        return "selftest_missing"
+    if not test.ok:
+        return f"selftest_failed:{test.failed_part}"
+    return None
+
+
+async def close_kiosk_sockets(
+    request: web.Request, citizen_id: int, keep: int | None = None
+) -> None:
+    """Close the citizen's tablet socket (1008 after ``forbidden``) unless it is ``keep``."""
+    hub = request.app[hub_key]
+    peer = hub.kiosk_peer(str(citizen_id))
+    if peer is None or (keep is not None and peer.profile.kiosk_db_id == keep):
+        return
+    error = SignalingError(
+        ErrorCode.FORBIDDEN, "this tablet was revoked", close=CloseCode.POLICY_VIOLATION
+    )
+    await peer.send(refusal_for(error, None).error)
+    await peer.ws.close(code=CloseCode.POLICY_VIOLATION, message=b"tablet revoked")

@@ -1,0 +1,113 @@
+"""Key figures per team and week as JSON: `GET /api/figures?team_id=&weeks=` (see figures.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from aiohttp import web
+from sqlalchemy import select
+
+from ..auth.authz import require_staff
+from ..auth.identity import StaffIdentity
+from ..errors import Forbidden, InvalidInput
+from ..keys import sessionmaker_key
+from ..models import Team, utcnow
+from ..scheduling.figures import MAX_WEEKS, WeekFigures, team_figures
+from ..scheduling.recurrence import local_day
+from .models import WireModel
+from .spec import ApiRoutes
+
+api = ApiRoutes(tag="figures")
+DEFAULT_WEEKS = 8
+
+
+class WeekOut(WireModel):
+    """One week's figures; rates are 0..1, null when there was nothing to count."""
+
+    week: str
+    starts: dt.date
+    visits: int
+    calls: int
+    on_time_rate: float | None
+    answer_rate: float | None
+    missed: int
+    escalated: int
+    continuity: float | None
+    screen_share: float | None
+    median_call_s: float | None
+
+
+class TeamOut(WireModel):
+    """One team's weeks, oldest first."""
+
+    team_id: int
+    team_name: str
+    weeks: list[WeekOut]
+
+
+class Figures(WireModel):
+    """The figures of the teams asked for (default: every team the caller may see)."""
+
+    weeks: list[str]
+    teams: list[TeamOut]
+
+
+def _week_out(week: WeekFigures) -> WeekOut:
+    return WeekOut(
+        week=week.week,
+        starts=week.starts,
+        visits=week.visits,
+        calls=week.calls,
+        on_time_rate=week.on_time_rate,
+        answer_rate=week.answer_rate,
+        missed=week.missed,
+        escalated=week.escalated,
+        continuity=week.continuity,
+        screen_share=week.screen_share,
+        median_call_s=week.median_call_s,
+    )
+
+
+def _number(request: web.Request, name: str, default: int | None) -> int | None:
+    raw = request.query.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isdigit():
+        raise InvalidInput(f"{name} must be a whole number.")
+    return int(raw)
+
+
+def _visible(identity: StaffIdentity, team: Team) -> bool:
+    """Org-wide roles see every team of the organisation; others their own teams."""
+    if team.organisation_id != identity.organisation_id:
+        return False
+    return identity.org_wide or team.id in identity.team_ids
+
+
+@api.get("/api/figures", response=Figures, summary="Key figures per team and week")
+async def get_figures(request: web.Request) -> Figures:
+    """On-time and answer rates, missed and escalated, continuity, screen share, call length."""
+    identity = require_staff(request)
+    weeks = _number(request, "weeks", DEFAULT_WEEKS)
+    if weeks is None or not 1 <= weeks <= MAX_WEEKS:
+        raise InvalidInput(f"weeks must be 1 to {MAX_WEEKS}.")
+    team_id = _number(request, "team_id", None)
+    async with request.app[sessionmaker_key]() as session:
+        teams = [
+            t
+            for t in await session.scalars(select(Team).order_by(Team.name))
+            if _visible(identity, t)
+        ]
+        if team_id is not None:
+            teams = [t for t in teams if t.id == team_id]
+            if not teams:
+                raise Forbidden("You do not have access to that team's figures.")
+        figures = await team_figures(session, [t.id for t in teams], local_day(utcnow()), weeks)
+    labels = [w.week for w in next(iter(figures.values()), [])]
+    return Figures(
+        weeks=labels,
+        teams=[
+            TeamOut(team_id=t.id, team_name=t.name, weeks=[_week_out(w) for w in figures[t.id]])
+            for t in teams
+        ],
+    )

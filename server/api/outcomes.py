@@ -1,0 +1,239 @@
+"""Outcomes and observations over JSON: record after the call, edit briefly, then amend."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .. import audit
+from ..auth.identity import StaffIdentity
+from ..console import outcomes
+from ..console.access import announce_visit, org_settings, require_visit
+from ..errors import NotFound
+from ..keys import sessionmaker_key
+from ..models import (
+    CareTask,
+    Observation,
+    ObservationCode,
+    Outcome,
+    OutcomeKind,
+    Staff,
+    Visit,
+    utcnow,
+)
+from .models import WireModel
+from .spec import ApiRoutes
+
+api = ApiRoutes(tag="outcomes")
+
+Text = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class ObservationIn(WireModel):
+    """A coded observation; ``value`` holds a measurement such as a blood-sugar reading."""
+
+    code: ObservationCode
+    value: Annotated[str, StringConstraints(max_length=100)] | None = None
+    note: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class OutcomeIn(WireModel):
+    """The outcome of a visit; ``reason`` is required unless ``kind`` is completed."""
+
+    kind: OutcomeKind
+    reason: Text | None = None
+    observations: Annotated[list[ObservationIn], Field(max_length=20)] = []
+    note: Text | None = None
+
+
+class ObservationOut(WireModel):
+    """An observation as recorded."""
+
+    id: int
+    code: ObservationCode
+    value: str | None
+    note: str | None
+    author_staff_id: int | None
+    recorded_at: dt.datetime
+
+
+class OutcomeOut(WireModel):
+    """An outcome version; ``editable_until`` is set while the caller may still edit it."""
+
+    id: int
+    visit_id: int
+    kind: OutcomeKind
+    reason: str | None
+    author_staff_id: int | None
+    author_name: str | None
+    recorded_at: dt.datetime
+    amends_id: int | None
+    editable_until: dt.datetime | None
+    task_id: int | None = None
+
+
+class OutcomeHistory(WireModel):
+    """Every version of a visit's outcome, oldest first, and the visit's observations."""
+
+    visit_id: int
+    status: str
+    outcomes: list[OutcomeOut]
+    observations: list[ObservationOut]
+
+
+def _input(body: OutcomeIn) -> outcomes.OutcomeInput:
+    return outcomes.OutcomeInput(
+        kind=body.kind,
+        reason=body.reason,
+        observations=tuple(
+            outcomes.ObservationInput(o.code, o.value, o.note) for o in body.observations
+        ),
+        note=body.note,
+    )
+
+
+async def _out(
+    session: AsyncSession,
+    identity: StaffIdentity,
+    outcome: Outcome,
+    edit_minutes: int,
+    task: CareTask | None = None,
+) -> OutcomeOut:
+    author = await session.get(Staff, outcome.author_staff_id) if outcome.author_staff_id else None
+    editable = outcomes.may_edit(outcome, identity, edit_minutes, utcnow())
+    return OutcomeOut(
+        id=outcome.id,
+        visit_id=outcome.visit_id,
+        kind=outcome.kind,
+        reason=outcome.reason,
+        author_staff_id=outcome.author_staff_id,
+        author_name=author.display_name if author else None,
+        recorded_at=outcome.recorded_at,
+        amends_id=outcome.amends_id,
+        editable_until=outcomes.edit_deadline(outcome, edit_minutes) if editable else None,
+        task_id=task.id if task else None,
+    )
+
+
+def _audit(
+    request: web.Request,
+    session: AsyncSession,
+    identity: StaffIdentity,
+    action: str,
+    visit: Visit,
+    outcome: Outcome,
+    task: CareTask | None,
+) -> None:
+    detail = {"visit": visit.id, "outcome": outcome.id, "kind": outcome.kind.value}
+    if task is not None:
+        detail["task"] = task.id
+    audit.record(
+        session,
+        action,
+        actor=identity,
+        subject=("citizen", visit.citizen_id),
+        detail=detail,
+        request=request,
+    )
+
+
+@api.post(
+    r"/api/visits/{visit_id:\d+}/outcome",
+    body=OutcomeIn,
+    response=OutcomeOut,
+    status=201,
+    summary="Record the outcome of a visit",
+)
+async def record_outcome(request: web.Request, body: OutcomeIn) -> OutcomeOut:
+    """The first outcome of a visit, with observations; "converted to physical" adds a task."""
+    visit_id = int(request.match_info["visit_id"])
+    async with request.app[sessionmaker_key].begin() as session:
+        identity, _, visit = await require_visit(request, session, visit_id)
+        outcome, task = await outcomes.record(session, identity, visit, _input(body))
+        _audit(request, session, identity, "outcome.record", visit, outcome, task)
+        settings = await org_settings(session, identity.organisation_id)
+        result = await _out(session, identity, outcome, settings.outcome_edit_minutes, task)
+    await announce_visit(request, visit)
+    return result
+
+
+async def _load(
+    request: web.Request, session: AsyncSession
+) -> tuple[StaffIdentity, Visit, Outcome]:
+    outcome = await session.get(Outcome, int(request.match_info["outcome_id"]))
+    if outcome is None:
+        raise NotFound("No such outcome.")
+    identity, _, visit = await require_visit(request, session, outcome.visit_id)
+    return identity, visit, outcome
+
+
+@api.post(
+    r"/api/outcomes/{outcome_id:\d+}/edit",
+    body=OutcomeIn,
+    response=OutcomeOut,
+    summary="Correct an outcome shortly after recording it (author only)",
+)
+async def edit_outcome(request: web.Request, body: OutcomeIn) -> OutcomeOut:
+    """The author corrects the outcome in place while the edit window is open."""
+    async with request.app[sessionmaker_key].begin() as session:
+        identity, visit, outcome = await _load(request, session)
+        minutes = (await org_settings(session, identity.organisation_id)).outcome_edit_minutes
+        outcome, task = await outcomes.edit(
+            session, identity, visit, outcome, _input(body), edit_minutes=minutes, now=utcnow()
+        )
+        _audit(request, session, identity, "outcome.edit", visit, outcome, task)
+        result = await _out(session, identity, outcome, minutes, task)
+    await announce_visit(request, visit)
+    return result
+
+
+@api.post(
+    r"/api/outcomes/{outcome_id:\d+}/amend",
+    body=OutcomeIn,
+    response=OutcomeOut,
+    status=201,
+    summary="Amend an outcome (a new version; the old one stays in the history)",
+)
+async def amend_outcome(request: web.Request, body: OutcomeIn) -> OutcomeOut:
+    """A new version of the outcome that points at the one it replaces."""
+    async with request.app[sessionmaker_key].begin() as session:
+        identity, visit, old = await _load(request, session)
+        outcome, task = await outcomes.amend(session, identity, visit, old, _input(body))
+        _audit(request, session, identity, "outcome.amend", visit, outcome, task)
+        minutes = (await org_settings(session, identity.organisation_id)).outcome_edit_minutes
+        result = await _out(session, identity, outcome, minutes, task)
+    await announce_visit(request, visit)
+    return result
+
+
+@api.get(
+    r"/api/visits/{visit_id:\d+}/outcomes",
+    response=OutcomeHistory,
+    summary="A visit's outcome history and observations",
+)
+async def outcome_history(request: web.Request) -> OutcomeHistory:
+    """Every outcome version (oldest first) and every observation of the visit."""
+    visit_id = int(request.match_info["visit_id"])
+    async with request.app[sessionmaker_key].begin() as session:
+        identity, _, visit = await require_visit(request, session, visit_id)
+        minutes = (await org_settings(session, identity.organisation_id)).outcome_edit_minutes
+        rows = await session.scalars(
+            select(Outcome).where(Outcome.visit_id == visit_id).order_by(Outcome.id)
+        )
+        versions = [await _out(session, identity, o, minutes) for o in rows]
+        observations = await session.scalars(
+            select(Observation).where(Observation.visit_id == visit_id).order_by(Observation.id)
+        )
+        return OutcomeHistory(
+            visit_id=visit_id,
+            status=visit.status.value,
+            outcomes=versions,
+            observations=[
+                ObservationOut.model_validate(o, from_attributes=True) for o in observations
+            ],
+        )

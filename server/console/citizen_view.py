@@ -1,0 +1,25 @@
+"""The citizen page: the record a nurse or visitator opens from the call list."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from ..auth.authz import require_citizen
+from ..keys import sessionmaker_key, settings_key
+from ..templating import render
+from .citizen_page import overview
+
+routes = web.RouteTableDef()
+
+
+@routes.get(r"/citizens/{citizen_id:\d+}", name="citizen")
+async def citizen_view(request: web.Request) -> web.Response:
+    """Plans, people, consents, relatives, tablet, call history and observations."""
+    citizen_id = int(request.match_info["citizen_id"])
+    async with request.app[sessionmaker_key].begin() as session:
+        identity, citizen = await require_citizen(request, session, citizen_id)
+        data = await overview(session, citizen, identity.language)
+    tz = ZoneInfo(request.app[settings_key].timezone)
+    return render(request, "citizen.html", {"c": data, "tz": tz})

@@ -1,0 +1,229 @@
+"""Recording a visit's outcome and observations; editing briefly, then only by amendment.
+
+An outcome row is never deleted. Its author may correct it in place for
+``outcome_edit_minutes`` (a slip of the finger right after the call); after that a change is a
+new row whose ``amends_id`` points at the one it replaces, so the history stays readable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..auth.identity import StaffIdentity
+from ..errors import Conflict, Forbidden, InvalidInput
+from ..models import (
+    CareTask,
+    Observation,
+    ObservationCode,
+    Outcome,
+    OutcomeKind,
+    TaskKind,
+    Visit,
+    VisitStatus,
+)
+
+
+class ReasonRequired(InvalidInput):
+    """Every outcome except "completed" needs a reason."""
+
+    code = "reason_required"
+    default_message = "Write a reason when the visit was not completed."
+
+
+class OutcomeExists(Conflict):
+    """The visit already has an outcome; edit or amend it instead."""
+
+    code = "outcome_exists"
+    default_message = "This visit already has an outcome. Edit or amend it instead."
+
+
+class EditWindowClosed(Forbidden):
+    """Only the author may edit, and only shortly after recording; otherwise amend."""
+
+    code = "edit_window_closed"
+    default_message = "The outcome can no longer be edited. Record an amendment instead."
+
+
+class AlreadyAmended(Conflict):
+    """Amendments apply to the outcome in force, not to one already replaced."""
+
+    code = "already_amended"
+    default_message = "This outcome has already been amended. Amend the newest version."
+
+
+STATUS_AFTER: dict[OutcomeKind, VisitStatus] = {
+    OutcomeKind.NOT_ANSWERED: VisitStatus.NOT_ANSWERED,
+    OutcomeKind.CANCELLED: VisitStatus.CANCELLED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationInput:
+    """One coded observation (``value`` e.g. a blood-sugar reading)."""
+
+    code: ObservationCode
+    value: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeInput:
+    """What the nurse taps and types after a call."""
+
+    kind: OutcomeKind
+    reason: str | None
+    observations: tuple[ObservationInput, ...] = ()
+    note: str | None = None
+
+
+def check_reason(data: OutcomeInput) -> str | None:
+    """The trimmed reason; required unless the visit was completed."""
+    reason = (data.reason or "").strip() or None
+    if data.kind is not OutcomeKind.COMPLETED and reason is None:
+        raise ReasonRequired()
+    return reason
+
+
+def edit_deadline(outcome: Outcome, edit_minutes: int) -> dt.datetime:
+    """Until when the author may still edit ``outcome`` in place."""
+    return outcome.recorded_at + dt.timedelta(minutes=edit_minutes)
+
+
+def may_edit(
+    outcome: Outcome, identity: StaffIdentity, edit_minutes: int, now: dt.datetime
+) -> bool:
+    """The author, within the edit window."""
+    return outcome.author_staff_id == identity.staff_id and now < edit_deadline(
+        outcome, edit_minutes
+    )
+
+
+async def record(
+    session: AsyncSession, identity: StaffIdentity, visit: Visit, data: OutcomeInput
+) -> tuple[Outcome, CareTask | None]:
+    """The first outcome of a visit, its observations, its status and any physical-visit task."""
+    reason = check_reason(data)
+    existing = await session.scalar(select(Outcome.id).where(Outcome.visit_id == visit.id))
+    if existing is not None:
+        raise OutcomeExists()
+    outcome = Outcome(
+        visit_id=visit.id, kind=data.kind, reason=reason, author_staff_id=identity.staff_id
+    )
+    session.add(outcome)
+    await _apply(session, identity, visit, data)
+    await session.flush()
+    return outcome, await _physical_task(session, identity, visit, data.kind, reason)
+
+
+async def edit(
+    session: AsyncSession,
+    identity: StaffIdentity,
+    visit: Visit,
+    outcome: Outcome,
+    data: OutcomeInput,
+    *,
+    edit_minutes: int,
+    now: dt.datetime,
+) -> tuple[Outcome, CareTask | None]:
+    """Correct an outcome in place (author, within the window); observations are replaced."""
+    if not may_edit(outcome, identity, edit_minutes, now):
+        raise EditWindowClosed()
+    reason = check_reason(data)
+    outcome.kind, outcome.reason = data.kind, reason
+    await session.execute(
+        delete(Observation).where(
+            Observation.visit_id == visit.id,
+            Observation.author_staff_id == identity.staff_id,
+            Observation.recorded_at >= outcome.recorded_at - dt.timedelta(seconds=1),
+        )
+    )
+    await _apply(session, identity, visit, data)
+    await session.flush()
+    return outcome, await _physical_task(session, identity, visit, data.kind, reason)
+
+
+async def amend(
+    session: AsyncSession, identity: StaffIdentity, visit: Visit, old: Outcome, data: OutcomeInput
+) -> tuple[Outcome, CareTask | None]:
+    """A new outcome replacing ``old``; the old row stays as history."""
+    reason = check_reason(data)
+    newer = await session.scalar(select(Outcome.id).where(Outcome.amends_id == old.id))
+    if newer is not None:
+        raise AlreadyAmended()
+    outcome = Outcome(
+        visit_id=visit.id,
+        kind=data.kind,
+        reason=reason,
+        author_staff_id=identity.staff_id,
+        amends_id=old.id,
+    )
+    session.add(outcome)
+    await _apply(session, identity, visit, data)
+    await session.flush()
+    return outcome, await _physical_task(session, identity, visit, data.kind, reason)
+
+
+async def _apply(
+    session: AsyncSession, identity: StaffIdentity, visit: Visit, data: OutcomeInput
+) -> None:
+    visit.status = STATUS_AFTER.get(data.kind, VisitStatus.DONE)
+    for obs in data.observations:
+        session.add(_observation(identity, visit, obs.code, obs.value, obs.note))
+    note = (data.note or "").strip()
+    if note:
+        session.add(_observation(identity, visit, ObservationCode.OTHER, None, note))
+
+
+def _observation(
+    identity: StaffIdentity,
+    visit: Visit,
+    code: ObservationCode,
+    value: str | None,
+    note: str | None,
+) -> Observation:
+    return Observation(
+        visit_id=visit.id,
+        citizen_id=visit.citizen_id,
+        code=code,
+        value=(value or "").strip() or None,
+        note=(note or "").strip() or None,
+        author_staff_id=identity.staff_id,
+    )
+
+
+async def _physical_task(
+    session: AsyncSession,
+    identity: StaffIdentity,
+    visit: Visit,
+    kind: OutcomeKind,
+    reason: str | None,
+) -> CareTask | None:
+    """ "Converted to physical" gives the team one open physical-visit task for the visit."""
+    if kind is not OutcomeKind.CONVERTED_TO_PHYSICAL:
+        return None
+    open_task = await session.scalar(
+        select(CareTask).where(
+            CareTask.visit_id == visit.id,
+            CareTask.kind == TaskKind.PHYSICAL_VISIT,
+            CareTask.done_at.is_(None),
+        )
+    )
+    if open_task is not None:
+        return open_task
+    task = CareTask(
+        organisation_id=identity.organisation_id,
+        team_id=visit.team_id,
+        citizen_id=visit.citizen_id,
+        visit_id=visit.id,
+        kind=TaskKind.PHYSICAL_VISIT,
+        reason=reason,
+        due_at=visit.planned_at + dt.timedelta(hours=2),
+        created_by_staff_id=identity.staff_id,
+    )
+    session.add(task)
+    await session.flush()
+    return task

@@ -1,0 +1,105 @@
+"""What the tablet's idle screen says about the next visit, in plain Danish.
+
+Reads the next ``Visit`` row itself. When the scheduling module offers
+``next_visit_for_citizen(session, citizen_id, now)``, ``next_visit`` should call it instead
+of ``_next_visit_row``; the wire shape below stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .api.models import WireModel
+from .models import Channel, Staff, Visit, VisitStatus, VisitType
+
+UPCOMING = (VisitStatus.PLANNED, VisitStatus.RINGING, VisitStatus.NOT_ANSWERED)
+HORIZON = dt.timedelta(days=7)
+
+
+class NextVisit(WireModel):
+    """The next screen visit as the citizen sees it."""
+
+    visit_id: int
+    planned_at: dt.datetime
+    local_time: str
+    day_label: str
+    type_code: str
+    type_name: str
+    type_name_en: str
+    staff_name: str | None
+    staff_photo_url: str | None
+    camera_off: bool
+    sentence: str
+
+
+async def _next_visit_row(
+    session: AsyncSession, citizen_id: int, now: dt.datetime
+) -> tuple[Visit, VisitType, Staff | None] | None:
+    """The citizen's next screen visit that has not started its window yet, or is in it."""
+    row = (
+        await session.execute(
+            select(Visit, VisitType, Staff)
+            .join(VisitType, VisitType.id == Visit.visit_type_id)
+            .outerjoin(Staff, Staff.id == Visit.assigned_staff_id)
+            .where(
+                Visit.citizen_id == citizen_id,
+                Visit.channel == Channel.SCREEN,
+                Visit.status.in_(UPCOMING),
+                Visit.planned_at > now - dt.timedelta(minutes=15),
+                Visit.planned_at < now + HORIZON,
+            )
+            .order_by(Visit.planned_at)
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    visit, vtype, staff = row
+    return visit, vtype, staff
+
+
+def day_label(planned: dt.date, today: dt.date) -> str:
+    """ "i dag", "i morgen" or the weekday and date, in Danish."""
+    if planned == today:
+        return "i dag"
+    if planned == today + dt.timedelta(days=1):
+        return "i morgen"
+    weekdays = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
+    return f"{weekdays[planned.weekday()]} d. {planned.day}."
+
+
+def sentence(staff_name: str | None, local: dt.datetime, day: str, type_name: str) -> str:
+    """E.g. "Anna kommer på skærmen i dag kl. 08:00 — medicin"."""
+    who = staff_name.split()[0] if staff_name else "Hjemmeplejen"
+    return f"{who} kommer på skærmen {day} kl. {local:%H:%M} — {type_name.lower()}"
+
+
+async def next_visit(
+    session: AsyncSession, citizen_id: int, now: dt.datetime, timezone: str
+) -> NextVisit | None:
+    """The next visit, ready for the idle screen; None when nothing is planned this week."""
+    found = await _next_visit_row(session, citizen_id, now)
+    if found is None:
+        return None
+    visit, vtype, staff = found
+    tz = ZoneInfo(timezone)
+    local = visit.planned_at.astimezone(tz)
+    day = day_label(local.date(), now.astimezone(tz).date())
+    staff_name = staff.display_name if staff is not None else None
+    return NextVisit(
+        visit_id=visit.id,
+        planned_at=visit.planned_at,
+        local_time=f"{local:%H:%M}",
+        day_label=day,
+        type_code=vtype.code,
+        type_name=vtype.name_da,
+        type_name_en=vtype.name_en,
+        staff_name=staff_name,
+        staff_photo_url=staff.photo_url if staff is not None else None,
+        camera_off=vtype.camera_off_by_default,
+        sentence=sentence(staff_name, local, day, vtype.name_da),
+    )

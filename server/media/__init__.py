@@ -1,0 +1,1 @@
+"""The connection self-test peer: the one place the server terminates media."""

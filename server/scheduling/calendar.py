@@ -1,0 +1,102 @@
+"""iCalendar feeds of visits for a staff member or a team, at private revocable token URLs.
+
+Only a hash of a feed's token is stored; revoking sets `revoked_at` and the URL stops working.
+Events name the citizen by first name and last initial: calendar apps sync to phones and
+clouds outside our control, so the feed carries as little health data as still helps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from icalendar import Calendar, Event
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..models import CalendarFeed, Channel, TeamMembership, utcnow
+from ..security import new_token, token_hash
+from .daylist import DayListRow, day_list
+from .recurrence import local_day
+
+PAST_DAYS = 7
+FUTURE_DAYS = 14
+
+
+async def create_feed(
+    session: AsyncSession, staff_id: int, team_id: int | None
+) -> tuple[CalendarFeed, str]:
+    """A new feed and its token (shown once, never stored)."""
+    token = new_token()
+    feed = CalendarFeed(token_hash=token_hash(token), owner_staff_id=staff_id, team_id=team_id)
+    session.add(feed)
+    await session.flush()
+    return feed, token
+
+
+async def feed_for_token(session: AsyncSession, token: str) -> CalendarFeed | None:
+    """The live feed a token opens, if any."""
+    feed = await session.scalar(
+        select(CalendarFeed).where(CalendarFeed.token_hash == token_hash(token))
+    )
+    if feed is None or feed.revoked_at is not None:
+        return None
+    if feed.team_id is not None:
+        member = await session.scalar(
+            select(TeamMembership.team_id).where(
+                TeamMembership.staff_id == feed.owner_staff_id,
+                TeamMembership.team_id == feed.team_id,
+            )
+        )
+        if member is None:  # the owner left the team: the feed stops with their access
+            return None
+    return feed
+
+
+async def feed_rows(
+    session: AsyncSession, feed: CalendarFeed, now: dt.datetime
+) -> list[DayListRow]:
+    """The visits a feed shows: a week back and two weeks ahead, day by day."""
+    today = local_day(now)
+    rows: list[DayListRow] = []
+    for offset in range(-PAST_DAYS, FUTURE_DAYS + 1):
+        day = today + dt.timedelta(days=offset)
+        if feed.team_id is not None:
+            rows += await day_list(session, day, team_ids=[feed.team_id])
+        else:
+            rows += await day_list(session, day, staff_id=feed.owner_staff_id)
+    return rows
+
+
+def short_name(name: str) -> str:
+    """ "Karen Sørensen" → "Karen S."."""
+    parts = name.split()
+    return parts[0] if len(parts) < 2 else f"{parts[0]} {parts[-1][0]}."
+
+
+def to_ical(rows: Sequence[DayListRow], title: str, host: str) -> bytes:
+    """The feed as an iCalendar document."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//screenvisit//scheduling//DA")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", title)
+    calendar.add("x-wr-timezone", "Europe/Copenhagen")
+    stamp = utcnow()
+    for row in rows:
+        event = Event()
+        how = "Skærmbesøg" if row.channel == Channel.SCREEN else "Fysisk besøg"
+        event.add("uid", f"visit-{row.visit_id}@{host}")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", row.planned_at)
+        event.add("dtend", row.planned_at + dt.timedelta(minutes=row.duration_min))
+        event.add("summary", f"{row.visit_type_name_da}: {short_name(row.citizen_name)}")
+        event.add(
+            "description",
+            f"{how}, vindue ±{row.window_min} min. Status: {row.status.value}. "
+            f"Ansvarlig: {row.assigned_staff_name or '—'}",
+        )
+        if row.status.value == "cancelled":
+            event.add("status", "CANCELLED")
+        calendar.add_component(event)
+    document: bytes = calendar.to_ical()
+    return document

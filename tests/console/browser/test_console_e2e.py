@@ -1,0 +1,144 @@
+"""A nurse works through her list in Chromium while Karen's tablet is the headless kiosk agent."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+from playwright.async_api import BrowserContext, Page
+from sqlalchemy import select
+
+from kiosk.agent import AgentOptions, KioskAgent
+from server.db import make_engine, make_sessionmaker
+from server.demo import DEMO_PASSWORD, demo_kiosk_token
+from server.models import CareTask, Observation, TaskKind
+from server.settings import Settings
+from tests.browser.axe import AXE, describe, serious_violations
+from tests.browser.conftest import screenshot
+from tests.console.seed import seed_today
+
+WAIT_MS = 30_000
+KAREN = 0  # demo citizen index 0: Karen, citizen id 1, Team Nord (anna is her contact person)
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+
+
+@contextlib.asynccontextmanager
+async def karens_tablet(server: TestServer, settings: Settings) -> AsyncIterator[KioskAgent]:
+    """Karen's tablet online as the kiosk agent, answering at once."""
+    base = str(server.make_url("")).rstrip("/")
+    async with aiohttp.ClientSession() as http:
+        options = AgentOptions(answer="always", answer_delay_s=0)
+        agent = KioskAgent(http, base, demo_kiosk_token(settings, KAREN), options)
+        task = asyncio.create_task(agent.run())
+        try:
+            async with asyncio.timeout(WAIT_MS / 1000):
+                await agent.client.authenticated.wait()
+            yield agent
+        finally:
+            await agent.stop()
+            async with asyncio.timeout(WAIT_MS / 1000):
+                await task
+
+
+async def log_in(page: Page, server: TestServer, username: str) -> None:
+    """Through the real login form, landing on "I dag"."""
+    await page.goto(str(server.make_url("/login")))
+    await page.get_by_label("Brugernavn").fill(username)
+    await page.get_by_label("Adgangskode").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Log ind").click()
+    await page.wait_for_selector("#calllist", timeout=WAIT_MS)
+
+
+async def shot(page: Page, name: str) -> None:
+    """A test artifact, copied to docs/screenshots for the README."""
+    path = await screenshot(page, name)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, DOCS / path.name)
+
+
+async def no_serious_violations(page: Page) -> None:
+    """axe-core finds nothing serious or critical on the page."""
+    # Evaluated over CDP: the page's CSP (script-src 'self') blocks an injected <script> tag.
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text())
+    violations = await serious_violations(page)
+    assert not violations, describe(violations)
+
+
+async def test_console_call_document_and_see_list_update(
+    browser: BrowserContext, server: TestServer, demo: Settings
+) -> None:
+    """List → one-click call → remote video → outcome + observations → row done, task made."""
+    visits = await seed_today(demo)
+    karen = visits["Karen"]
+    async with karens_tablet(server, demo):
+        page = await browser.new_page()
+        await log_in(page, server, "anna")
+        row = page.locator(f'tr[data-visit-id="{karen}"]')
+        await row.locator('.presence[data-presence="online"]').wait_for(timeout=WAIT_MS)
+        shown = await page.locator("tr[data-citizen-id]").evaluate_all(
+            "rows => rows.map(r => Number(r.dataset.citizenId))"
+        )
+        assert shown and all(c % 2 == 1 for c in shown)  # Team Nord's citizens have odd ids
+        await no_serious_violations(page)
+        await shot(page, "console-calllist")
+
+        watcher = await browser.new_page()  # a colleague's list, open during the whole call
+        await watcher.goto(str(server.make_url("/")))
+        await watcher.locator('#live-state[data-state="open"]').wait_for(timeout=WAIT_MS)
+
+        await row.get_by_role("link", name="Ring op til Karen").click()
+        await page.locator('#callview[data-call-state="active"]').wait_for(timeout=WAIT_MS)
+        await page.wait_for_function(
+            "() => document.getElementById('remote-video').videoWidth > 0", timeout=WAIT_MS
+        )
+        await page.wait_for_function(
+            "() => document.querySelector('#quality [data-q=\"route\"]').textContent !== '—'",
+            timeout=WAIT_MS,
+        )
+        await no_serious_violations(page)
+        await shot(page, "console-call")
+
+        await page.get_by_role("button", name="Læg på").click()
+        await page.locator('#callview[data-call-state="ended"]').wait_for(timeout=WAIT_MS)
+        await page.get_by_label("Appetit").check()
+        await page.get_by_label("Fritekst").fill("Spiste kun lidt morgenmad")
+        await page.get_by_role("button", name="Omlagt til fysisk besøg").click()
+        await page.get_by_label("Begrundelse").fill("Svimmel – skal ses i dag")
+        await page.get_by_role("button", name="Gem udfald").click()
+        saved = '#outcome[data-saved-kind="converted_to_physical"]'
+        await page.locator(saved).wait_for(timeout=WAIT_MS)
+        await shot(page, "console-outcome")
+
+        done = watcher.locator(f'tr[data-visit-id="{karen}"][data-status="done"]')
+        await done.wait_for(timeout=WAIT_MS)  # live, without a reload
+
+    tasks, observations = await _written(demo)
+    assert [(t.kind, t.visit_id) for t in tasks] == [(TaskKind.PHYSICAL_VISIT, karen)]
+    assert {o.code.value for o in observations} == {"appetite", "other"}
+
+    await page.goto(str(server.make_url("/citizens/1")))
+    await page.get_by_text("Svimmel – skal ses i dag").first.wait_for(timeout=WAIT_MS)
+    await no_serious_violations(page)
+    await shot(page, "console-citizen")
+
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.goto(str(server.make_url("/")))
+    await page.locator("#calllist").wait_for(timeout=WAIT_MS)
+    await shot(page, "console-calllist-phone")
+
+
+async def _written(settings: Settings) -> tuple[list[CareTask], list[Observation]]:
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            tasks = list(await session.scalars(select(CareTask)))
+            observations = list(await session.scalars(select(Observation)))
+            return tasks, observations
+    finally:
+        await engine.dispose()

@@ -1,0 +1,91 @@
+// "I dag": keeps the server-rendered call list current without reloads. Presence (tablet online,
+// in a call) arrives over the signalling socket; a `visit-updated` re-fetches the rows.
+import { SignalingClient } from "/static/js/signaling.js";
+
+const REFRESH_EVERY_MS = 60_000; // planned → due → late changes with the clock
+
+const list = document.getElementById("calllist");
+const live = document.getElementById("live-state");
+const alerts = document.getElementById("alerts");
+const client = new SignalingClient({ agent: "screenvisit-console/1" });
+/** @type {Map<string, any>} citizen id → latest presence entry */
+const presence = new Map();
+let subscribed = "";
+let refreshing = null;
+
+function citizenIds() {
+  const ids = [...list.querySelectorAll("tr[data-citizen-id]")].map((tr) => tr.dataset.citizenId);
+  return [...new Set(ids)];
+}
+
+function applyPresence(entry) {
+  presence.set(entry.citizen_id, entry);
+  for (const row of list.querySelectorAll(`tr[data-citizen-id="${entry.citizen_id}"]`)) {
+    const dot = row.querySelector(".presence");
+    if (dot) {
+      dot.dataset.presence = entry.online ? "online" : "offline";
+      dot.textContent = entry.online ? dot.dataset.labelOnline : dot.dataset.labelOffline;
+    }
+    row.classList.toggle("in-call", Boolean(entry.in_call));
+  }
+}
+
+async function subscribe() {
+  const ids = citizenIds();
+  const key = ids.join(",");
+  if (!client.isOpen || key === subscribed) return;
+  subscribed = key;
+  try {
+    const reply = await client.request({ type: "presence-subscribe", citizen_ids: ids });
+    for (const entry of reply.entries ?? []) applyPresence(entry);
+  } catch {
+    subscribed = ""; // try again on the next refresh or reconnect
+  }
+}
+
+async function refresh() {
+  if (refreshing) return refreshing;
+  refreshing = (async () => {
+    try {
+      const response = await fetch(list.dataset.rowsUrl, { credentials: "same-origin" });
+      if (response.status === 401 || response.redirected) {
+        window.location.reload(); // the session ended: go through the login page
+        return;
+      }
+      if (!response.ok) return;
+      list.innerHTML = await response.text();
+      for (const entry of presence.values()) applyPresence(entry);
+      list.dispatchEvent(new CustomEvent("calllist-refreshed"));
+      await subscribe();
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+function showAlert(message) {
+  const item = document.createElement("p");
+  item.className = "alert";
+  item.textContent = message.message;
+  alerts.prepend(item);
+}
+
+client.on("state", ({ state }) => {
+  live.dataset.state = state;
+  live.textContent = state === "open" ? live.dataset.online : live.dataset.offline;
+  if (state === "open") {
+    subscribed = "";
+    refresh();
+  }
+});
+client.on("presence", (message) => {
+  for (const entry of message.entries ?? []) applyPresence(entry);
+});
+client.on("visit-updated", () => refresh());
+client.on("alert", (message) => {
+  showAlert(message);
+  refresh();
+});
+setInterval(refresh, REFRESH_EVERY_MS);
+client.start();

@@ -1,0 +1,48 @@
+// Shared by every staff console page: JSON calls with the CSRF token, the language switch.
+
+/** The session's CSRF token (base.html puts it in a meta tag). */
+export function csrfToken() {
+  return document.querySelector('meta[name="csrf-token"]')?.getAttribute("content") ?? "";
+}
+
+/** An API error with the server's stable code ("reason_required", "forbidden", …). */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * GET (no body) or POST (body) JSON; resolves to the parsed reply, rejects with ApiError.
+ * @param {string} path
+ * @param {any} [body]
+ */
+export async function api(path, body) {
+  const init = { headers: { Accept: "application/json" }, credentials: "same-origin" };
+  if (body !== undefined) {
+    init.method = "POST";
+    init.headers["Content-Type"] = "application/json";
+    init.headers["X-CSRF-Token"] = csrfToken();
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const err = data.error ?? {};
+    throw new ApiError(response.status, err.code ?? "error", err.message ?? response.statusText);
+  }
+  return data;
+}
+
+function setupLanguageSwitch() {
+  for (const button of document.querySelectorAll("[data-set-language]")) {
+    button.addEventListener("click", async () => {
+      await api("/api/me/language", { language: button.dataset.setLanguage });
+      window.location.reload();
+    });
+  }
+}
+
+setupLanguageSwitch();
