@@ -25,6 +25,7 @@ from ..models import (
     ParticipantKind,
     Staff,
     Visit,
+    VisitStatus,
     VisitType,
     utcnow,
 )
@@ -280,3 +281,31 @@ async def end_call(session: AsyncSession, public_id: str, reason: str) -> None:
         .where(CallParticipant.call_id == call_id, CallParticipant.left_at.is_(None))
         .values(left_at=now)
     )
+
+
+# A documented, escalated or cancelled visit never changes because of a call.
+_FINAL_VISIT = (VisitStatus.DONE, VisitStatus.MISSED, VisitStatus.CANCELLED)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitChange:
+    """A visit whose status a call just changed (for the team's live list)."""
+
+    visit_id: int
+    citizen_id: int
+    team_id: int
+    status: VisitStatus
+
+
+async def visit_follows_call(
+    session: AsyncSession, visit_id: int, status: VisitStatus | None
+) -> VisitChange | None:
+    """Move an open visit to ``status``; None means back to where the call found it
+    (planned, or not answered after earlier failed attempts). Final visits are left alone."""
+    visit = await session.get(Visit, visit_id)
+    if visit is None or visit.status in _FINAL_VISIT:
+        return None
+    if status is None:
+        status = VisitStatus.NOT_ANSWERED if visit.attempts else VisitStatus.PLANNED
+    visit.status = status
+    return VisitChange(visit.id, visit.citizen_id, visit.team_id, status)

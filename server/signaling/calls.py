@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from .. import audit
-from ..models import ParticipantKind, utcnow
+from ..models import ParticipantKind, VisitStatus, utcnow
 from ..rooms import store
 from ..rooms.policy import auto_answer_after, may_ring
-from ..rooms.registry import Ended, Left, LiveCall, PeerKind
+from ..rooms.registry import Ended, EndReason, Left, LiveCall, PeerKind
 from ..security import new_token
 from . import colleagues
 from .errors import SignalingError
@@ -26,6 +28,7 @@ from .messages import (
     LeaveReason,
     PeerLeft,
     Ring,
+    VisitUpdated,
 )
 from .peer import Peer
 from .views import snapshot
@@ -149,6 +152,30 @@ async def _record_ring(
                 "auto_answer": auto_s is not None,
             },
         )
+        change = await _visit_status(session, meta, VisitStatus.RINGING)
+    await announce(hub, change)
+
+
+async def _visit_status(
+    session: AsyncSession, meta: CallMeta | None, status: VisitStatus | None
+) -> store.VisitChange | None:
+    """Let the call's visit follow the call (ringing, in call, back to open)."""
+    if meta is None or meta.visit_id is None:
+        return None
+    return await store.visit_follows_call(session, meta.visit_id, status)
+
+
+async def announce(hub: Hub, change: store.VisitChange | None) -> None:
+    """Tell the visit's team so their call lists change without a reload."""
+    if change is None:
+        return
+    message = VisitUpdated(
+        visit_id=str(change.visit_id),
+        citizen_id=str(change.citizen_id),
+        team_id=str(change.team_id),
+        status=change.status.value,
+    )
+    await hub.notify_team(change.team_id, message)
 
 
 async def on_accept(hub: Hub, peer: Peer, msg: Accept) -> None:
@@ -171,6 +198,8 @@ async def on_accept(hub: Hub, peer: Peer, msg: Accept) -> None:
 async def _persist_answer(hub: Hub, call_id: str, at: dt.datetime) -> None:
     async with hub.transaction() as session:
         await store.mark_answered(session, call_id, at)
+        change = await _visit_status(session, hub.calls.get(call_id), VisitStatus.IN_CALL)
+    await announce(hub, change)
 
 
 async def on_decline(hub: Hub, peer: Peer, msg: Decline) -> None:
@@ -214,6 +243,13 @@ async def _ring_timeout(hub: Hub, call_id: str) -> None:
         await finish(hub, ended)
 
 
+def _after_call(ended: Ended) -> VisitStatus | None:
+    """Declined or unanswered rings count as a failed attempt; anything else reopens."""
+    if ended.reason in {EndReason.DECLINED, EndReason.NO_ANSWER}:
+        return VisitStatus.NOT_ANSWERED
+    return None
+
+
 async def finish(hub: Hub, ended: Ended, *, leaver: str | None = None) -> None:
     """Tell everyone still in the call it is over, release invitations, persist and audit."""
     call = ended.call
@@ -232,6 +268,10 @@ async def finish(hub: Hub, ended: Ended, *, leaver: str | None = None) -> None:
             subject=("citizen", meta.citizen_db_id if meta else call.citizen_id),
             detail={"call": call.call_id, "reason": ended.reason.value},
         )
+        # The outcome (recorded by the nurse) or the missed-visit ladder closes the visit;
+        # until then it is open again: planned, or not answered after failed attempts.
+        change = await _visit_status(session, meta, _after_call(ended))
+    await announce(hub, change)
     logger.info("call %s ended: %s", call.call_id, ended.reason.value)
     await hub.to_call(
         call,

@@ -338,3 +338,36 @@ async def test_shutdown_closes_sockets_going_away(
     kiosk = await kiosk_socket(client, signaling_settings, KAREN)
     await app.shutdown()
     assert await kiosk.closed_with() == 1001
+
+
+async def test_visit_follows_the_call_live(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """Ringing, answering and declining move the visit's status; the team sees it live."""
+    async with transaction(signaling_settings.database_url) as session:
+        medication = await session.scalar(select(VisitType).where(VisitType.code == "medication"))
+        assert medication is not None
+        visit = Visit(
+            citizen_id=1, visit_type_id=medication.id, team_id=1, planned_at=utcnow(), window_min=15
+        )
+        session.add(visit)
+        await session.flush()
+        visit_id = visit.id
+    nurse = await staff_socket(await new_client(), "anna")
+    colleague = await staff_socket(await new_client(), "carla")
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await nurse.send(type="ring", citizen_id="1", visit_id=str(visit_id))
+    ring = await kiosk.expect("ring")
+    update = await colleague.expect("visit-updated")
+    assert update == {
+        "type": "visit-updated",
+        "visit_id": str(visit_id),
+        "citizen_id": "1",
+        "team_id": "1",
+        "status": "ringing",
+    }
+    await kiosk.send(type="decline", call_id=ring["call_id"])
+    assert (await colleague.expect("visit-updated"))["status"] == "not_answered"
+    async with transaction(signaling_settings.database_url) as session:
+        stored = await session.get(Visit, visit_id)
+        assert stored is not None and stored.status.value == "not_answered"

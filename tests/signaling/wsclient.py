@@ -13,6 +13,10 @@ from server.settings import Settings
 from tests.conftest import Client, login
 
 
+# Unsolicited messages that may interleave with any exchange.
+NOTIFICATIONS = frozenset({"presence", "visit-updated", "alert"})
+
+
 @dataclass
 class Sock:
     """One signalling socket in a test."""
@@ -37,12 +41,12 @@ class Sock:
         return data
 
     async def expect(self, type_: str, wait_s: float = 5.0) -> dict[str, Any]:
-        """Skip presence chatter until a message of ``type_`` arrives."""
+        """Skip notifications (presence, list updates) until a message of ``type_`` arrives."""
         while True:
             data = await self.next(wait_s)
             if data["type"] == type_:
                 return data
-            assert data["type"] in {"presence"}, f"expected {type_}, got {data}"
+            assert data["type"] in NOTIFICATIONS, f"expected {type_}, got {data}"
 
     async def closed_with(self, wait_s: float = 5.0) -> int | None:
         """Read until the socket closes; its close code."""
