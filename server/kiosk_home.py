@@ -1,8 +1,7 @@
 """What the tablet's idle screen says about the next visit, in plain Danish.
 
-Reads the next ``Visit`` row itself. When the scheduling module offers
-``next_visit_for_citizen(session, citizen_id, now)``, ``next_visit`` should call it instead
-of ``_next_visit_row``; the wire shape below stays.
+Which visit comes next is decided by ``server.scheduling.daylist.next_visit_for_citizen``, the
+same rule the call list and the calendar feed use; this module only words it for the citizen.
 """
 
 from __future__ import annotations
@@ -14,10 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .api.models import WireModel
-from .models import Channel, Staff, Visit, VisitStatus, VisitType
-
-UPCOMING = (VisitStatus.PLANNED, VisitStatus.RINGING, VisitStatus.NOT_ANSWERED)
-HORIZON = dt.timedelta(days=7)
+from .models import Channel, Staff, Visit, VisitType
+from .scheduling.daylist import next_visit_for_citizen
 
 
 class NextVisit(WireModel):
@@ -39,21 +36,16 @@ class NextVisit(WireModel):
 async def _next_visit_row(
     session: AsyncSession, citizen_id: int, now: dt.datetime
 ) -> tuple[Visit, VisitType, Staff | None] | None:
-    """The citizen's next screen visit that has not started its window yet, or is in it."""
+    """The same next visit the scheduler, the call list and the calendar feed agree on."""
+    found = await next_visit_for_citizen(session, citizen_id, now)
+    if found is None:
+        return None
     row = (
         await session.execute(
             select(Visit, VisitType, Staff)
             .join(VisitType, VisitType.id == Visit.visit_type_id)
             .outerjoin(Staff, Staff.id == Visit.assigned_staff_id)
-            .where(
-                Visit.citizen_id == citizen_id,
-                Visit.channel == Channel.SCREEN,
-                Visit.status.in_(UPCOMING),
-                Visit.planned_at > now - dt.timedelta(minutes=15),
-                Visit.planned_at < now + HORIZON,
-            )
-            .order_by(Visit.planned_at)
-            .limit(1)
+            .where(Visit.id == found.visit_id)
         )
     ).first()
     if row is None:
@@ -72,10 +64,13 @@ def day_label(planned: dt.date, today: dt.date) -> str:
     return f"{weekdays[planned.weekday()]} d. {planned.day}."
 
 
-def sentence(staff_name: str | None, local: dt.datetime, day: str, type_name: str) -> str:
-    """E.g. "Anna kommer på skærmen i dag kl. 08:00 — medicin"."""
+def sentence(
+    staff_name: str | None, local: dt.datetime, day: str, type_name: str, channel: Channel
+) -> str:
+    """E.g. "Anna kommer på skærmen i dag kl. 08:00 — medicin" (or "på besøg" in person)."""
     who = staff_name.split()[0] if staff_name else "Hjemmeplejen"
-    return f"{who} kommer på skærmen {day} kl. {local:%H:%M} — {type_name.lower()}"
+    how = "på skærmen" if channel == Channel.SCREEN else "på besøg"
+    return f"{who} kommer {how} {day} kl. {local:%H:%M} — {type_name.lower()}"
 
 
 async def next_visit(
@@ -101,5 +96,5 @@ async def next_visit(
         staff_name=staff_name,
         staff_photo_url=staff.photo_url if staff is not None else None,
         camera_off=vtype.camera_off_by_default,
-        sentence=sentence(staff_name, local, day, vtype.name_da),
+        sentence=sentence(staff_name, local, day, vtype.name_da, visit.channel),
     )

@@ -11,10 +11,10 @@ from pydantic import Field, StringConstraints
 from .. import audit
 from ..auth.authz import require_staff
 from ..console import admin
-from ..console.orgsettings import OrgSettings
 from ..errors import InvalidInput
 from ..keys import sessionmaker_key
 from ..models import Role
+from ..orgsettings import OrgSettings
 from .models import WireModel
 from .spec import ApiRoutes
 

@@ -10,8 +10,8 @@ from ..auth.identity import StaffIdentity
 from ..errors import NotFound
 from ..keys import hub_key
 from ..models import Citizen, Organisation, Visit
+from ..orgsettings import OrgSettings, read_settings
 from ..signaling.messages import VisitUpdated
-from .orgsettings import OrgSettings, read_settings
 
 
 async def require_visit(

@@ -23,8 +23,8 @@ from ..models import (
     Team,
     TeamMembership,
 )
+from ..orgsettings import OrgSettings, merged, read_settings
 from ..security import hash_password
-from .orgsettings import OrgSettings, merged, read_settings
 
 AUDIT_PAGE = 200
 AUDIT_CSV_MAX = 50_000

@@ -22,6 +22,7 @@ from ..models import (
     ConsentKind,
     ContactPerson,
     KioskDevice,
+    Organisation,
     ParticipantKind,
     Staff,
     Visit,
@@ -29,6 +30,7 @@ from ..models import (
     VisitType,
     utcnow,
 )
+from ..orgsettings import read_settings
 from ..security import token_hash
 from .policy import CitizenFacts, ConsentFacts, StaffRole, TimeWindow, VisitWindow
 
@@ -52,6 +54,30 @@ class VisitFacts:
     window: VisitWindow
     type_code: str
     camera_off: bool
+    qualified_roles: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class RingTimes:
+    """How long to ring and how long the auto-answer countdown lasts, for one organisation."""
+
+    ring_timeout_s: int
+    auto_answer_after_s: int
+
+
+async def ring_times(session: AsyncSession, organisation_id: int, default: RingTimes) -> RingTimes:
+    """The organisation's own choices where an administrator made them, else the defaults."""
+    stored = await session.scalar(
+        select(Organisation.settings).where(Organisation.id == organisation_id)
+    )
+    chosen = read_settings(stored)
+    made = stored or {}
+    return RingTimes(
+        chosen.ring_timeout_s if "ring_timeout_s" in made else default.ring_timeout_s,
+        chosen.auto_answer_after_s
+        if "auto_answer_after_s" in made
+        else default.auto_answer_after_s,
+    )
 
 
 async def kiosk_for_token(session: AsyncSession, token: str) -> KioskOwner | None:
@@ -161,7 +187,13 @@ async def visit_facts(
     for visit, vtype in (await session.execute(query.order_by(Visit.planned_at))).all():
         window = VisitWindow(visit.planned_at, visit.window_min)
         if visit_id is not None or window.contains(now):
-            return VisitFacts(visit.id, window, vtype.code, vtype.camera_off_by_default)
+            return VisitFacts(
+                visit.id,
+                window,
+                vtype.code,
+                vtype.camera_off_by_default,
+                frozenset(vtype.qualified_roles or ()),
+            )
     return None
 
 

@@ -65,7 +65,7 @@ async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
     await kiosk.send(ring_message(hub, call, peer, kiosk, meta, auto_s))
     hub.start_timer(
         ("ring", call.call_id, ""),
-        hub.settings.ring_timeout_s,
+        meta.ring_timeout_s,
         lambda: _ring_timeout(hub, call.call_id),
     )
     await hub.publish_presence([call.citizen_id])
@@ -77,12 +77,14 @@ async def _ring_checks(
     """Policy first (forbidden, audited), then the visit; the call's facts and auto-answer."""
     caller = caller_facts(peer.profile)
     now = utcnow()
+    defaults = store.RingTimes(hub.settings.ring_timeout_s, hub.settings.auto_answer_after_s)
     async with hub.transaction() as session:
         facts = await store.citizen_facts(session, citizen_id) if citizen_id else None
         if facts is not None and citizen_id is not None and may_ring(caller, facts):
             visit_id = db_id(visit_wire_id) if visit_wire_id else None
             visit = await store.visit_facts(session, citizen_id, visit_id, now)
             consent = await store.auto_answer_consent(session, citizen_id, hub.tz)
+            times = await store.ring_times(session, int(facts.org_id), defaults)
         else:
             facts = None
     if facts is None or citizen_id is None:
@@ -90,13 +92,21 @@ async def _ring_checks(
         raise SignalingError(ErrorCode.FORBIDDEN, "you may not call this citizen")
     if visit_wire_id is not None and visit is None:
         raise SignalingError(ErrorCode.INVALID_MESSAGE, "no such visit for this citizen")
+    roles = visit.qualified_roles if visit is not None else frozenset()
+    if roles and peer.profile.role not in roles:
+        # Delegated nursing (medication, blood sugar) needs a qualified role (PRODUCT.md).
+        needed = ", ".join(sorted(roles))
+        raise SignalingError(ErrorCode.FORBIDDEN, f"this visit needs a qualified role: {needed}")
     window = visit.window if visit else None
     auto_s = auto_answer_after(
-        caller, facts, consent, window, now, seconds=hub.settings.auto_answer_after_s
+        caller, facts, consent, window, now, seconds=times.auto_answer_after_s
     )
     if visit is None:
-        return CallMeta(citizen_id, None, None, False, auto_s), auto_s
-    meta = CallMeta(citizen_id, visit.visit_id, visit.type_code, visit.camera_off, auto_s)
+        meta = CallMeta(citizen_id, None, None, False, auto_s, times.ring_timeout_s)
+        return meta, auto_s
+    meta = CallMeta(
+        citizen_id, visit.visit_id, visit.type_code, visit.camera_off, auto_s, times.ring_timeout_s
+    )
     return meta, auto_s
 
 
@@ -112,7 +122,7 @@ def ring_message(
 ) -> IncomingRing:
     """The kiosk's ring; a repeated ring (after a resume) says how long is left of it."""
     left = hub.time_left(("ring", call.call_id, ""))
-    expires_in_s = hub.settings.ring_timeout_s if left is None else max(1, int(left))
+    expires_in_s = meta.ring_timeout_s if left is None else max(1, int(left))
     return IncomingRing(
         call_id=call.call_id,
         citizen_id=call.citizen_id,

@@ -36,6 +36,7 @@ class CallMeta:
     visit_type: str | None
     camera_off: bool
     auto_answer_after_s: int | None = None  # repeated when a ringing kiosk resumes
+    ring_timeout_s: int = 45  # the organisation's choice, fixed when the ring starts
 
 
 logger = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from server.console.admin import AuditRow, audit_csv
-from server.console.orgsettings import OrgSettings, merged, read_settings
 from server.console.status import ListStatus, list_status
 from server.models import VisitStatus
+from server.orgsettings import OrgSettings, merged, read_settings
 
 T0 = dt.datetime(2026, 3, 4, 8, 0, tzinfo=dt.UTC)
 

@@ -371,3 +371,39 @@ async def test_visit_follows_the_call_live(
     async with transaction(signaling_settings.database_url) as session:
         stored = await session.get(Visit, visit_id)
         assert stored is not None and stored.status.value == "not_answered"
+
+
+async def test_carer_may_not_take_a_medication_visit(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """Medication is delegated nursing: a carer's ring for that visit is forbidden."""
+    async with transaction(signaling_settings.database_url) as session:
+        medication = await session.scalar(select(VisitType).where(VisitType.code == "medication"))
+        assert medication is not None
+        visit = Visit(
+            citizen_id=1, visit_type_id=medication.id, team_id=1, planned_at=utcnow(), window_min=15
+        )
+        session.add(visit)
+        await session.flush()
+        visit_id = visit.id
+    carer = await staff_socket(await new_client(), "carla")
+    await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await carer.send(type="ring", id=4, citizen_id="1", visit_id=str(visit_id))
+    error = await carer.expect("error")
+    assert error["code"] == "forbidden" and "nurse" in error["message"]
+
+
+async def test_organisation_ring_timeout_wins(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """An administrator's ring timeout for the organisation is what the tablet is told."""
+    from server.models import Organisation
+
+    async with transaction(signaling_settings.database_url) as session:
+        org = await session.scalar(select(Organisation))
+        assert org is not None
+        org.settings = {**org.settings, "ring_timeout_s": 30}
+    nurse = await staff_socket(await new_client(), "anna")
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await nurse.send(type="ring", citizen_id="1")
+    assert (await kiosk.expect("ring"))["expires_in_s"] == 30
