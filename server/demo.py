@@ -150,6 +150,8 @@ async def _seed_staff(
             display_name=name,
             role=role,
             password_hash=password_hash,
+            # Drawn initials, so the tablet always shows a face-like picture of who calls.
+            photo_url=f"/static/img/staff/{username}.svg",
         )
         for username, name, role, _ in DEMO_STAFF
     }

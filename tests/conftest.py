@@ -29,7 +29,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str | None]:
     """One migrated PostgreSQL template database per session (None when unreachable)."""
-    yield databases.make_pg_template()
+    template = databases.make_pg_template()
+    yield template
+    if template is not None:
+        databases.drop_pg_template()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -64,6 +67,9 @@ def settings(db_url: str) -> Settings:
         secret_key="test-secret",
         login_delay_after=3,
         login_lockout_after=5,
+        # Background jobs would race each test's own steps; tests drive them directly, and
+        # tests/scheduling/test_jobs_ctx.py runs them for real.
+        scheduler_enabled=False,
     )
 
 

@@ -18,7 +18,8 @@ from server.db import make_engine, make_sessionmaker
 from server.migrate import upgrade
 
 PG_ADMIN_DSN = os.environ.get("SCREENVISIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-PG_TEMPLATE = "screenvisit_template"
+# One template per test session, so two test runs on one machine never share it.
+PG_TEMPLATE = f"sv_template_{uuid.uuid4().hex[:10]}"
 
 
 def in_ci() -> bool:
@@ -68,10 +69,9 @@ async def _admin(sql: str) -> None:
 def make_pg_template() -> str | None:
     """Create and migrate the template database; None when PostgreSQL is not reachable."""
     try:
-        asyncio.run(_admin(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"))
+        asyncio.run(_admin(f"CREATE DATABASE {PG_TEMPLATE}"))
     except (OSError, asyncpg.PostgresError):
         return None
-    asyncio.run(_admin(f"CREATE DATABASE {PG_TEMPLATE}"))
     asyncio.run(upgrade(pg_url(PG_TEMPLATE)))
     return PG_TEMPLATE
 
@@ -81,6 +81,11 @@ async def clone_pg(template: str) -> str:
     name = f"sv_{uuid.uuid4().hex[:12]}"
     await _admin(f"CREATE DATABASE {name} TEMPLATE {template}")
     return name
+
+
+def drop_pg_template() -> None:
+    """Remove this session's template at the end of the run."""
+    asyncio.run(drop_pg(PG_TEMPLATE))
 
 
 async def drop_pg(name: str) -> None:

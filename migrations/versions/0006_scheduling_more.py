@@ -7,21 +7,19 @@ Create Date: 2026-11-22 08:05:00.000000
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+from alembic import op
 
-
-revision: str = '0006'
-down_revision: str | None = '0005'
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('call', schema=None) as batch_op:
-        batch_op.create_index('ix_call_visit_id', ['visit_id'], unique=False)
+    with op.batch_alter_table("call", schema=None) as batch_op:
+        batch_op.create_index("ix_call_visit_id", ["visit_id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('call', schema=None) as batch_op:
-        batch_op.drop_index('ix_call_visit_id')
+    with op.batch_alter_table("call", schema=None) as batch_op:
+        batch_op.drop_index("ix_call_visit_id")

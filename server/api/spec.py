@@ -17,7 +17,6 @@ R = TypeVar("R", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-
 @dataclass(frozen=True, slots=True)
 class Operation:
     """One documented JSON operation."""

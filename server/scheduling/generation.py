@@ -22,10 +22,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Table, delete, or_, select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import (
@@ -38,7 +36,6 @@ from ..models import (
     VisitPlan,
     VisitStatus,
     VisitType,
-    utcnow,
 )
 from .continuity import Continuity, load_continuity
 from .errors import SchedulingError
@@ -46,12 +43,11 @@ from .joblock import hold_job_lock
 from .occurrences import Occurrence, apply_first_visit_physical, occurrences
 from .recurrence import LOCAL_ZONE, local_day
 from .specs import LoadedPlan, load_plans, visit_types
+from .visit_insert import Row, insert_visits
 
 logger = logging.getLogger(__name__)
 
 JOB_NAME = "generate"
-INSERT_CHUNK = 2000  # SQLite rows per executemany
-UNNEST_CHUNK = 20_000  # PostgreSQL rows per statement
 PLAN_BATCH = 1000  # plans expanded, compared and written together (bounds memory)
 CANCELLED_REASON = "Planen er ændret"
 
@@ -206,10 +202,15 @@ async def _generate_batch(
     keep = {(occ.key.plan_id, key) for occ, key in keyed}
     cancelled = await _cancel(session, stored, keep, failed, run.start, run.end, run.now)
     rows = _new_rows(keyed, stored, plans, run)
+    result = GenerationResult(0, updated, cancelled, 0, tuple(failed))
+    if not following:  # the last (often the only) batch: no thread needed
+        return result + GenerationResult(created=await insert_visits(session, rows)), _Expanded(
+            [], []
+        )
     created, next_expanded = await asyncio.gather(
-        _insert(session, rows), asyncio.to_thread(_expand_batch, following, run)
+        insert_visits(session, rows), asyncio.to_thread(_expand_batch, following, run)
     )
-    return GenerationResult(created, updated, cancelled, 0, tuple(failed)), next_expanded
+    return result + GenerationResult(created=created), next_expanded
 
 
 def _expand(
@@ -300,30 +301,14 @@ async def _stored(
     return result
 
 
-# The columns `_insert` writes, in order; status, attempts and created_at are the same for all.
-_COLUMNS = (
-    "plan_id",
-    "occurrence_key",
-    "citizen_id",
-    "visit_type_id",
-    "team_id",
-    "assigned_staff_id",
-    "planned_at",
-    "window_min",
-    "duration_min",
-    "channel",
-)
-_Row = tuple[int, str, int, int, int, int | None, dt.datetime, int, int, str]
-
-
 def _new_rows(
     keyed: Iterable[tuple[Occurrence, str]],
     stored: dict[tuple[int, str], _Stored],
     plans: dict[int, VisitPlan],
     run: _Run,
-) -> list[_Row]:
+) -> list[Row]:
     """Insert values (plain tuples, no ORM objects) for new occurrences whose window is open."""
-    rows: list[_Row] = []
+    rows: list[Row] = []
     # Plain (id, citizen, team) per plan: ORM attribute access per row adds up at scale.
     owners = {plan_id: (p.citizen_id, p.team_id) for plan_id, p in plans.items()}
     for occ, key in keyed:
@@ -341,70 +326,6 @@ def _new_rows(
             )
         )  # fmt: skip
     return rows
-
-
-async def _insert(session: AsyncSession, rows: list[_Row]) -> int:
-    """Insert, skipping keys another process stored meanwhile; the number inserted."""
-    if not rows:
-        return 0
-    dialect = session.bind.dialect.name if session.bind is not None else ""
-    if dialect == "postgresql":
-        return await _insert_unnest(session, rows)
-    return await _insert_many(session, rows)
-
-
-# PostgreSQL: one statement per batch, the rows passed as one array per column. This is a
-# single round trip with no per-row parameter processing, which is what generation at scale
-# spends its time on otherwise (see docs/benchmarks.md).
-_UNNEST_INSERT = text(
-    "WITH ins AS ("
-    " INSERT INTO visit (plan_id, occurrence_key, citizen_id, visit_type_id, team_id,"
-    " assigned_staff_id, planned_at, window_min, duration_min, channel, status, attempts,"
-    " created_at)"
-    " SELECT t.*, :status, 0, CAST(:created_at AS TIMESTAMPTZ) FROM unnest("
-    " CAST(:plan_id AS INTEGER[]), CAST(:occurrence_key AS VARCHAR[]),"
-    " CAST(:citizen_id AS INTEGER[]), CAST(:visit_type_id AS INTEGER[]),"
-    " CAST(:team_id AS INTEGER[]), CAST(:assigned_staff_id AS INTEGER[]),"
-    " CAST(:planned_at AS TIMESTAMPTZ[]), CAST(:window_min AS INTEGER[]),"
-    " CAST(:duration_min AS INTEGER[]), CAST(:channel AS VARCHAR[])) AS t"
-    " ON CONFLICT (plan_id, occurrence_key) DO NOTHING RETURNING 1"
-    ") SELECT count(*) FROM ins"
-)
-
-
-async def _insert_unnest(session: AsyncSession, rows: list[_Row]) -> int:
-    """PostgreSQL: insert with ON CONFLICT DO NOTHING from per-column arrays."""
-    created = 0
-    for first in range(0, len(rows), UNNEST_CHUNK):
-        chunk = rows[first : first + UNNEST_CHUNK]
-        params: dict[str, Any] = {
-            name: list(column)
-            for name, column in zip(_COLUMNS, zip(*chunk, strict=True), strict=True)
-        }
-        params |= {"status": VisitStatus.PLANNED.value, "created_at": utcnow()}
-        created += int(await session.scalar(_UNNEST_INSERT, params) or 0)
-    return created
-
-
-async def _insert_many(session: AsyncSession, rows: list[_Row]) -> int:
-    """SQLite: executemany with ON CONFLICT DO NOTHING, counting the returned ids."""
-    table = Visit.__table__
-    assert isinstance(table, Table)
-    statement = (
-        sqlite.insert(table)
-        .on_conflict_do_nothing(index_elements=["plan_id", "occurrence_key"])
-        .returning(table.c.id)
-    )
-    fixed = {"status": VisitStatus.PLANNED, "attempts": 0, "created_at": utcnow()}
-    created = 0
-    for first in range(0, len(rows), INSERT_CHUNK):
-        chunk = [
-            dict(zip(_COLUMNS, row, strict=True)) | fixed
-            for row in rows[first : first + INSERT_CHUNK]
-        ]
-        result = await session.execute(statement, chunk)
-        created += len(result.all())
-    return created
 
 
 async def _update(

@@ -141,11 +141,20 @@ class Scheduler:
         return delivered
 
 
+SHUTDOWN_GRACE_S = 10.0
+
+
 async def _every(
-    interval: float, step: Callable[[dt.datetime], Awaitable[object]], *, first_delay: float = 0
+    interval: float,
+    step: Callable[[dt.datetime], Awaitable[object]],
+    stop: asyncio.Event,
+    *,
+    first_delay: float = 0,
 ) -> None:
-    """Run `step(now)` after `first_delay`, then every `interval` seconds; survive failures."""
-    await asyncio.sleep(first_delay)
+    """Run `step(now)` after `first_delay`, then every `interval` seconds, until `stop` is set;
+    a failed run is logged and the next one still comes."""
+    if await _stopped(stop, first_delay):
+        return
     while True:
         try:
             await step(utcnow())
@@ -153,7 +162,17 @@ async def _every(
             raise
         except Exception:  # a job must outlive one bad run (DB restart, bad row)
             logger.exception("scheduling job %s failed", getattr(step, "__name__", step))
-        await asyncio.sleep(interval)
+        if await _stopped(stop, interval):
+            return
+
+
+async def _stopped(stop: asyncio.Event, delay: float) -> bool:
+    """Wait up to `delay` seconds; True as soon as `stop` is set."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=delay)
+    except TimeoutError:
+        return False
+    return True
 
 
 def scheduler_for(app: web.Application) -> Scheduler:
@@ -179,14 +198,21 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         return
     scheduler = scheduler_for(app)
     interval = settings.scheduling_tick_interval_s
+    stop = asyncio.Event()
     tasks = [
-        asyncio.create_task(_every(settings.scheduling_generate_interval_s, scheduler.generate)),
+        asyncio.create_task(
+            _every(settings.scheduling_generate_interval_s, scheduler.generate, stop)
+        ),
         # The first tick waits one interval: a fresh process first lets tablets reconnect.
-        asyncio.create_task(_every(interval, scheduler.tick, first_delay=interval)),
+        asyncio.create_task(_every(interval, scheduler.tick, stop, first_delay=interval)),
     ]
     yield
-    for task in tasks:
+    # Let a run in progress finish its transaction rather than cancelling it mid-query;
+    # only a run that hangs past the grace period is cancelled.
+    stop.set()
+    _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_S)
+    for task in pending:
         task.cancel()
-    for task in tasks:
+    for task in pending:
         with contextlib.suppress(asyncio.CancelledError):
             await task

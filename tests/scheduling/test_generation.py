@@ -113,3 +113,18 @@ async def test_generation_edit_moves_only_untouched_future_visits(db_url: str) -
     async with transaction(db_url) as session:
         outcomes = await session.scalar(select(func.count()).select_from(Outcome))
     assert outcomes == 1  # the cancelled day has a recorded outcome
+
+
+async def test_generation_for_one_citizen_leaves_others_alone(db_url: str) -> None:
+    """Regenerating one citizen's plans never cancels another citizen's visits."""
+    async with transaction(db_url) as session:
+        world = await make_world(session, citizens=2)
+        for citizen in world.citizens:
+            await add_plan(session, world, citizen, "reassurance", dt.time(11, 0))
+    async with transaction(db_url) as session:
+        await generate(session, NOW, horizon_days=3)
+    async with transaction(db_url) as session:
+        again = await generate(session, NOW, horizon_days=3, citizen_ids=[world.citizens[0]])
+    assert (again.created, again.cancelled) == (0, 0)
+    statuses = {v.status for v in await _visits(db_url)}
+    assert statuses == {VisitStatus.PLANNED}

@@ -12,7 +12,6 @@ from server.demo import demo_kiosk_token
 from server.settings import Settings
 from tests.conftest import Client, login
 
-
 # Unsolicited messages that may interleave with any exchange.
 NOTIFICATIONS = frozenset({"presence", "visit-updated", "alert"})
 
