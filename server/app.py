@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from . import figures_page, i18n, kiosk_pages, ops, pages, signaling
 from .api import admin, citizen_page, citizens, console, kiosk_device, me, outcomes
+from .api import agreements as agreements_api
 from .api import enrolment as enrolment_api
 from .api import scheduling as scheduling_api
 from .api.openapi import build_openapi
@@ -18,7 +19,7 @@ from .api.spec import ApiRoutes, dump
 from .auth import login
 from .db import database_ctx
 from .enrolment import FailureLimiter
-from .keys import metrics_key, metrics_registry_key, settings_key, websockets_key
+from .keys import login_locks_key, metrics_key, metrics_registry_key, settings_key, websockets_key
 from .media import api as selftest_api
 from .media.selftest import selftest_ctx
 from .metrics import Metrics
@@ -38,6 +39,7 @@ API_TABLES: tuple[ApiRoutes, ...] = (
     kiosk_device.api,
     selftest_api.api,
     *scheduling_api.TABLES,
+    agreements_api.api,
 )
 
 
@@ -51,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
     app[metrics_registry_key] = registry = CollectorRegistry()
     app[metrics_key] = Metrics.create(registry)
     app[websockets_key] = weakref.WeakSet()
+    app[login_locks_key] = weakref.WeakValueDictionary()
     templates = [settings.web_dir / "templates", settings.kiosk_dir / "templates"]
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(templates))
     i18n.setup(app, i18n.load_catalogues())

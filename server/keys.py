@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gettext
 import weakref
 from typing import TYPE_CHECKING
@@ -25,6 +26,8 @@ metrics_key = web.AppKey("metrics_key", Metrics)
 hub_key: web.AppKey[Hub] = web.AppKey("hub_key")
 websockets_key = web.AppKey("websockets_key", weakref.WeakSet[web.WebSocketResponse])
 catalogues_key = web.AppKey("catalogues_key", dict[str, gettext.NullTranslations])
+
+login_locks_key = web.AppKey("login_locks_key", weakref.WeakValueDictionary[str, asyncio.Lock])
 
 identity_key = web.RequestKey("identity_key", StaffIdentity)
 csrf_token_key = web.RequestKey("csrf_token_key", str)

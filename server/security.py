@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -32,6 +33,16 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password_off_loop(password: str) -> str:
+    """``hash_password`` in a worker thread: Argon2 takes ~0.2 s and must not stall calls."""
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_off_loop(stored_hash: str, password: str) -> bool:
+    """``verify_password`` in a worker thread (argon2-cffi releases the GIL while hashing)."""
+    return await asyncio.to_thread(verify_password, stored_hash, password)
 
 
 # A real hash to verify against when the username is unknown, so timing does not reveal it.

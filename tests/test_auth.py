@@ -132,3 +132,18 @@ async def test_planner_sees_whole_organisation(client: Client, demo: Settings) -
     await login(client, "vera")
     listing = await (await client.get("/api/citizens")).json()
     assert len(listing["citizens"]) == 20
+
+
+async def test_parallel_guesses_are_throttled_like_serial_ones(
+    client: Client, demo: Settings
+) -> None:
+    """A burst of simultaneous wrong passwords cannot all be tried before the delay applies."""
+    import asyncio
+
+    token = csrf_from(await (await client.get("/login")).text())
+    form = {"username": "anna", "password": "wrong", "csrf_token": token}
+    responses = await asyncio.gather(
+        *(client.post("/login", data=form, allow_redirects=False) for _ in range(8))
+    )
+    statuses = sorted(r.status for r in responses)
+    assert statuses.count(401) == 3 and statuses.count(429) == 5

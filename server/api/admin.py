@@ -12,7 +12,7 @@ from .. import audit
 from ..auth.authz import require_staff
 from ..console import admin
 from ..errors import InvalidInput
-from ..keys import sessionmaker_key
+from ..keys import hub_key, sessionmaker_key
 from ..models import Role
 from ..orgsettings import OrgSettings
 from .models import WireModel
@@ -171,6 +171,8 @@ async def change_active(request: web.Request, body: ActiveChange) -> ActiveChang
         await admin.set_active(session, identity, staff_id, body.active)
         action = "staff.activate" if body.active else "staff.deactivate"
         audit.record(session, action, actor=identity, subject=("staff", staff_id), request=request)
+    if not body.active:
+        await request.app[hub_key].close_staff(staff_id)
     return body
 
 

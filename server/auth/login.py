@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -11,10 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
 from ..errors import TooManyRequests
-from ..keys import identity_key, metrics_key, sessionmaker_key, settings_key
+from ..keys import (
+    hub_key,
+    identity_key,
+    login_locks_key,
+    metrics_key,
+    sessionmaker_key,
+    settings_key,
+)
 from ..middlewares import redirect
 from ..models import Staff, utcnow
-from ..security import DUMMY_PASSWORD_HASH, verify_password
+from ..security import DUMMY_PASSWORD_HASH, verify_password_off_loop
 from ..settings import Settings
 from ..templating import render
 from . import throttle
@@ -39,6 +47,15 @@ def safe_next(target: str) -> str:
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
+
+
+def username_lock(app: web.Application, username: str) -> asyncio.Lock:
+    """The lock serialising login attempts for one username (forgotten when unused)."""
+    locks = app[login_locks_key]
+    lock = locks.get(username)
+    if lock is None:
+        lock = locks[username] = asyncio.Lock()
+    return lock
 
 
 def rule_of(settings: Settings) -> throttle.ThrottleRule:
@@ -78,7 +95,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     except ValidationError:
         return render_login(request, status=400, error="Udfyld brugernavn og adgangskode.")
     settings = request.app[settings_key]
-    async with request.app[sessionmaker_key].begin() as session:
+    # One attempt per username at a time in this process: parallel guesses cannot all be
+    # checked before the failures that should have locked the username are counted.
+    async with (
+        username_lock(request.app, form.username),
+        request.app[sessionmaker_key].begin() as session,
+    ):
         try:
             staff = await _authenticate(session, request, form, settings)
         except TooManyRequests as exc:
@@ -114,19 +136,22 @@ async def _authenticate(
     staff = await session.scalar(select(Staff).where(Staff.username == form.username))
     stored = staff.password_hash if staff is not None and staff.active else DUMMY_PASSWORD_HASH
     metrics = request.app[metrics_key]
-    if staff is None or not staff.active or not verify_password(stored, form.password):
+    password_ok = await verify_password_off_loop(stored, form.password)
+    if staff is None or not staff.active or not password_ok:
         await throttle.record_failure(session, form.username, rule)
-        audit.record(
+        event = audit.record(
             session,
             "login.failed",
             actor=f"anonymous:{form.username}",
             request=request,
             subject=("staff", staff.id) if staff else None,
         )
+        # Shown to the organisation's administrators when the username is theirs.
+        event.organisation_id = staff.organisation_id if staff else None
         metrics.logins.labels("failed").inc()
         return None
     await throttle.clear(session, form.username)
-    audit.record(
+    event = audit.record(
         session,
         "login",
         actor=f"staff:{staff.username}",
@@ -134,6 +159,7 @@ async def _authenticate(
         request=request,
         detail={"organisation_id": staff.organisation_id},
     )
+    event.organisation_id = staff.organisation_id
     metrics.logins.labels("ok").inc()
     return staff
 
@@ -146,6 +172,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
         async with request.app[sessionmaker_key].begin() as session:
             await close_session(session, identity.session_id)
             audit.record(session, "logout", actor=identity, request=request)
+        await request.app[hub_key].close_staff(identity.staff_id, session_id=identity.session_id)
     response = redirect("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

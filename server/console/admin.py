@@ -24,7 +24,7 @@ from ..models import (
     TeamMembership,
 )
 from ..orgsettings import OrgSettings, merged, read_settings
-from ..security import hash_password
+from ..security import hash_password_off_loop
 
 AUDIT_PAGE = 200
 AUDIT_CSV_MAX = 50_000
@@ -145,7 +145,7 @@ async def create_staff(
         username=username,
         display_name=display_name,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=await hash_password_off_loop(password),
     )
     session.add(staff)
     await session.flush()

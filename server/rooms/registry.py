@@ -225,6 +225,9 @@ class RoomRegistry:
         if call_id in self._calls or caller.peer_id == kiosk.peer_id:
             raise ValueError("call ids and the two peer ids must be unique")
         self._check_free(call_id, citizen_id, caller.peer_id, kiosk.peer_id)
+        if any(_has_identity(c, caller.identity_id) for c in self._calls.values()):
+            # The same nurse in a second tab: one call at a time per person, not per tab.
+            raise Busy(call_id, "the caller is already in a call")
         call = LiveCall(
             call_id=call_id,
             citizen_id=citizen_id,

@@ -25,6 +25,7 @@ from ..models import (
     Organisation,
     ParticipantKind,
     Staff,
+    StaffSession,
     Visit,
     VisitStatus,
     VisitType,
@@ -341,3 +342,15 @@ async def visit_follows_call(
         status = VisitStatus.NOT_ANSWERED if visit.attempts else VisitStatus.PLANNED
     visit.status = status
     return VisitChange(visit.id, visit.citizen_id, visit.team_id, status)
+
+
+async def session_still_valid(session: AsyncSession, session_id: int) -> bool:
+    """The login behind a staff socket still exists, has not expired, and its owner is active."""
+    row = (
+        await session.execute(
+            select(StaffSession.expires_at, Staff.active)
+            .join(Staff, Staff.id == StaffSession.staff_id)
+            .where(StaffSession.id == session_id)
+        )
+    ).first()
+    return row is not None and row.active and row.expires_at > utcnow()

@@ -21,6 +21,7 @@ from .messages import (
     Accept,
     CallEnded,
     Cancel,
+    CloseCode,
     Decline,
     ErrorCode,
     Hangup,
@@ -60,7 +61,11 @@ async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
     hub.calls[call.call_id] = meta
     hub.seats.update({peer.peer_id: peer.profile, kiosk.peer_id: kiosk.profile})
     # Recorded before anyone hears of it, so a quick decline always finds the row to end.
-    await _record_ring(hub, peer, kiosk, call, meta, auto_s)
+    try:
+        await _record_ring(hub, peer, kiosk, call, meta, auto_s)
+    except BaseException:
+        _forget_ring(hub, call.call_id, peer, kiosk)  # nobody was told: leave no busy ghost
+        raise
     await peer.send(snapshot(hub, call, peer.peer_id, ref=msg.id))
     await kiosk.send(ring_message(hub, call, peer, kiosk, meta, auto_s))
     hub.start_timer(
@@ -71,6 +76,14 @@ async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
     await hub.publish_presence([call.citizen_id])
 
 
+def _forget_ring(hub: Hub, call_id: str, caller: Peer, kiosk: Peer) -> None:
+    """Undo a ring whose call record could not be written."""
+    hub.registry.cancel(call_id, caller.peer_id)
+    hub.calls.pop(call_id, None)
+    for peer in (caller, kiosk):
+        hub.seats.pop(peer.peer_id, None)
+
+
 async def _ring_checks(
     hub: Hub, peer: Peer, citizen_id: int | None, visit_wire_id: str | None
 ) -> tuple[CallMeta, int | None]:
@@ -79,6 +92,13 @@ async def _ring_checks(
     now = utcnow()
     defaults = store.RingTimes(hub.settings.ring_timeout_s, hub.settings.auto_answer_after_s)
     async with hub.transaction() as session:
+        staff = peer.profile.staff
+        if staff is not None and not await store.session_still_valid(session, staff.session_id):
+            raise SignalingError(
+                ErrorCode.NOT_AUTHENTICATED,
+                "your login has ended",
+                close=CloseCode.POLICY_VIOLATION,
+            )
         facts = await store.citizen_facts(session, citizen_id) if citizen_id else None
         if facts is not None and citizen_id is not None and may_ring(caller, facts):
             visit_id = db_id(visit_wire_id) if visit_wire_id else None

@@ -114,6 +114,17 @@ class Hub:
                     await store.mark_kiosk_seen(session, profile.kiosk_db_id)
             await self.publish_presence([profile.citizen_id])
 
+    async def close_staff(self, staff_id: int, *, session_id: int | None = None) -> None:
+        """Close a staff member's sockets (all, or one login session's) with 1008: after a
+        logout or a deactivation no open tab may ring anyone."""
+        for peer_id in list(self.staff_peers.get(str(staff_id), ())):
+            peer = self.peers.get(peer_id)
+            staff = peer.profile.staff if peer is not None else None
+            if peer is None or staff is None:
+                continue
+            if session_id is None or staff.session_id == session_id:
+                await peer.ws.close(code=CloseCode.POLICY_VIOLATION, message=b"logged out")
+
     def kiosk_peer(self, citizen_id: str) -> Peer | None:
         """The citizen's kiosk socket, if online."""
         peer_id = self.kiosk_peers.get(citizen_id)

@@ -13,7 +13,7 @@ from server.models import AuditEvent, Call, Visit, VisitType, utcnow
 from server.settings import Settings
 from tests.databases import transaction
 from tests.signaling.conftest import NewClient
-from tests.signaling.wsclient import kiosk_socket, staff_socket
+from tests.signaling.wsclient import kiosk_socket, open_socket, staff_socket
 
 KAREN, POUL = 0, 1  # demo citizen indexes: Karen (id 1) in Team Nord, Poul (id 2) in Team Syd
 
@@ -407,3 +407,68 @@ async def test_organisation_ring_timeout_wins(
     kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
     await nurse.send(type="ring", citizen_id="1")
     assert (await kiosk.expect("ring"))["expires_in_s"] == 30
+
+
+async def test_logout_closes_that_sessions_sockets(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """After logging out, the console tab of that login can ring nobody: its socket closes."""
+    client = await new_client()
+    nurse = await staff_socket(client, "anna")
+    other_device = await staff_socket(await new_client(), "anna")
+    token = (await (await client.get("/api/me")).json())["csrf_token"]
+    response = await client.post("/logout", headers={"X-CSRF-Token": token}, allow_redirects=False)
+    assert response.status == 303
+    assert await nurse.closed_with() == 1008
+    await other_device.send(type="ping", id=1)
+    assert (await other_device.expect("pong"))["ref"] == 1
+
+
+async def test_expired_login_cannot_ring(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """A socket whose login was removed (expiry, deactivation) is refused and closed on ring."""
+    from sqlalchemy import delete
+
+    from server.models import StaffSession
+
+    nurse = await staff_socket(await new_client(), "anna")
+    await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    async with transaction(signaling_settings.database_url) as session:
+        await session.execute(delete(StaffSession))
+    await nurse.send(type="ring", id=3, citizen_id="1")
+    assert (await nurse.expect("error"))["code"] == "not_authenticated"
+    assert await nurse.closed_with() == 1008
+
+
+async def test_one_call_per_nurse_across_tabs(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """A second tab of the same nurse cannot ring another citizen while she is in a call."""
+    client = await new_client()
+    first_tab = await staff_socket(client, "anna")
+    second_tab = await open_socket(client)
+    await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await kiosk_socket(await new_client(), signaling_settings, 2)
+    await first_tab.send(type="ring", citizen_id="1")
+    await first_tab.expect("call-state")
+    await second_tab.send(type="ring", id=8, citizen_id="3")
+    assert (await second_tab.expect("error"))["code"] == "busy"
+
+
+async def test_deactivation_closes_every_socket_of_that_person(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """An administrator deactivating a nurse closes her open consoles at once."""
+    nurse = await staff_socket(await new_client(), "anna")
+    admin = await new_client()
+    await staff_socket(admin, "admin")
+    token = (await (await admin.get("/api/me")).json())["csrf_token"]
+    anna_id = nurse.welcome["identity"]["id"]
+    response = await admin.post(
+        f"/api/admin/staff/{anna_id}/active",
+        json={"active": False},
+        headers={"X-CSRF-Token": token},
+    )
+    assert response.status == 200, await response.text()
+    assert await nurse.closed_with() == 1008
