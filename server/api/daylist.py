@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.authz import require_staff
+from ..auth.identity import StaffIdentity
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..keys import sessionmaker_key
-from ..models import Role, Staff, Visit, VisitStatus, VisitType, utcnow
+from ..models import Role, Staff, Team, Visit, VisitStatus, VisitType, utcnow
 from ..scheduling.continuity import load_continuity, qualified
 from ..scheduling.daylist import DayListRow, day_list
 from ..scheduling.recurrence import local_day
@@ -80,6 +83,16 @@ def _query_int(request: web.Request, name: str) -> int | None:
     return int(raw)
 
 
+async def _may_see_team(session: AsyncSession, identity: StaffIdentity, team_id: int) -> bool:
+    """Own teams always; organisation-wide roles only teams of their own organisation."""
+    if team_id in identity.team_ids:
+        return True
+    if not identity.org_wide:
+        return False
+    org = await session.scalar(select(Team.organisation_id).where(Team.id == team_id))
+    return org == identity.organisation_id
+
+
 @api.get("/api/daylist", response=DayList, summary="Visits of one day (?date, ?team_id, ?mine)")
 async def get_day_list(request: web.Request) -> DayList:
     """A team's day (default: all my teams) or, with `mine=1`, the visits assigned to me."""
@@ -90,11 +103,11 @@ async def get_day_list(request: web.Request) -> DayList:
     except ValueError:
         raise InvalidInput("date must be YYYY-MM-DD.") from None
     team_id = _query_int(request, "team_id")
-    if team_id is not None and team_id not in identity.team_ids and not identity.org_wide:
-        raise Forbidden("You are not in that team.")
     teams = [team_id] if team_id is not None else sorted(identity.team_ids)
     mine = request.query.get("mine") in {"1", "true"}
     async with request.app[sessionmaker_key]() as session:
+        if team_id is not None and not await _may_see_team(session, identity, team_id):
+            raise Forbidden("You are not in that team.")
         rows = await day_list(
             session,
             day,
@@ -130,7 +143,7 @@ async def assign_visit(request: web.Request, body: AssignRequest) -> AssignResul
     visit_id = int(request.match_info["visit_id"])
     async with request.app[sessionmaker_key].begin() as session:
         visit = await session.get(Visit, visit_id)
-        if visit is None or (visit.team_id not in identity.team_ids and not identity.org_wide):
+        if visit is None or not await _may_see_team(session, identity, visit.team_id):
             raise NotFound("No such visit.")
         if visit.status in (VisitStatus.DONE, VisitStatus.MISSED, VisitStatus.CANCELLED):
             raise Conflict("The visit is closed.")

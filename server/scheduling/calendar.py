@@ -14,7 +14,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import CalendarFeed, Channel, TeamMembership, utcnow
+from ..models import CalendarFeed, Channel, Staff, TeamMembership, utcnow
 from ..security import new_token, token_hash
 from .daylist import DayListRow, day_list
 from .recurrence import local_day
@@ -40,6 +40,9 @@ async def feed_for_token(session: AsyncSession, token: str) -> CalendarFeed | No
         select(CalendarFeed).where(CalendarFeed.token_hash == token_hash(token))
     )
     if feed is None or feed.revoked_at is not None:
+        return None
+    owner_active = await session.scalar(select(Staff.active).where(Staff.id == feed.owner_staff_id))
+    if not owner_active:  # a deactivated owner's feeds stop with their access
         return None
     if feed.team_id is not None:
         member = await session.scalar(

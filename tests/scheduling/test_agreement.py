@@ -67,3 +67,24 @@ async def test_calendar_feed_revoked_stops_working(demo: object, client: Client)
     )
     assert revoked.status == 200
     assert (await client.get(path)).status == 404
+
+
+async def test_calendar_feed_stops_when_owner_is_deactivated(
+    demo: object, client: Client, db_url: str
+) -> None:
+    """A former employee's phone stops syncing the team's visits."""
+    from sqlalchemy import update
+
+    from server.models import Staff
+    from tests.databases import transaction
+
+    assert await login(client, "anna") == 303
+    token = await _csrf(client)
+    created = await (
+        await client.post("/api/calendar/feeds", json={}, headers={"X-CSRF-Token": token})
+    ).json()
+    path = "/" + created["url"].split("/", 3)[3]
+    assert (await client.get(path)).status == 200
+    async with transaction(db_url) as session:
+        await session.execute(update(Staff).where(Staff.username == "anna").values(active=False))
+    assert (await client.get(path)).status == 404
