@@ -23,7 +23,12 @@ from .keys import login_locks_key, metrics_key, metrics_registry_key, settings_k
 from .media import api as selftest_api
 from .media.selftest import selftest_ctx
 from .metrics import Metrics
-from .middlewares import error_middleware, identity_middleware, security_headers
+from .middlewares import (
+    error_middleware,
+    forwarded_middleware,
+    identity_middleware,
+    security_headers,
+)
 from .scheduling.jobs import scheduler_ctx
 from .settings import Settings
 
@@ -46,7 +51,7 @@ API_TABLES: tuple[ApiRoutes, ...] = (
 def create_app(settings: Settings) -> web.Application:
     """Assemble routes, middlewares, templates and resource lifetimes."""
     app = web.Application(
-        middlewares=[error_middleware, identity_middleware],
+        middlewares=[forwarded_middleware, error_middleware, identity_middleware],
         client_max_size=settings.max_body_kb * 1024,
     )
     app[settings_key] = settings

@@ -36,6 +36,19 @@ def wants_json(request: web.Request) -> bool:
 
 
 @web.middleware
+async def forwarded_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Behind a trusted reverse proxy, the client is the last address the proxy saw."""
+    trusted = request.app[settings_key].trusted_proxies
+    if not trusted or request.remote not in trusted:
+        return await handler(request)
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    client = next((h for h in reversed(hops) if h not in trusted), request.remote)
+    proto = request.headers.get("X-Forwarded-Proto", request.scheme)
+    scheme = proto if proto in {"http", "https"} else request.scheme
+    return await handler(request.clone(remote=client, scheme=scheme))
+
+
+@web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map every failure to a clear response with a stable code; count requests."""
     started = time.perf_counter()

@@ -46,6 +46,7 @@ class Settings:
     port: int = 8080
     public_url: str = "http://localhost:8080"
     allowed_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
     tls_cert: Path | None = None
     tls_key: Path | None = None
     redis_url: str | None = None
@@ -128,6 +129,7 @@ def _optional_path(value: str) -> Path | None:
 _CASTS: dict[str, Callable[[str], Any]] = {
     "port": int,
     "allowed_origins": _split,
+    "trusted_proxies": _split,
     "tls_cert": _optional_path,
     "tls_key": _optional_path,
     "redis_url": lambda v: v or None,

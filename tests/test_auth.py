@@ -147,3 +147,33 @@ async def test_parallel_guesses_are_throttled_like_serial_ones(
     )
     statuses = sorted(r.status for r in responses)
     assert statuses.count(401) == 3 and statuses.count(429) == 5
+
+
+async def test_client_address_behind_trusted_proxy(aiohttp_client, demo: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Behind nginx (a trusted proxy) the audit log records the tablet's or PC's own address."""
+    import dataclasses
+
+    from server.app import create_app
+
+    proxied = dataclasses.replace(demo, trusted_proxies=("127.0.0.1",))
+    client = await aiohttp_client(create_app(proxied))
+    headers = {"X-Forwarded-For": "203.0.113.7, 127.0.0.1"}
+    token = csrf_from(await (await client.get("/login", headers=headers)).text())
+    form = {"username": "anna", "password": "wrong", "csrf_token": token}
+    assert (await client.post("/login", data=form, headers=headers)).status == 401
+    async with transaction(demo.database_url) as session:
+        remote = await session.scalar(
+            select(AuditEvent.remote).where(AuditEvent.action == "login.failed")
+        )
+    assert remote == "203.0.113.7"
+    spoofed = await aiohttp_client(create_app(demo))  # no trusted proxy: the header is ignored
+    token = csrf_from(await (await spoofed.get("/login")).text())
+    form["csrf_token"] = token
+    await spoofed.post("/login", data=form, headers={"X-Forwarded-For": "198.51.100.1"})
+    async with transaction(demo.database_url) as session:
+        remotes = set(
+            await session.scalars(
+                select(AuditEvent.remote).where(AuditEvent.action == "login.failed")
+            )
+        )
+    assert "198.51.100.1" not in remotes
