@@ -196,6 +196,14 @@ async def claim(session: AsyncSession, pairing_secret: str, now: dt.datetime) ->
     citizen = await session.get(Citizen, pairing.citizen_id)
     if citizen is None:
         return Claim("expired")
+    # Claim first, conditionally: of two simultaneous polls only one gets a token.
+    taken = await session.execute(
+        update(KioskPairing)
+        .where(KioskPairing.id == pairing.id, KioskPairing.claimed_at.is_(None))
+        .values(claimed_at=now)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return Claim("claimed")
     token = new_token(32)
     await revoke_citizen_kiosks(session, citizen.id, now)
     device = KioskDevice(

@@ -138,7 +138,15 @@ async def poll_pairing(request: web.Request) -> PairingStatus:
         claim = await enrolment.claim(session, secret, utcnow())
         revoked_for = None
         if claim.status == "enrolled":
-            audit.record(session, "kiosk.enrolled", actor="kiosk", request=request)
+            event = audit.record(
+                session,
+                "kiosk.enrolled",
+                actor=f"kiosk:{claim.kiosk_id}",
+                subject=("citizen", claim.citizen_id),
+                request=request,
+            )
+            citizen = await session.get(Citizen, claim.citizen_id)
+            event.organisation_id = citizen.organisation_id if citizen else None
             revoked_for = claim.citizen_id
     if revoked_for is not None:
         await close_kiosk_sockets(request, revoked_for, keep=claim.kiosk_id)
