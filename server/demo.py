@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import make_engine, make_sessionmaker
 from .models import (
+    AgreementSheet,
     Channel,
     Citizen,
     Consent,
@@ -135,6 +137,7 @@ async def _seed(session: AsyncSession, settings: Settings) -> None:
     staff = await _seed_staff(session, org, teams)
     await _seed_citizens(session, settings, org, teams, staff, {t.code: t for t in types})
     await session.flush()
+    await _seed_agreements(session, settings, teams["Team Nord"])
     # The demo's visits come from its plans, through the same generator the server runs.
     await generate(session, utcnow(), horizon_days=settings.scheduling_horizon_days)
 
@@ -224,6 +227,26 @@ def _seed_consents_and_relative(session: AsyncSession, citizen: Citizen, index: 
             may_join_meetings=True,
             may_see_agreements=True,
             may_be_notified=index % 2 == 0,
+        )
+    )
+
+
+async def _seed_agreements(session: AsyncSession, settings: Settings, team: Team) -> None:
+    """Karen had her start-up meeting today: her tablet shows the sheet."""
+    karen = await session.scalar(select(Citizen).where(Citizen.name == CITIZEN_NAMES[0][0]))
+    if karen is None:
+        return
+    session.add(
+        AgreementSheet(
+            citizen_id=karen.id,
+            meeting_date=utcnow().astimezone(ZoneInfo(settings.timezone)).date(),
+            participants=["Karen Sørensen", "Karens søn", "Vera Visitator", "Anna Jensen"],
+            topics="Medicin, tryghed og skærmbesøg",
+            citizen_says="Jeg vil gerne selv tage min medicin. Det er rart, at nogen ser med.",
+            relatives_say="Sønnen vil gerne have besked, hvis Karen ikke svarer.",
+            citizen_does="Du tager selv din medicin kl. 8, mens Anna ser med på skærmen.",
+            municipality_does="Vi ringer til dig kl. 8 og kl. 15. Svarer du ikke, kommer vi forbi.",
+            contact_phone=team.phone,
         )
     )
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import agreements
 from .api.models import WireModel
 from .models import Channel, Staff, Visit, VisitType
 from .scheduling.daylist import next_visit_for_citizen
@@ -97,4 +98,33 @@ async def next_visit(
         staff_photo_url=staff.photo_url if staff is not None else None,
         camera_off=vtype.camera_off_by_default,
         sentence=sentence(staff_name, local, day, vtype.name_da, visit.channel),
+    )
+
+
+class TodayAgreements(WireModel):
+    """Today's agreement sheet as the citizen reads it: what you do, what we do, whom to call."""
+
+    meeting_date: dt.date
+    participants: list[str]
+    topics: str | None
+    citizen_does: str | None
+    municipality_does: str | None
+    phone: str | None
+
+
+async def todays_agreements(
+    session: AsyncSession, citizen_id: int, now: dt.datetime, timezone: str
+) -> TodayAgreements | None:
+    """The sheet from a meeting held today (local date), or None."""
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    sheet = await agreements.of_day(session, citizen_id, today)
+    if sheet is None:
+        return None
+    return TodayAgreements(
+        meeting_date=sheet.meeting_date,
+        participants=list(sheet.participants),
+        topics=sheet.topics,
+        citizen_does=sheet.citizen_does,
+        municipality_does=sheet.municipality_does,
+        phone=sheet.contact_phone,
     )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..errors import Forbidden, NotAuthenticated
 from ..keys import hub_key, sessionmaker_key, settings_key
-from ..kiosk_home import NextVisit, next_visit
+from ..kiosk_home import NextVisit, TodayAgreements, next_visit, todays_agreements
 from ..models import (
     Alert,
     AlertKind,
@@ -66,6 +66,7 @@ class KioskHome(WireModel):
     call_back_enabled: bool
     team_phone: str | None
     next_visit: NextVisit | None
+    agreements: TodayAgreements | None = None
     selftest_lead_min: int
     server_time: dt.datetime
 
@@ -118,6 +119,7 @@ async def kiosk_me(request: web.Request) -> KioskHome:
             call_back_enabled=bool(org.settings.get("call_back_button", False)),
             team_phone=team_phone,
             next_visit=await next_visit(session, citizen.id, now, settings.timezone),
+            agreements=await todays_agreements(session, citizen.id, now, settings.timezone),
             selftest_lead_min=settings.selftest_lead_min,
             server_time=now,
         )

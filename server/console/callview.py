@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import select
 
+from .. import agreements
 from ..auth.authz import require_citizen
 from ..errors import InvalidInput, NotFound
 from ..keys import sessionmaker_key, settings_key
@@ -72,12 +73,14 @@ async def call_view(request: web.Request) -> web.Response:
                 .order_by(Visit.planned_at)
             )
         ).all()
+        sheet = await agreements.latest(session, citizen_id, utcnow().astimezone(tz).date())
     context = {
         "citizen": citizen,
         "visit": visit,
         "vtype": vtype,
         "contacts": contacts,
         "today": today,
+        "agreement": sheet,
         "tz": tz,
         "identity": identity,
         "dignity_themes": DIGNITY_THEMES,

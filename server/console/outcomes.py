@@ -3,6 +3,20 @@
 An outcome row is never deleted. Its author may correct it in place for
 ``outcome_edit_minutes`` (a slip of the finger right after the call); after that a change is a
 new row whose ``amends_id`` points at the one it replaces, so the history stays readable.
+
+* **One outcome in force.** Unique indexes on ``outcome`` (see the model) make the history one
+  chain. The checks below give the usual clear error; a double tap or a race with the ladder's
+  escalation that slips past them fails on the index, and that is reported as the same error
+  (``outcome_exists`` / ``already_amended``), with nothing written.
+* **Failures feed the ladder.** "Ikke svaret" and "Borgeren afviste" leave the visit open
+  (``not_answered``), so the missed-visit ladder retries and escalates it (see ``ladder``).
+* **Observations belong to their outcome** (``Observation.outcome_id``): correcting an outcome
+  replaces exactly the observations recorded with it, never ones added separately. Rows from
+  before that link existed have none and are left alone.
+* **A physical-visit task follows the outcome.** When a correction or amendment moves the
+  outcome away from "converted to physical", the open physical-visit task of the visit is
+  closed as cancelled: ``done_at`` is set, by the staff member who changed the outcome, and the
+  task's reason says why, so the task stays in the history instead of being deleted.
 """
 
 from __future__ import annotations
@@ -11,8 +25,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .. import audit
 from ..auth.identity import StaffIdentity
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..models import (
@@ -25,6 +41,7 @@ from ..models import (
     Visit,
     VisitStatus,
 )
+from ..models.base import utcnow
 
 
 class ReasonRequired(InvalidInput):
@@ -56,7 +73,9 @@ class AlreadyAmended(Conflict):
 
 
 STATUS_AFTER: dict[OutcomeKind, VisitStatus] = {
+    # Not final: the ladder retries and escalates these (see the module notes).
     OutcomeKind.NOT_ANSWERED: VisitStatus.NOT_ANSWERED,
+    OutcomeKind.DECLINED: VisitStatus.NOT_ANSWERED,
     OutcomeKind.CANCELLED: VisitStatus.CANCELLED,
 }
 
@@ -113,10 +132,19 @@ async def record(
     outcome = Outcome(
         visit_id=visit.id, kind=data.kind, reason=reason, author_staff_id=identity.staff_id
     )
-    session.add(outcome)
-    await _apply(session, identity, visit, data)
+    await _insert(session, outcome, OutcomeExists)
+    await _apply(session, identity, visit, outcome, data)
     await session.flush()
     return outcome, await _physical_task(session, identity, visit, data.kind, reason)
+
+
+async def _insert(session: AsyncSession, outcome: Outcome, error: type[Conflict]) -> None:
+    """Write ``outcome`` now, so a second outcome in force fails here, as ``error``."""
+    session.add(outcome)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise error() from None
 
 
 async def edit(
@@ -133,16 +161,12 @@ async def edit(
     if not may_edit(outcome, identity, edit_minutes, now):
         raise EditWindowClosed()
     reason = check_reason(data)
+    previous = outcome.kind
     outcome.kind, outcome.reason = data.kind, reason
-    await session.execute(
-        delete(Observation).where(
-            Observation.visit_id == visit.id,
-            Observation.author_staff_id == identity.staff_id,
-            Observation.recorded_at >= outcome.recorded_at - dt.timedelta(seconds=1),
-        )
-    )
-    await _apply(session, identity, visit, data)
+    await session.execute(delete(Observation).where(Observation.outcome_id == outcome.id))
+    await _apply(session, identity, visit, outcome, data)
     await session.flush()
+    await _cancel_physical_task(session, identity, visit, previous, data.kind, now)
     return outcome, await _physical_task(session, identity, visit, data.kind, reason)
 
 
@@ -161,31 +185,41 @@ async def amend(
         author_staff_id=identity.staff_id,
         amends_id=old.id,
     )
-    session.add(outcome)
-    await _apply(session, identity, visit, data)
+    await _insert(session, outcome, AlreadyAmended)
+    await _apply(session, identity, visit, outcome, data)
     await session.flush()
+    await _cancel_physical_task(session, identity, visit, old.kind, data.kind, utcnow())
     return outcome, await _physical_task(session, identity, visit, data.kind, reason)
 
 
 async def _apply(
-    session: AsyncSession, identity: StaffIdentity, visit: Visit, data: OutcomeInput
+    session: AsyncSession,
+    identity: StaffIdentity,
+    visit: Visit,
+    outcome: Outcome,
+    data: OutcomeInput,
 ) -> None:
-    visit.status = STATUS_AFTER.get(data.kind, VisitStatus.DONE)
+    status = STATUS_AFTER.get(data.kind, VisitStatus.DONE)
+    # A visit the ladder already escalated stays missed: reopening it would escalate it twice.
+    if not (visit.status is VisitStatus.MISSED and status is VisitStatus.NOT_ANSWERED):
+        visit.status = status
     for obs in data.observations:
-        session.add(_observation(identity, visit, obs.code, obs.value, obs.note))
+        session.add(_observation(identity, visit, outcome, obs.code, obs.value, obs.note))
     note = (data.note or "").strip()
     if note:
-        session.add(_observation(identity, visit, ObservationCode.OTHER, None, note))
+        session.add(_observation(identity, visit, outcome, ObservationCode.OTHER, None, note))
 
 
 def _observation(
     identity: StaffIdentity,
     visit: Visit,
+    outcome: Outcome,
     code: ObservationCode,
     value: str | None,
     note: str | None,
 ) -> Observation:
     return Observation(
+        outcome_id=outcome.id,
         visit_id=visit.id,
         citizen_id=visit.citizen_id,
         code=code,
@@ -227,3 +261,34 @@ async def _physical_task(
     session.add(task)
     await session.flush()
     return task
+
+
+async def _cancel_physical_task(
+    session: AsyncSession,
+    identity: StaffIdentity,
+    visit: Visit,
+    before: OutcomeKind,
+    after: OutcomeKind,
+    now: dt.datetime,
+) -> None:
+    """Moving away from "converted to physical" closes the visit's open physical-visit task."""
+    if before is not OutcomeKind.CONVERTED_TO_PHYSICAL or after is before:
+        return
+    tasks = await session.scalars(
+        select(CareTask).where(
+            CareTask.visit_id == visit.id,
+            CareTask.kind == TaskKind.PHYSICAL_VISIT,
+            CareTask.done_at.is_(None),
+        )
+    )
+    for task in tasks:
+        task.done_at, task.done_by_staff_id = now, identity.staff_id
+        why = "Annulleret: udfaldet blev ændret, så det fysiske besøg er ikke længere nødvendigt."
+        task.reason = f"{task.reason}\n{why}" if task.reason else why
+        audit.record(
+            session,
+            "task.cancelled",
+            actor=identity,
+            subject=("citizen", visit.citizen_id),
+            detail={"task": task.id, "visit": visit.id, "outcome_kind": after.value},
+        )

@@ -1,5 +1,6 @@
 """All tables share one ``Base``; import models from here."""
 
+from .agreements import AgreementSheet
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .calls import Call, CallParticipant
@@ -29,6 +30,7 @@ from .scheduling import (
 from .visits import Observation, Outcome, Visit, VisitPlan, VisitType
 
 __all__ = [
+    "AgreementSheet",
     "CalendarFeed",
     "CitizenPause",
     "ExternalRef",

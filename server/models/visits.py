@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, str_enum, utcnow
@@ -87,9 +87,25 @@ class Visit(Base):
 
 
 class Outcome(Base):
-    """The recorded outcome of a visit; an amendment points at the outcome it replaces."""
+    """The recorded outcome of a visit; an amendment points at the outcome it replaces.
+
+    The database keeps the history a single chain, so a visit has exactly one outcome in force:
+    one first outcome per visit (``amends_id`` empty) and at most one amendment per outcome. A
+    double tap, or a nurse racing the ladder's escalation, fails on these indexes instead of
+    leaving two outcomes in force.
+    """
 
     __tablename__ = "outcome"
+    __table_args__ = (
+        Index(
+            "uq_outcome_first_per_visit",
+            "visit_id",
+            unique=True,
+            sqlite_where=text("amends_id IS NULL"),
+            postgresql_where=text("amends_id IS NULL"),
+        ),
+        Index("uq_outcome_amends_id", "amends_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
@@ -115,3 +131,7 @@ class Observation(Base):
     note: Mapped[str | None] = mapped_column(Text)
     author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The outcome it was recorded with, so correcting that outcome replaces exactly these.
+    outcome_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outcome.id", ondelete="SET NULL"), index=True
+    )

@@ -18,6 +18,8 @@ from ..models import Channel, Citizen, Staff, Visit, VisitStatus, VisitType
 from .recurrence import LOCAL_ZONE
 
 KIOSK_LOOKAHEAD = dt.timedelta(days=14)
+LIVE = (VisitStatus.RINGING, VisitStatus.IN_CALL)
+OPEN_FOR_KIOSK = (VisitStatus.PLANNED, VisitStatus.NOT_ANSWERED, *LIVE)
 
 
 class DayListRow(NamedTuple):
@@ -143,22 +145,28 @@ _DAY_QUERY = (
 async def next_visit_for_citizen(
     session: AsyncSession, citizen_id: int, now: dt.datetime
 ) -> NextVisit | None:
-    """The citizen's next visit whose window has not ended (planned or being retried)."""
+    """The citizen's current or next visit: one ringing or in a call, else the next open window.
+
+    A visit being rung or in a call counts even after its window ended (a call may run over),
+    so the tablet's idle screen never jumps to the next visit in the middle of one.
+    """
     rows = await session.execute(
         select(Visit, VisitType.name_da, Staff.display_name, Staff.photo_url)
         .join(VisitType, VisitType.id == Visit.visit_type_id)
         .outerjoin(Staff, Staff.id == Visit.assigned_staff_id)
         .where(
             Visit.citizen_id == citizen_id,
-            Visit.status.in_((VisitStatus.PLANNED, VisitStatus.NOT_ANSWERED)),
+            Visit.status.in_(OPEN_FOR_KIOSK),
             Visit.planned_at >= now - dt.timedelta(hours=4),
             Visit.planned_at <= now + KIOSK_LOOKAHEAD,
         )
         .order_by(Visit.planned_at, Visit.id)
     )
+    upcoming: list[NextVisit] = []
     for visit, type_name, staff_name, photo in rows:
+        found = NextVisit(visit.id, visit.planned_at, visit.channel, type_name, staff_name, photo)
+        if visit.status in LIVE:
+            return found  # the visit happening now wins over an earlier one still open
         if visit.planned_at + dt.timedelta(minutes=visit.window_min) > now:
-            return NextVisit(
-                visit.id, visit.planned_at, visit.channel, type_name, staff_name, photo
-            )
-    return None
+            upcoming.append(found)
+    return upcoming[0] if upcoming else None

@@ -2,6 +2,7 @@
 
 `Scheduler.generate(now)` and `Scheduler.tick(now)` each run one step with an explicit `now`
 (tests drive them directly); `scheduler_ctx` runs them periodically for the app's lifetime.
+The ladder reads each organisation's retry-ladder settings once per tick (see `ladder`).
 Every step is one transaction under a job lock, and all state is in the database, so any number
 of processes may run them and a restart resumes where the rows say.
 """
@@ -19,7 +20,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..keys import hub_key, sessionmaker_key, settings_key
-from ..models import utcnow
+from ..models import VisitStatus, utcnow
 from ..settings import Settings
 from ..signaling.messages import AlertMessage, VisitUpdated
 from . import notifier as outbox
@@ -83,7 +84,7 @@ class Scheduler:
             report.alerts += await check_readiness(session, now, lead, self.is_online)
             ladder = await run_ladder(session, now, self.policy)
             report.alerts += ladder.alerts
-            report.retries = len(ladder.updated)
+            report.retries = sum(v.status == VisitStatus.NOT_ANSWERED for v in ladder.updated)
             updates = [
                 VisitUpdated(
                     visit_id=str(v.id),

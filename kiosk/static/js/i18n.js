@@ -32,6 +32,10 @@ const TEXTS = {
     tomorrow: "tomorrow",
     comes_on_screen: "{who} will be on the screen {day} at {time} — {what}",
     home_care: "Home care",
+    agreements_title: "Today's agreements",
+    agreements_you: "What you do",
+    agreements_we: "What we do",
+    agreements_phone: "Call us:",
   },
 };
 

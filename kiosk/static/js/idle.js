@@ -1,4 +1,5 @@
-// The idle screen: clock, date, the next visit in plain words, and maybe "Ring til mig".
+// The idle screen: clock, date, the next visit in plain words, today's agreements sheet when
+// there is one, and maybe "Ring til mig".
 
 import { call } from "./api.js";
 import { setPhoto } from "./call.js";
@@ -47,6 +48,22 @@ export class IdleScreen {
       setPhoto($("#next-photo"), visit.staff_photo_url, visit.staff_name);
     }
     $("#callback-button").hidden = !home.call_back_enabled;
+    this._renderAgreements(home.agreements);
+  }
+
+  /** Today's agreement sheet ("Aftaler i dag"): what you do, what we do, whom to call. */
+  _renderAgreements(sheet) {
+    $("#agreements").hidden = !sheet;
+    $("#screen-idle").classList.toggle("has-agreements", Boolean(sheet));
+    if (!sheet) return;
+    $("#agreements-you").textContent = sheet.citizen_does ?? "";
+    $("#agreements-you-box").hidden = !sheet.citizen_does;
+    $("#agreements-we").textContent = sheet.municipality_does ?? "";
+    $("#agreements-we-box").hidden = !sheet.municipality_does;
+    const phone = sheet.phone ?? this.home.team_phone ?? "";
+    $("#agreements-phone").textContent = phone;
+    $("#agreements-phone").setAttribute("href", `tel:${phone.replace(/[^0-9+]/g, "")}`);
+    $("#agreements-phone-box").hidden = !phone;
   }
 
   /** "Ring til mig": put a call-back request in the team's queue. */

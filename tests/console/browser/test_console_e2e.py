@@ -16,6 +16,7 @@ from sqlalchemy import select
 from kiosk.agent import AgentOptions, KioskAgent
 from server.db import make_engine, make_sessionmaker
 from server.demo import DEMO_PASSWORD, demo_kiosk_token
+from server.keys import hub_key
 from server.models import CareTask, Observation, TaskKind
 from server.settings import Settings
 from tests.browser.axe import AXE, describe, serious_violations
@@ -142,3 +143,16 @@ async def _written(settings: Settings) -> tuple[list[CareTask], list[Observation
             return tasks, observations
     finally:
         await engine.dispose()
+
+
+async def test_opening_or_reloading_the_call_page_never_rings(
+    browser: BrowserContext, server: TestServer, demo: Settings
+) -> None:
+    """Only a press of "Ring op" rings: a reload or a link from elsewhere shows the button."""
+    page = await browser.new_page()
+    await log_in(page, server, "anna")
+    await page.goto(str(server.make_url("/call/1")))
+    await page.locator('#callview[data-call-state="ready"]').wait_for(timeout=WAIT_MS)
+    hub = server.app[hub_key]
+    assert len(hub.registry) == 0  # nothing rang
+    assert await page.get_by_role("button", name="Ring op").is_visible()

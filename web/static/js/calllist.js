@@ -1,10 +1,20 @@
 // "I dag": keeps the server-rendered call list current without reloads. Presence (tablet online,
 // in a call) arrives over the signalling socket; a `visit-updated` re-fetches the rows.
 import { SignalingClient } from "/static/js/signaling.js";
+import { rememberRing } from "/static/js/ringintent.js";
 
 const REFRESH_EVERY_MS = 60_000; // planned → due → late changes with the clock
 
 const list = document.getElementById("calllist");
+
+// "Ring op" links are re-rendered with the rows, so listen once on the list.
+list.addEventListener("click", (event) => {
+  const link = event.target instanceof Element ? event.target.closest("a.button.call") : null;
+  if (!link) return;
+  const url = new URL(link.href);
+  const citizenId = url.pathname.split("/").pop();
+  rememberRing(citizenId, url.searchParams.get("visit"));
+});
 const live = document.getElementById("live-state");
 const alerts = document.getElementById("alerts");
 const client = new SignalingClient({ agent: "screenvisit-console/1" });

@@ -1,9 +1,11 @@
-// The call view: rings the citizen on load, shows remote video large and our own small, mute,
+// The call view: rings the citizen when the nurse pressed "Ring op" (in the list or here — never
+// merely because the page was opened or reloaded), shows remote video large and our own small, mute,
 // camera, hang-up, invite a colleague, live connection quality, then the one-tap outcome.
 import { SignalingClient } from "/static/js/signaling.js";
 import { CallMesh } from "/static/js/webrtc.js";
 import { api } from "/static/js/console.js";
 import { setupOutcome } from "/static/js/outcome.js";
+import { takeRing } from "/static/js/ringintent.js";
 
 const STATS_EVERY_MS = 2000;
 
@@ -14,6 +16,7 @@ const selfVideo = /** @type {HTMLVideoElement} */ (document.getElementById("self
 const muteBtn = document.getElementById("btn-mute");
 const cameraBtn = document.getElementById("btn-camera");
 const hangupBtn = document.getElementById("btn-hangup");
+const ringBtn = document.getElementById("btn-ring");
 const citizenId = root.dataset.citizenId;
 const visitId = root.dataset.visitId || null;
 
@@ -30,6 +33,7 @@ function setState(key) {
   root.dataset.callState = key;
   stateEl.textContent = stateEl.dataset[key] ?? stateEl.dataset.error;
   hangupBtn.disabled = !["ringing", "active"].includes(key);
+  ringBtn.hidden = key !== "ready";
 }
 
 async function openMedia() {
@@ -203,12 +207,18 @@ async function start() {
   await openMedia();
   if (root.dataset.cameraOff === "true") document.getElementById("remote-camera-off").hidden = false;
   client = new SignalingClient({ agent: "screenvisit-console/1" });
-  let rang = false;
+  let asked = takeRing(citizenId, visitId);
   client.on("welcome", () => {
-    if (!rang) {
-      rang = true;
+    if (asked) {
+      asked = false;
       ring();
+    } else if (callState === "connecting") {
+      setState("ready"); // opened or reloaded without a fresh "Ring op": wait for a press
     }
+  });
+  ringBtn.addEventListener("click", () => {
+    ringBtn.hidden = true;
+    ring();
   });
   client.on("call-state", onCallState);
   client.on("message", (message) => mesh?.handle(message));

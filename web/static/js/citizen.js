@@ -29,3 +29,41 @@ for (const button of document.querySelectorAll("[data-revoke]")) {
     }
   });
 }
+
+// Agreement sheet ("Aftaler i dag"): one participant a line; blank fields are left out.
+const agreementForm = /** @type {HTMLFormElement | null} */ (document.getElementById("agreement-form"));
+const agreementStatus = document.getElementById("agreement-status");
+
+function agreementBody(form) {
+  const data = new FormData(form);
+  const text = (name) => String(data.get(name) ?? "").trim() || null;
+  return {
+    meeting_date: text("meeting_date"),
+    participants: String(data.get("participants") ?? "")
+      .split("\n")
+      .map((line) => line.trim())
+      .filter(Boolean),
+    topics: text("topics"),
+    citizen_says: text("citizen_says"),
+    relatives_say: text("relatives_say"),
+    citizen_does: text("citizen_does"),
+    municipality_does: text("municipality_does"),
+    contact_phone: text("contact_phone"),
+  };
+}
+
+agreementForm?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const button = agreementForm.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    await api(`/api/citizens/${citizenId}/agreements`, agreementBody(agreementForm));
+    agreementStatus.textContent = agreementForm.dataset.saved;
+    window.location.hash = "agreements";
+    window.location.reload();
+  } catch (error) {
+    const known = agreementForm.dataset[error.code];
+    agreementStatus.textContent = `${agreementForm.dataset.failed} ${known ?? error.message}`;
+    button.disabled = false;
+  }
+});

@@ -1,0 +1,267 @@
+"""The missed-visit ladder obeys the organisation's retry-ladder settings (admin page)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.db import make_engine, make_sessionmaker
+from server.models import (
+    Alert,
+    AlertKind,
+    AuditEvent,
+    Call,
+    CallState,
+    CareTask,
+    Consent,
+    ConsentKind,
+    Notification,
+    Organisation,
+    Outcome,
+    OutcomeKind,
+    Relative,
+    Visit,
+    VisitStatus,
+    VisitType,
+)
+from server.orgsettings import RetryLadder
+from server.scheduling.jobs import Scheduler
+from server.scheduling.ladder import effective_rule
+from server.scheduling.notifier import LoggingNotifier
+from server.settings import Settings
+from tests.databases import transaction
+from tests.scheduling.world import World, make_world
+
+PLANNED = dt.datetime(2026, 3, 23, 8, 0, tzinfo=dt.UTC)  # Monday 09:00 in Copenhagen
+
+
+@pytest.fixture
+def db_url(both_backends: str) -> str:
+    """Runs on SQLite and PostgreSQL."""
+    return both_backends
+
+
+async def _setup(
+    db_url: str, ladder: dict[str, Any], retries: int = 2, delay: int = 5, relative: bool = False
+) -> tuple[World, int]:
+    """A world whose organisation has `ladder`, and one screen visit of a type with the numbers."""
+    async with transaction(db_url) as session:
+        world = await make_world(session)
+        org = await session.get_one(Organisation, world.org_id)
+        org.settings = {"retry_ladder": RetryLadder(**ladder).model_dump()}
+        vtype = VisitType(
+            organisation_id=world.org_id,
+            code="checked",
+            name_da="Tilsyn",
+            name_en="Check",
+            retry_count=retries,
+            retry_delay_min=delay,
+        )
+        session.add(vtype)
+        await session.flush()
+        citizen = world.citizens[0]
+        visit = Visit(
+            citizen_id=citizen, visit_type_id=vtype.id, team_id=world.team_id, planned_at=PLANNED
+        )
+        session.add(visit)
+        if relative:
+            session.add(
+                Consent(citizen_id=citizen, kind=ConsentKind.NOTIFY_RELATIVE, granted_by="b")
+            )
+            session.add(
+                Relative(citizen_id=citizen, name="Ida", relation="datter", may_be_notified=True)
+            )
+        await session.flush()
+        return world, visit.id
+
+
+async def _fail_and_tick(db_url: str, visit_id: int, at: dt.datetime) -> Visit:
+    """One unanswered call at `at`, then a ladder tick a minute after it ended; the visit."""
+    async with transaction(db_url) as session:
+        visit = await session.get_one(Visit, visit_id)
+        session.add(
+            Call(
+                public_id=uuid.uuid4().hex,
+                citizen_id=visit.citizen_id,
+                visit_id=visit_id,
+                state=CallState.ENDED,
+                ring_started_at=at,
+                ended_at=at + dt.timedelta(minutes=1),
+                end_reason="no_answer",
+            )
+        )
+    engine, scheduler = _scheduler(db_url)
+    try:
+        await scheduler.tick(at + dt.timedelta(minutes=2))
+    finally:
+        await engine.dispose()
+    async with transaction(db_url) as session:
+        return await session.get_one(Visit, visit_id)
+
+
+def _scheduler(db_url: str) -> tuple[AsyncEngine, Scheduler]:
+    """A scheduler on its own engine, as a server process has."""
+    engine = make_engine(db_url)
+    settings = Settings(database_url=db_url, secret_key="t")
+    return engine, Scheduler(settings, make_sessionmaker(engine), LoggingNotifier())
+
+
+async def _count(db_url: str, model: type[Any], visit_id: int) -> int:
+    """Rows of `model` about the visit."""
+    async with transaction(db_url) as session:
+        column = AuditEvent.subject_id if model is AuditEvent else model.visit_id
+        key: object = str(visit_id) if model is AuditEvent else visit_id
+        query = select(func.count()).where(column == key)
+        if model is Alert:  # the readiness check may alert about the offline tablet too
+            query = query.where(Alert.kind == AlertKind.MISSED_VISIT)
+        return int(await session.scalar(query) or 0)
+
+
+def test_effective_rule_org_default_type_only_stricter() -> None:
+    """The org's ladder applies; a type's own numbers only ever make it stricter."""
+    org = RetryLadder(retries=3, delay_min=15)
+    standard = VisitType(retry_count=2, retry_delay_min=5)
+    strict = VisitType(retry_count=1, retry_delay_min=3)
+    loose = VisitType(retry_count=5, retry_delay_min=30)
+    assert (effective_rule(org, standard).retries, effective_rule(org, standard).delay) == (
+        3,
+        dt.timedelta(minutes=15),
+    )
+    assert (effective_rule(org, strict).retries, effective_rule(org, strict).delay) == (
+        1,
+        dt.timedelta(minutes=3),
+    )
+    assert (effective_rule(org, loose).retries, effective_rule(org, loose).delay) == (
+        3,
+        dt.timedelta(minutes=15),
+    )
+    low = RetryLadder(retries=0, delay_min=2)
+    assert (effective_rule(low, strict).retries, effective_rule(low, strict).delay) == (
+        0,
+        dt.timedelta(minutes=2),
+    )
+
+
+def test_standard_ladder_matches_visit_type_defaults() -> None:
+    """The 'not set' values of a visit type are its column defaults and the org's defaults."""
+    columns = VisitType.__table__.c
+    assert columns.retry_count.default.arg == RetryLadder().retries  # type: ignore[union-attr]
+    assert columns.retry_delay_min.default.arg == RetryLadder().delay_min  # type: ignore[union-attr]
+
+
+async def test_org_without_retries_escalates_after_first_failure(db_url: str) -> None:
+    """Org retries 0: the first unanswered call escalates, with outcome, alert and task."""
+    _, visit_id = await _setup(db_url, {"retries": 0})
+    visit = await _fail_and_tick(db_url, visit_id, PLANNED)
+    assert visit.status == VisitStatus.MISSED
+    assert await _count(db_url, Outcome, visit_id) == 1
+    assert await _count(db_url, Alert, visit_id) == 1
+    assert await _count(db_url, CareTask, visit_id) == 1
+    assert await _count(db_url, AuditEvent, visit_id) == 1
+
+
+async def test_strict_visit_type_caps_org_retries_and_delay(db_url: str) -> None:
+    """Medication with 1 retry × 3 min under an org with 3 × 10: escalates after 2 failures."""
+    _, visit_id = await _setup(db_url, {"retries": 3, "delay_min": 10}, retries=1, delay=3)
+    visit = await _fail_and_tick(db_url, visit_id, PLANNED)
+    assert visit.status == VisitStatus.NOT_ANSWERED and visit.attempts == 1
+    assert visit.next_attempt_at == PLANNED + dt.timedelta(minutes=1 + 3)
+    visit = await _fail_and_tick(db_url, visit_id, PLANNED + dt.timedelta(minutes=4))
+    assert visit.status == VisitStatus.MISSED
+    async with transaction(db_url) as session:
+        outcome = await session.scalar(select(Outcome).where(Outcome.visit_id == visit_id))
+    assert outcome is not None and outcome.kind == OutcomeKind.NOT_ANSWERED
+
+
+async def test_org_raises_ladder_for_type_left_at_standard(db_url: str) -> None:
+    """A type left at 2 × 5 follows an org that allows 3 retries 15 minutes apart."""
+    _, visit_id = await _setup(db_url, {"retries": 3, "delay_min": 15})
+    at = PLANNED - dt.timedelta(minutes=14)
+    for attempt in (1, 2, 3):
+        visit = await _fail_and_tick(db_url, visit_id, at)
+        assert visit.status == VisitStatus.NOT_ANSWERED and visit.attempts == attempt
+        assert visit.next_attempt_at == at + dt.timedelta(minutes=1 + 15)
+        at += dt.timedelta(minutes=16)
+    visit = await _fail_and_tick(db_url, visit_id, at)
+    assert visit.status == VisitStatus.MISSED
+
+
+async def test_no_team_alert_still_outcome_and_task(db_url: str) -> None:
+    """alert_team off: no Alert row, but the visit is missed with its outcome and task."""
+    _, visit_id = await _setup(db_url, {"retries": 0, "alert_team": False})
+    visit = await _fail_and_tick(db_url, visit_id, PLANNED)
+    assert visit.status == VisitStatus.MISSED
+    assert await _count(db_url, Alert, visit_id) == 0
+    assert await _count(db_url, Outcome, visit_id) == 1
+    assert await _count(db_url, CareTask, visit_id) == 1
+
+
+async def test_no_physical_task(db_url: str) -> None:
+    """create_physical_task off: the team is alerted, but no CareTask is created."""
+    _, visit_id = await _setup(db_url, {"retries": 0, "create_physical_task": False})
+    visit = await _fail_and_tick(db_url, visit_id, PLANNED)
+    assert visit.status == VisitStatus.MISSED
+    assert await _count(db_url, CareTask, visit_id) == 0
+    assert await _count(db_url, Alert, visit_id) == 1
+
+
+async def test_all_steps_off_still_leaves_a_trace(db_url: str) -> None:
+    """Alert and task both off: the visit is missed, with its outcome and an audit event."""
+    ladder = {"retries": 0, "alert_team": False, "create_physical_task": False}
+    _, visit_id = await _setup(db_url, ladder)
+    visit = await _fail_and_tick(db_url, visit_id, PLANNED)
+    assert visit.status == VisitStatus.MISSED
+    assert (await _count(db_url, Alert, visit_id), await _count(db_url, CareTask, visit_id)) == (
+        0,
+        0,
+    )
+    assert await _count(db_url, Outcome, visit_id) == 1
+    async with transaction(db_url) as session:
+        audit = await session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "visit.escalated")
+        )
+    assert audit is not None and audit.subject_id == str(visit_id)
+    assert audit.detail["alert_team"] is False and audit.detail["physical_task"] is False
+
+
+@pytest.mark.parametrize("notify", [False, True])
+async def test_notify_relative_follows_org(db_url: str, notify: bool) -> None:
+    """A consenting relative gets a notice only when the org has notify_relative on."""
+    ladder = {"retries": 0, "notify_relative": notify}
+    _, visit_id = await _setup(db_url, ladder, relative=True)
+    visit = await _fail_and_tick(db_url, visit_id, PLANNED)
+    assert visit.status == VisitStatus.MISSED
+    assert await _count(db_url, Notification, visit_id) == (1 if notify else 0)
+
+
+async def test_org_settings_read_once_per_tick(db_url: str) -> None:
+    """Many open visits, one query for the organisations' settings."""
+    world, first = await _setup(db_url, {"retries": 1})
+    async with transaction(db_url) as session:
+        vtype_id = (await session.get_one(Visit, first)).visit_type_id
+        for minutes in range(0, 60, 10):
+            session.add(
+                Visit(
+                    citizen_id=world.citizens[0],
+                    visit_type_id=vtype_id,
+                    team_id=world.team_id,
+                    planned_at=PLANNED + dt.timedelta(minutes=minutes + 1),
+                )
+            )
+    engine, scheduler = _scheduler(db_url)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await scheduler.tick(PLANNED + dt.timedelta(hours=1))
+    finally:
+        await engine.dispose()
+    assert sum("organisation.settings" in s for s in statements) == 1
