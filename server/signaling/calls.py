@@ -280,15 +280,9 @@ def _after_call(ended: Ended) -> VisitStatus | None:
     return None
 
 
-async def finish(hub: Hub, ended: Ended, *, leaver: str | None = None) -> None:
-    """Tell everyone still in the call it is over, release invitations, persist and audit."""
+async def _record_end(hub: Hub, ended: Ended, meta: CallMeta | None) -> store.VisitChange | None:
+    """Persist the end, audit it, and let the visit follow; returns the visit's change."""
     call = ended.call
-    hub.cancel_timer(("ring", call.call_id, ""))
-    for seat in [*call.participants, *([leaver] if leaver else [])]:
-        hub.cancel_timer(("grace", call.call_id, seat))
-        hub.seats.pop(seat, None)
-    meta = hub.calls.pop(call.call_id, None)
-    hub.metrics.calls.labels(ended.reason.value).inc()
     async with hub.transaction() as session:
         await store.end_call(session, call.call_id, ended.reason.value)
         audit.record(
@@ -300,7 +294,23 @@ async def finish(hub: Hub, ended: Ended, *, leaver: str | None = None) -> None:
         )
         # The outcome (recorded by the nurse) or the missed-visit ladder closes the visit;
         # until then it is open again: planned, or not answered after failed attempts.
-        change = await _visit_status(session, meta, _after_call(ended))
+        return await _visit_status(session, meta, _after_call(ended))
+
+
+async def finish(hub: Hub, ended: Ended, *, leaver: str | None = None) -> None:
+    """Tell everyone still in the call it is over, release invitations, persist and audit."""
+    call = ended.call
+    hub.cancel_timer(("ring", call.call_id, ""))
+    for seat in [*call.participants, *([leaver] if leaver else [])]:
+        hub.cancel_timer(("grace", call.call_id, seat))
+        hub.seats.pop(seat, None)
+    meta = hub.calls.pop(call.call_id, None)
+    hub.metrics.calls.labels(ended.reason.value).inc()
+    try:
+        change = await _record_end(hub, ended, meta)
+    except Exception:  # the people in the call must hear it ended even if the write failed
+        logger.exception("could not record the end of call %s", call.call_id)
+        change = None
     await announce(hub, change)
     logger.info("call %s ended: %s", call.call_id, ended.reason.value)
     await hub.to_call(

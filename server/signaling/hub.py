@@ -93,8 +93,7 @@ class Hub:
         if old is not None and old is not peer:
             await old.ws.close(code=CloseCode.REPLACED, message=b"replaced by a newer socket")
         if peer.profile.kiosk_db_id is not None:
-            async with self.transaction() as session:
-                await store.mark_kiosk_seen(session, peer.profile.kiosk_db_id)
+            await self.mark_seen(peer.profile.kiosk_db_id)
         await self.publish_presence([citizen_id])
 
     async def detach(self, peer: Peer) -> None:
@@ -110,8 +109,7 @@ class Hub:
         elif profile.citizen_id and self.kiosk_peers.get(profile.citizen_id) == peer.peer_id:
             del self.kiosk_peers[profile.citizen_id]
             if profile.kiosk_db_id is not None:
-                async with self.transaction() as session:
-                    await store.mark_kiosk_seen(session, profile.kiosk_db_id)
+                await self.mark_seen(profile.kiosk_db_id)
             await self.publish_presence([profile.citizen_id])
 
     async def close_staff(self, staff_id: int, *, session_id: int | None = None) -> None:
@@ -124,6 +122,14 @@ class Hub:
                 continue
             if session_id is None or staff.session_id == session_id:
                 await peer.ws.close(code=CloseCode.POLICY_VIOLATION, message=b"logged out")
+
+    async def mark_seen(self, kiosk_id: int) -> None:
+        """Record the tablet's last-seen time; a database hiccup must not break presence."""
+        try:
+            async with self.transaction() as session:
+                await store.mark_kiosk_seen(session, kiosk_id)
+        except Exception:
+            logger.exception("could not record last-seen of kiosk %s", kiosk_id)
 
     def kiosk_peer(self, citizen_id: str) -> Peer | None:
         """The citizen's kiosk socket, if online."""

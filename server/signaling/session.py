@@ -162,6 +162,12 @@ async def _after_resume(hub: Hub, peer: Peer, call_id: str) -> None:
 async def disconnected(hub: Hub, peer: Peer) -> None:
     """The socket closed: keep its seat for the grace period, then release it."""
     call = hub.registry.disconnect(peer.peer_id)
+    if call is not None:  # the timer first: whatever fails below, the seat is released in time
+        hub.start_timer(
+            ("grace", call.call_id, peer.peer_id),
+            hub.settings.reconnect_grace_s,
+            lambda: _grace_over(hub, call.call_id, peer.peer_id),
+        )
     await hub.detach(peer)
     if call is None:
         return
@@ -170,11 +176,6 @@ async def disconnected(hub: Hub, peer: Peer) -> None:
         call,
         PeerDisconnected(call_id=call.call_id, peer_id=peer.peer_id, grace_s=grace),
         exclude=peer.peer_id,
-    )
-    hub.start_timer(
-        ("grace", call.call_id, peer.peer_id),
-        grace,
-        lambda: _grace_over(hub, call.call_id, peer.peer_id),
     )
 
 

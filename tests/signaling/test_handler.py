@@ -472,3 +472,25 @@ async def test_deactivation_closes_every_socket_of_that_person(
     )
     assert response.status == 200, await response.text()
     assert await nurse.closed_with() == 1008
+
+
+async def test_call_end_reaches_everyone_when_the_database_fails(
+    new_client: NewClient, signaling_settings: Settings, app: web.Application
+) -> None:
+    """If the end of a call cannot be written, the people in it are still told and no state leaks."""
+    from sqlalchemy import text
+
+    nurse = await staff_socket(await new_client(), "anna")
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await nurse.send(type="ring", citizen_id="1")
+    await nurse.expect("call-state")
+    ring = await kiosk.expect("ring")
+    async with transaction(signaling_settings.database_url) as session:
+        await session.execute(text("ALTER TABLE call_participant RENAME TO call_participant_gone"))
+    await kiosk.send(type="decline", call_id=ring["call_id"])
+    assert (await nurse.expect("call-ended"))["reason"] == "declined"
+    assert (await kiosk.expect("call-ended"))["reason"] == "declined"
+    await nurse.ws.close()
+    await kiosk.ws.close()
+    await settle(app)
+    assert_idle(app)
