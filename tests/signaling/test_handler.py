@@ -477,7 +477,7 @@ async def test_deactivation_closes_every_socket_of_that_person(
 async def test_call_end_reaches_everyone_when_the_database_fails(
     new_client: NewClient, signaling_settings: Settings, app: web.Application
 ) -> None:
-    """If the end of a call cannot be written, the people in it are still told and no state leaks."""
+    """If the end of a call cannot be written, the people in it are still told; nothing leaks."""
     from sqlalchemy import text
 
     nurse = await staff_socket(await new_client(), "anna")
@@ -494,3 +494,26 @@ async def test_call_end_reaches_everyone_when_the_database_fails(
     await kiosk.ws.close()
     await settle(app)
     assert_idle(app)
+
+
+async def test_carer_call_without_visit_is_not_the_medication_visit(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """A carer may still ring during a medication window; the call is just not that visit."""
+    async with transaction(signaling_settings.database_url) as session:
+        medication = await session.scalar(select(VisitType).where(VisitType.code == "medication"))
+        assert medication is not None
+        session.add(
+            Visit(
+                citizen_id=1,
+                visit_type_id=medication.id,
+                team_id=1,
+                planned_at=utcnow(),
+                window_min=15,
+            )
+        )
+    carer = await staff_socket(await new_client(), "carla")
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    await carer.send(type="ring", citizen_id="1")
+    ring = await kiosk.expect("ring")
+    assert ring["visit_id"] is None and ring["visit_type"] is None
