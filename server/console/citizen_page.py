@@ -26,6 +26,7 @@ from ..models import (
     VisitPlan,
     VisitType,
 )
+from ..scheduling.rrule_text import describe
 
 HISTORY_LIMIT = 50
 
@@ -38,6 +39,7 @@ class PlanOut(BaseModel):
     visit_type_name: str
     local_time: dt.time
     rrule: str
+    rrule_text: str
     window_min: int
     default_channel: str
     channel_by_weekday: dict[str, Any]
@@ -211,6 +213,7 @@ async def _plans(session: AsyncSession, cid: int, lang: str) -> list[PlanOut]:
             visit_type_name=_type_name(vtype, lang),
             local_time=plan.local_time,
             rrule=plan.rrule,
+            rrule_text=describe(plan.rrule, lang),
             window_min=plan.window_min,
             default_channel=plan.default_channel.value,
             channel_by_weekday=plan.channel_by_weekday,
