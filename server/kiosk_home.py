@@ -101,10 +101,14 @@ async def next_visit(
     )
 
 
+AGREEMENTS_SHOWN_DAYS = 14
+
+
 class TodayAgreements(WireModel):
     """Today's agreement sheet as the citizen reads it: what you do, what we do, whom to call."""
 
     meeting_date: dt.date
+    is_today: bool
     participants: list[str]
     topics: str | None
     citizen_does: str | None
@@ -115,13 +119,15 @@ class TodayAgreements(WireModel):
 async def todays_agreements(
     session: AsyncSession, citizen_id: int, now: dt.datetime, timezone: str
 ) -> TodayAgreements | None:
-    """The sheet from a meeting held today (local date), or None."""
+    """The latest sheet, for two weeks after its meeting: it "stays with the citizen", and a
+    citizen with a poor memory needs "what we do / call us" most in the days after."""
     today = now.astimezone(ZoneInfo(timezone)).date()
-    sheet = await agreements.of_day(session, citizen_id, today)
-    if sheet is None:
+    sheet = await agreements.latest(session, citizen_id, today)
+    if sheet is None or (today - sheet.meeting_date).days > AGREEMENTS_SHOWN_DAYS:
         return None
     return TodayAgreements(
         meeting_date=sheet.meeting_date,
+        is_today=sheet.meeting_date == today,
         participants=list(sheet.participants),
         topics=sheet.topics,
         citizen_does=sheet.citizen_does,

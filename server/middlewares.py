@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from urllib.parse import urlencode
@@ -35,14 +36,26 @@ def wants_json(request: web.Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+def _is_trusted(address: str | None, trusted: tuple[str, ...]) -> bool:
+    """``address`` lies in one of the trusted proxies' addresses or networks (CIDR)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in ipaddress.ip_network(entry, strict=False) for entry in trusted)
+
+
 @web.middleware
 async def forwarded_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Behind a trusted reverse proxy, the client is the last address the proxy saw."""
     trusted = request.app[settings_key].trusted_proxies
-    if not trusted or request.remote not in trusted:
+    peer = request.remote
+    if not trusted or peer is None or not _is_trusted(peer, trusted):
         return await handler(request)
     hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    client = next((h for h in reversed(hops) if h not in trusted), request.remote)
+    client = next((h for h in reversed(hops) if not _is_trusted(h, trusted)), peer)
     proto = request.headers.get("X-Forwarded-Proto", request.scheme)
     scheme = proto if proto in {"http", "https"} else request.scheme
     return await handler(request.clone(remote=client, scheme=scheme))

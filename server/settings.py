@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,14 @@ def _bool(value: str) -> bool:
     if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise ValueError("expected true/false")
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    """Addresses or CIDR networks, each checked now so a typo fails at start-up."""
+    items = _split(value)
+    for item in items:
+        ipaddress.ip_network(item, strict=False)
+    return items
 
 
 def _path(value: str) -> Path:
@@ -129,7 +138,7 @@ def _optional_path(value: str) -> Path | None:
 _CASTS: dict[str, Callable[[str], Any]] = {
     "port": int,
     "allowed_origins": _split,
-    "trusted_proxies": _split,
+    "trusted_proxies": _networks,
     "tls_cert": _optional_path,
     "tls_key": _optional_path,
     "redis_url": lambda v: v or None,

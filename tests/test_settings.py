@@ -55,3 +55,11 @@ def test_settings_public_url_follows_port() -> None:
     assert Settings.from_env({"SCREENVISIT_PORT": "8099"}).public_url == "http://localhost:8099"
     explicit = {"SCREENVISIT_PORT": "8099", "SCREENVISIT_PUBLIC_URL": "https://sv.example"}
     assert Settings.from_env(explicit).public_url == "https://sv.example"
+
+
+def test_settings_trusted_proxies_are_checked() -> None:
+    """Proxy addresses and networks are validated at start-up."""
+    parsed = Settings.from_env({"SCREENVISIT_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8, ::1"})
+    assert parsed.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")
+    with pytest.raises(SettingsError, match="SCREENVISIT_TRUSTED_PROXIES"):
+        Settings.from_env({"SCREENVISIT_TRUSTED_PROXIES": "nginx.local"})

@@ -153,7 +153,7 @@ async def record_outcome(request: web.Request, body: OutcomeIn) -> OutcomeOut:
     """The first outcome of a visit, with observations; "converted to physical" adds a task."""
     visit_id = int(request.match_info["visit_id"])
     async with request.app[sessionmaker_key].begin() as session:
-        identity, _, visit = await require_visit(request, session, visit_id)
+        identity, _, visit = await require_visit(request, session, visit_id, for_update=True)
         outcome, task = await outcomes.record(session, identity, visit, _input(body))
         _audit(request, session, identity, "outcome.record", visit, outcome, task)
         settings = await org_settings(session, identity.organisation_id)
@@ -168,7 +168,7 @@ async def _load(
     outcome = await session.get(Outcome, int(request.match_info["outcome_id"]))
     if outcome is None:
         raise NotFound("No such outcome.")
-    identity, _, visit = await require_visit(request, session, outcome.visit_id)
+    identity, _, visit = await require_visit(request, session, outcome.visit_id, for_update=True)
     return identity, visit, outcome
 
 

@@ -15,10 +15,14 @@ from ..signaling.messages import VisitUpdated
 
 
 async def require_visit(
-    request: web.Request, session: AsyncSession, visit_id: int
+    request: web.Request, session: AsyncSession, visit_id: int, *, for_update: bool = False
 ) -> tuple[StaffIdentity, Citizen, Visit]:
-    """A visit of a citizen the caller may see (the read is audited like any citizen read)."""
-    visit = await session.get(Visit, visit_id)
+    """A visit of a citizen the caller may see (the read is audited like any citizen read).
+
+    ``for_update`` locks the visit row first (PostgreSQL), in the same order as the missed-visit
+    ladder, so a nurse's outcome and an escalation wait for each other instead of deadlocking.
+    """
+    visit = await session.get(Visit, visit_id, with_for_update=for_update)
     if visit is None:
         raise NotFound("No such visit.")
     identity, citizen = await require_citizen(request, session, visit.citizen_id)

@@ -24,14 +24,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from .. import audit
 from ..auth.identity import StaffIdentity
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..models import (
+    Alert,
     CareTask,
     Observation,
     ObservationCode,
@@ -73,11 +75,15 @@ class AlreadyAmended(Conflict):
 
 
 STATUS_AFTER: dict[OutcomeKind, VisitStatus] = {
-    # Not final: the ladder retries and escalates these (see the module notes).
+    # Not final: the ladder retries and escalates "not answered" (see the module notes). A
+    # refusal the nurse heard from the citizen is final: her own voice is not overruled by
+    # ringing again or by telling her relatives.
     OutcomeKind.NOT_ANSWERED: VisitStatus.NOT_ANSWERED,
-    OutcomeKind.DECLINED: VisitStatus.NOT_ANSWERED,
     OutcomeKind.CANCELLED: VisitStatus.CANCELLED,
 }
+# An earlier failed attempt that a later, successful call on the same visit supersedes.
+SUPERSEDED_BY_A_NEW_ATTEMPT = frozenset({OutcomeKind.NOT_ANSWERED})
+DONE_KINDS = frozenset({OutcomeKind.COMPLETED, OutcomeKind.PARTLY_COMPLETED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +132,13 @@ async def record(
 ) -> tuple[Outcome, CareTask | None]:
     """The first outcome of a visit, its observations, its status and any physical-visit task."""
     reason = check_reason(data)
-    existing = await session.scalar(select(Outcome.id).where(Outcome.visit_id == visit.id))
-    if existing is not None:
-        raise OutcomeExists()
+    current = await outcome_in_force(session, visit.id)
+    if current is not None:
+        if current.kind not in SUPERSEDED_BY_A_NEW_ATTEMPT:
+            raise OutcomeExists()
+        # "Not answered" at 08:02, answered on the retry at 08:10: the new call's outcome
+        # replaces the failed attempt as an amendment, and both stay in the history.
+        return await amend(session, identity, visit, current, data)
     outcome = Outcome(
         visit_id=visit.id, kind=data.kind, reason=reason, author_staff_id=identity.staff_id
     )
@@ -136,6 +146,17 @@ async def record(
     await _apply(session, identity, visit, outcome, data)
     await session.flush()
     return outcome, await _physical_task(session, identity, visit, data.kind, reason)
+
+
+async def outcome_in_force(session: AsyncSession, visit_id: int) -> Outcome | None:
+    """The newest version of the visit's outcome (the one no amendment replaces), if any."""
+    newer = aliased(Outcome)
+    return await session.scalar(
+        select(Outcome).where(
+            Outcome.visit_id == visit_id,
+            ~exists().where(newer.amends_id == Outcome.id),
+        )
+    )
 
 
 async def _insert(session: AsyncSession, outcome: Outcome, error: type[Conflict]) -> None:
@@ -167,6 +188,7 @@ async def edit(
     await _apply(session, identity, visit, outcome, data)
     await session.flush()
     await _cancel_physical_task(session, identity, visit, previous, data.kind, now)
+    await close_follow_up(session, identity, visit, data.kind, now)
     return outcome, await _physical_task(session, identity, visit, data.kind, reason)
 
 
@@ -189,6 +211,7 @@ async def amend(
     await _apply(session, identity, visit, outcome, data)
     await session.flush()
     await _cancel_physical_task(session, identity, visit, old.kind, data.kind, utcnow())
+    await close_follow_up(session, identity, visit, data.kind, utcnow())
     return outcome, await _physical_task(session, identity, visit, data.kind, reason)
 
 
@@ -292,3 +315,38 @@ async def _cancel_physical_task(
             subject=("citizen", visit.citizen_id),
             detail={"task": task.id, "visit": visit.id, "outcome_kind": after.value},
         )
+
+
+async def close_follow_up(
+    session: AsyncSession,
+    identity: StaffIdentity,
+    visit: Visit,
+    kind: OutcomeKind,
+    now: dt.datetime,
+) -> None:
+    """The visit did happen after all: close the escalation's physical-visit task and alert."""
+    if kind not in DONE_KINDS:
+        return
+    tasks = await session.scalars(
+        select(CareTask).where(
+            CareTask.visit_id == visit.id,
+            CareTask.kind == TaskKind.PHYSICAL_VISIT,
+            CareTask.done_at.is_(None),
+        )
+    )
+    for task in tasks:
+        task.done_at, task.done_by_staff_id = now, identity.staff_id
+        why = "Lukket: besøget blev gennemført alligevel."
+        task.reason = f"{task.reason}\n{why}" if task.reason else why
+        audit.record(
+            session,
+            "task.closed",
+            actor=identity,
+            subject=("citizen", visit.citizen_id),
+            detail={"task": task.id, "visit": visit.id, "outcome_kind": kind.value},
+        )
+    await session.execute(
+        update(Alert)
+        .where(Alert.visit_id == visit.id, Alert.acknowledged_at.is_(None))
+        .values(acknowledged_at=now, acknowledged_by_staff_id=identity.staff_id)
+    )

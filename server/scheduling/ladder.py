@@ -67,7 +67,8 @@ STALE_CALL = dt.timedelta(hours=2)
 STANDARD = RetryLadder()  # equal to VisitType's column defaults: a type's "not set"
 MIN_DOCUMENTATION_GRACE = dt.timedelta(minutes=30)
 # Outcomes a nurse records when the visit did not happen but may still be retried.
-FAILURE_OUTCOMES = (OutcomeKind.NOT_ANSWERED, OutcomeKind.DECLINED)
+# A nurse's "declined" is the citizen's own answer: final, never retried (console/outcomes.py).
+FAILURE_OUTCOMES = (OutcomeKind.NOT_ANSWERED,)
 
 
 @dataclass(frozen=True, slots=True)

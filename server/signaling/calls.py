@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -35,6 +36,7 @@ from .peer import Peer
 from .views import snapshot
 
 logger = logging.getLogger(__name__)
+END_WRITE_TIMEOUT_S = 3.0
 
 
 def require_staff(peer: Peer) -> None:
@@ -311,7 +313,9 @@ async def finish(hub: Hub, ended: Ended, *, leaver: str | None = None) -> None:
     meta = hub.calls.pop(call.call_id, None)
     hub.metrics.calls.labels(ended.reason.value).inc()
     try:
-        change = await _record_end(hub, ended, meta)
+        # Bounded: with the database down, people must not wait for a pool timeout to hear it.
+        async with asyncio.timeout(END_WRITE_TIMEOUT_S):
+            change = await _record_end(hub, ended, meta)
     except Exception:  # the people in the call must hear it ended even if the write failed
         logger.exception("could not record the end of call %s", call.call_id)
         change = None

@@ -165,20 +165,27 @@ async def test_bad_input_gets_a_clear_code_and_writes_nothing(
     assert count == 1  # only the demo's sheet
 
 
-async def test_tablet_idle_json_carries_only_todays_sheet(client: Client, demo: Settings) -> None:
-    """/api/kiosk/me has Karen's sheet of today; Poul's tablet, with an older sheet, has none."""
+async def test_tablet_idle_json_carries_the_recent_sheet(client: Client, demo: Settings) -> None:
+    """Karen's tablet has today's sheet; a sheet from a week ago still shows (marked as not
+    today); one from last month no longer does."""
     karen = await client.get(
         "/api/kiosk/me", headers={"Authorization": f"Bearer {demo_kiosk_token(demo, 0)}"}
     )
     agreements = (await karen.json())["agreements"]
-    assert agreements["phone"] == "70 10 20 30"
+    assert agreements["phone"] == "70 10 20 30" and agreements["is_today"] is True
     assert agreements["citizen_does"].startswith("Du tager selv din medicin")
     await login(client, "bo")
+    poul_token = {"Authorization": f"Bearer {demo_kiosk_token(demo, 1)}"}
+    old = (dt.date.today() - dt.timedelta(days=20)).isoformat()
+    assert (await post(client, f"/api/citizens/{POUL}/agreements", sheet(meeting_date=old)))[
+        0
+    ] == 201
+    assert (await (await client.get("/api/kiosk/me", headers=poul_token)).json())[
+        "agreements"
+    ] is None
     last_week = (dt.date.today() - dt.timedelta(days=7)).isoformat()
     assert (await post(client, f"/api/citizens/{POUL}/agreements", sheet(meeting_date=last_week)))[
         0
     ] == 201
-    poul = await client.get(
-        "/api/kiosk/me", headers={"Authorization": f"Bearer {demo_kiosk_token(demo, 1)}"}
-    )
-    assert (await poul.json())["agreements"] is None
+    recent = (await (await client.get("/api/kiosk/me", headers=poul_token)).json())["agreements"]
+    assert recent["meeting_date"] == last_week and recent["is_today"] is False

@@ -181,15 +181,12 @@ async def test_unanswered_escalation_still_notifies_relative(db_url: str) -> Non
     assert await _count(db_url, Notification) == 1
 
 
-@pytest.mark.parametrize("kind", [OutcomeKind.NOT_ANSWERED, OutcomeKind.DECLINED])
-async def test_hand_recorded_failure_retries_then_escalates_once(
-    db_url: str, kind: OutcomeKind
-) -> None:
-    """The nurse taps "Ikke svaret"/"Afviste" after an answered call: retry, then escalation,
+async def test_hand_recorded_failure_retries_then_escalates_once(db_url: str) -> None:
+    """The nurse taps "Ikke svaret" after an answered call: retry, then escalation,
     with her outcome the only one."""
     world, visit_id = await _setup(db_url, {"retries": 1, "delay_min": 5})
     await _call(db_url, visit_id, PLANNED, PLANNED + 2 * MIN, answered=True)
-    await _nurse_records(db_url, world, visit_id, kind, PLANNED + 150 * SEC)
+    await _nurse_records(db_url, world, visit_id, OutcomeKind.NOT_ANSWERED, PLANNED + 150 * SEC)
     visit = await _tick(db_url, PLANNED + 3 * MIN)
     assert visit.status == VisitStatus.NOT_ANSWERED and visit.attempts == 1
     assert visit.next_attempt_at == PLANNED + 7 * MIN
@@ -242,3 +239,37 @@ async def test_tablet_keeps_showing_the_visit_being_called(
     async with transaction(db_url) as session:
         found = await next_visit_for_citizen(session, world.citizens[0], PLANNED + 20 * MIN)
     assert found is not None and found.visit_id == visit_id
+
+
+async def test_hand_recorded_refusal_is_final(db_url: str) -> None:
+    """The citizen said no to the nurse: no more rings, no escalation, no relative notice."""
+    world, visit_id = await _setup(db_url, {"retries": 2, "delay_min": 5, "notify_relative": True})
+    await _call(db_url, visit_id, PLANNED, PLANNED + 2 * MIN, answered=True)
+    await _nurse_records(db_url, world, visit_id, OutcomeKind.DECLINED, PLANNED + 150 * SEC)
+    for minutes in (3, 30, 120):
+        visit = await _tick(db_url, PLANNED + minutes * MIN)
+        assert visit.status == VisitStatus.DONE and visit.next_attempt_at is None
+    assert (await _count(db_url, Alert), await _count(db_url, Notification)) == (0, 0)
+
+
+async def test_completed_retry_replaces_the_failed_attempt(db_url: str) -> None:
+    """ "Ikke svaret" at 08:02, escalated, then Karen is reached: "Gennemført" is recorded as an
+    amendment, the visit is done and the escalation's task and alert are closed."""
+    world, visit_id = await _setup(db_url, {"retries": 0})
+    await _call(db_url, visit_id, PLANNED, PLANNED + MIN, answered=False)
+    await _nurse_records(db_url, world, visit_id, OutcomeKind.NOT_ANSWERED, PLANNED + 90 * SEC)
+    assert (await _tick(db_url, PLANNED + 2 * MIN)).status == VisitStatus.MISSED
+    await _call(db_url, visit_id, PLANNED + 10 * MIN, PLANNED + 14 * MIN, answered=True)
+    await _nurse_records(db_url, world, visit_id, OutcomeKind.COMPLETED, PLANNED + 15 * MIN)
+    visit = await _tick(db_url, PLANNED + 60 * MIN)
+    assert visit.status == VisitStatus.DONE
+    async with transaction(db_url) as session:
+        kinds = [o.kind for o in await session.scalars(select(Outcome).order_by(Outcome.id))]
+        open_tasks = await session.scalar(
+            select(func.count()).select_from(CareTask).where(CareTask.done_at.is_(None))
+        )
+        open_alerts = await session.scalar(
+            select(func.count()).select_from(Alert).where(Alert.acknowledged_at.is_(None))
+        )
+    assert kinds == [OutcomeKind.NOT_ANSWERED, OutcomeKind.COMPLETED]
+    assert (open_tasks, open_alerts) == (0, 0)

@@ -33,6 +33,7 @@ const TEXTS = {
     comes_on_screen: "{who} will be on the screen {day} at {time} — {what}",
     home_care: "Home care",
     agreements_title: "Today's agreements",
+    agreements_from: "Agreements from the meeting on {date}",
     agreements_you: "What you do",
     agreements_we: "What we do",
     agreements_phone: "Call us:",
@@ -45,6 +46,8 @@ const DANISH = {
   hide_camera: "Skjul mit billede",
   callback_done: "Hjemmeplejen har fået besked og ringer til dig.",
   home_care: "Hjemmeplejen",
+  agreements_title: "Aftaler i dag",
+  agreements_from: "Aftaler fra mødet {date}",
 };
 
 const ROLES = {

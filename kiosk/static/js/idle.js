@@ -8,6 +8,11 @@ import { $ } from "./screens.js";
 
 const REFRESH_MS = 5 * 60 * 1000;
 
+/** "Søndag 22. november" inside a Danish sentence is "søndag 22. november". */
+function midSentence(text) {
+  return currentLanguage() === "en" ? text : text.charAt(0).toLowerCase() + text.slice(1);
+}
+
 export class IdleScreen {
   /** @param {() => string} token */
   constructor(token) {
@@ -51,7 +56,7 @@ export class IdleScreen {
     this._renderAgreements(home.agreements);
   }
 
-  /** Today's agreement sheet ("Aftaler i dag"): what you do, what we do, whom to call. */
+  /** The agreement sheet ("Aftaler i dag", or from a recent meeting): you do, we do, call us. */
   _renderAgreements(sheet) {
     $("#agreements").hidden = !sheet;
     $("#screen-idle").classList.toggle("has-agreements", Boolean(sheet));
@@ -61,9 +66,13 @@ export class IdleScreen {
     $("#agreements-we").textContent = sheet.municipality_does ?? "";
     $("#agreements-we-box").hidden = !sheet.municipality_does;
     const phone = sheet.phone ?? this.home.team_phone ?? "";
+    // Plain text, not a tel: link: a locked tablet has no dialer and must not leave the kiosk.
     $("#agreements-phone").textContent = phone;
-    $("#agreements-phone").setAttribute("href", `tel:${phone.replace(/[^0-9+]/g, "")}`);
     $("#agreements-phone-box").hidden = !phone;
+    const meeting = new Date(`${sheet.meeting_date}T12:00:00`);
+    $("#agreements-title").textContent = sheet.is_today
+      ? t("agreements_title")
+      : t("agreements_from").replace("{date}", midSentence(longDate(meeting)));
   }
 
   /** "Ring til mig": put a call-back request in the team's queue. */
