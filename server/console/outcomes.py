@@ -84,6 +84,9 @@ STATUS_AFTER: dict[OutcomeKind, VisitStatus] = {
 # An earlier failed attempt that a later, successful call on the same visit supersedes.
 SUPERSEDED_BY_A_NEW_ATTEMPT = frozenset({OutcomeKind.NOT_ANSWERED})
 DONE_KINDS = frozenset({OutcomeKind.COMPLETED, OutcomeKind.PARTLY_COMPLETED})
+# A "not answered" recorded later than this after the planned time closes the visit as missed
+# instead of reopening it for retries (the ladder looks back two days at most).
+REOPEN_WITHIN = dt.timedelta(hours=12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +131,12 @@ def may_edit(
 
 
 async def record(
-    session: AsyncSession, identity: StaffIdentity, visit: Visit, data: OutcomeInput
+    session: AsyncSession,
+    identity: StaffIdentity,
+    visit: Visit,
+    data: OutcomeInput,
+    *,
+    now: dt.datetime | None = None,
 ) -> tuple[Outcome, CareTask | None]:
     """The first outcome of a visit, its observations, its status and any physical-visit task."""
     reason = check_reason(data)
@@ -138,12 +146,12 @@ async def record(
             raise OutcomeExists()
         # "Not answered" at 08:02, answered on the retry at 08:10: the new call's outcome
         # replaces the failed attempt as an amendment, and both stay in the history.
-        return await amend(session, identity, visit, current, data)
+        return await amend(session, identity, visit, current, data, now=now)
     outcome = Outcome(
         visit_id=visit.id, kind=data.kind, reason=reason, author_staff_id=identity.staff_id
     )
     await _insert(session, outcome, OutcomeExists)
-    await _apply(session, identity, visit, outcome, data)
+    await _apply(session, identity, visit, outcome, data, now or utcnow())
     await session.flush()
     return outcome, await _physical_task(session, identity, visit, data.kind, reason)
 
@@ -185,7 +193,7 @@ async def edit(
     previous = outcome.kind
     outcome.kind, outcome.reason = data.kind, reason
     await session.execute(delete(Observation).where(Observation.outcome_id == outcome.id))
-    await _apply(session, identity, visit, outcome, data)
+    await _apply(session, identity, visit, outcome, data, now)
     await session.flush()
     await _cancel_physical_task(session, identity, visit, previous, data.kind, now)
     await close_follow_up(session, identity, visit, data.kind, now)
@@ -193,7 +201,13 @@ async def edit(
 
 
 async def amend(
-    session: AsyncSession, identity: StaffIdentity, visit: Visit, old: Outcome, data: OutcomeInput
+    session: AsyncSession,
+    identity: StaffIdentity,
+    visit: Visit,
+    old: Outcome,
+    data: OutcomeInput,
+    *,
+    now: dt.datetime | None = None,
 ) -> tuple[Outcome, CareTask | None]:
     """A new outcome replacing ``old``; the old row stays as history."""
     reason = check_reason(data)
@@ -207,11 +221,12 @@ async def amend(
         author_staff_id=identity.staff_id,
         amends_id=old.id,
     )
+    at = now or utcnow()
     await _insert(session, outcome, AlreadyAmended)
-    await _apply(session, identity, visit, outcome, data)
+    await _apply(session, identity, visit, outcome, data, at)
     await session.flush()
-    await _cancel_physical_task(session, identity, visit, old.kind, data.kind, utcnow())
-    await close_follow_up(session, identity, visit, data.kind, utcnow())
+    await _cancel_physical_task(session, identity, visit, old.kind, data.kind, at)
+    await close_follow_up(session, identity, visit, data.kind, at)
     return outcome, await _physical_task(session, identity, visit, data.kind, reason)
 
 
@@ -221,8 +236,12 @@ async def _apply(
     visit: Visit,
     outcome: Outcome,
     data: OutcomeInput,
+    now: dt.datetime,
 ) -> None:
     status = STATUS_AFTER.get(data.kind, VisitStatus.DONE)
+    if status is VisitStatus.NOT_ANSWERED and now > visit.planned_at + REOPEN_WITHIN:
+        # A correction of an old visit: ringing or escalating days later helps nobody.
+        status = VisitStatus.MISSED
     # A visit the ladder already escalated stays missed: reopening it would escalate it twice.
     if not (visit.status is VisitStatus.MISSED and status is VisitStatus.NOT_ANSWERED):
         visit.status = status

@@ -132,7 +132,7 @@ async def _nurse_records(
     async with transaction(db_url) as session:
         visit = await session.get_one(Visit, visit_id)
         data = outcomes.OutcomeInput(kind, "Ingen svar")
-        outcome, _ = await outcomes.record(session, identity, visit, data)
+        outcome, _ = await outcomes.record(session, identity, visit, data, now=at)
         outcome.recorded_at = at
 
 
@@ -273,3 +273,14 @@ async def test_completed_retry_replaces_the_failed_attempt(db_url: str) -> None:
         )
     assert kinds == [OutcomeKind.NOT_ANSWERED, OutcomeKind.COMPLETED]
     assert (open_tasks, open_alerts) == (0, 0)
+
+
+async def test_late_correction_to_not_answered_does_not_reopen(db_url: str) -> None:
+    """Correcting last week's visit to "Ikke svaret" closes it as missed: no retry, no notice."""
+    world, visit_id = await _setup(db_url, {"retries": 2, "notify_relative": True})
+    await _nurse_records(
+        db_url, world, visit_id, OutcomeKind.NOT_ANSWERED, PLANNED + dt.timedelta(days=7)
+    )
+    visit = await _tick(db_url, PLANNED + dt.timedelta(days=7, minutes=1))
+    assert visit.status == VisitStatus.MISSED and visit.next_attempt_at is None
+    assert (await _count(db_url, Alert), await _count(db_url, Notification)) == (0, 0)
