@@ -316,24 +316,9 @@ async def _cancel_physical_task(
     """Moving away from "converted to physical" closes the visit's open physical-visit task."""
     if before is not OutcomeKind.CONVERTED_TO_PHYSICAL or after is before:
         return
-    tasks = await session.scalars(
-        select(CareTask).where(
-            CareTask.visit_id == visit.id,
-            CareTask.kind == TaskKind.PHYSICAL_VISIT,
-            CareTask.done_at.is_(None),
-        )
-    )
-    for task in tasks:
-        task.done_at, task.done_by_staff_id = now, identity.staff_id
-        why = "Annulleret: udfaldet blev ændret, så det fysiske besøg er ikke længere nødvendigt."
-        task.reason = f"{task.reason}\n{why}" if task.reason else why
-        audit.record(
-            session,
-            "task.cancelled",
-            actor=identity,
-            subject=("citizen", visit.citizen_id),
-            detail={"task": task.id, "visit": visit.id, "outcome_kind": after.value},
-        )
+    why = "Annulleret: udfaldet blev ændret, så det fysiske besøg er ikke længere nødvendigt."
+    closing = TaskClosing(identity, visit, after, now, why, "task.cancelled")
+    await _close_physical_tasks(session, closing)
 
 
 async def close_follow_up(
@@ -346,6 +331,31 @@ async def close_follow_up(
     """The visit did happen after all: close the escalation's physical-visit task and alert."""
     if kind not in DONE_KINDS:
         return
+    why = "Lukket: besøget blev gennemført alligevel."
+    await _close_physical_tasks(
+        session, TaskClosing(identity, visit, kind, now, why, "task.closed")
+    )
+    await session.execute(
+        update(Alert)
+        .where(Alert.visit_id == visit.id, Alert.acknowledged_at.is_(None))
+        .values(acknowledged_at=now, acknowledged_by_staff_id=identity.staff_id)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TaskClosing:
+    """Why and by whom a visit's open physical-visit tasks are closed (kept as history)."""
+
+    identity: StaffIdentity
+    visit: Visit
+    kind: OutcomeKind
+    now: dt.datetime
+    why: str
+    action: str
+
+
+async def _close_physical_tasks(session: AsyncSession, closing: TaskClosing) -> None:
+    visit, identity = closing.visit, closing.identity
     tasks = await session.scalars(
         select(CareTask).where(
             CareTask.visit_id == visit.id,
@@ -354,18 +364,12 @@ async def close_follow_up(
         )
     )
     for task in tasks:
-        task.done_at, task.done_by_staff_id = now, identity.staff_id
-        why = "Lukket: besøget blev gennemført alligevel."
-        task.reason = f"{task.reason}\n{why}" if task.reason else why
+        task.done_at, task.done_by_staff_id = closing.now, identity.staff_id
+        task.reason = f"{task.reason}\n{closing.why}" if task.reason else closing.why
         audit.record(
             session,
-            "task.closed",
+            closing.action,
             actor=identity,
             subject=("citizen", visit.citizen_id),
-            detail={"task": task.id, "visit": visit.id, "outcome_kind": kind.value},
+            detail={"task": task.id, "visit": visit.id, "outcome_kind": closing.kind.value},
         )
-    await session.execute(
-        update(Alert)
-        .where(Alert.visit_id == visit.id, Alert.acknowledged_at.is_(None))
-        .values(acknowledged_at=now, acknowledged_by_staff_id=identity.staff_id)
-    )
