@@ -171,9 +171,3 @@ async def latest(session: AsyncSession, citizen_id: int, today: dt.date) -> Agre
         .limit(1)
     )
     return sheet
-
-
-async def of_day(session: AsyncSession, citizen_id: int, day: dt.date) -> AgreementSheet | None:
-    """The newest sheet from a meeting held on ``day`` (the tablet shows only today's)."""
-    sheet = await latest(session, citizen_id, day)
-    return sheet if sheet is not None and sheet.meeting_date == day else None

@@ -58,7 +58,7 @@ class DayListRow(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class NextVisit:
-    """What the kiosk shows: who comes, when, and what for."""
+    """The citizen's next visit; ``server/kiosk_home.py`` words it for the tablet."""
 
     visit_id: int
     planned_at: dt.datetime
@@ -66,14 +66,6 @@ class NextVisit:
     visit_type_name_da: str
     staff_name: str | None
     staff_photo_url: str | None
-
-    @property
-    def sentence_da(self) -> str:
-        """E.g. "Anna kommer på skærmen kl. 08:00 — medicin"."""
-        who = (self.staff_name or "Hjemmeplejen").split()[0]
-        how = "kommer på skærmen" if self.channel == Channel.SCREEN else "kommer på besøg"
-        local = self.planned_at.astimezone(LOCAL_ZONE)
-        return f"{who} {how} kl. {local:%H:%M} — {self.visit_type_name_da.lower()}"
 
 
 def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:

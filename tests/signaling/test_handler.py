@@ -28,6 +28,23 @@ def assert_idle(app: web.Application) -> None:
     assert len(app[websockets_key]) == 0
 
 
+async def karens_medication_visit(settings: Settings, in_minutes: int = 0) -> int:
+    """A medication visit for Karen (Team Nord), planned ``in_minutes`` from now; its id."""
+    async with transaction(settings.database_url) as session:
+        medication = await session.scalar(select(VisitType).where(VisitType.code == "medication"))
+        assert medication is not None
+        visit = Visit(
+            citizen_id=1,
+            visit_type_id=medication.id,
+            team_id=1,
+            planned_at=utcnow() + dt.timedelta(minutes=in_minutes),
+            window_min=15,
+        )
+        session.add(visit)
+        await session.flush()
+        return visit.id
+
+
 async def settle(app: web.Application) -> None:
     """Give the server a moment to run its close handlers."""
     for _ in range(50):
@@ -301,17 +318,7 @@ async def test_auto_answer_only_within_consented_visit(
     new_client: NewClient, signaling_settings: Settings
 ) -> None:
     """Karen consented: a ring inside her visit window carries the countdown; outside, none."""
-    async with transaction(signaling_settings.database_url) as session:
-        medication = await session.scalar(select(VisitType).where(VisitType.code == "medication"))
-        assert medication is not None
-        visit = Visit(
-            citizen_id=1,
-            visit_type_id=medication.id,
-            team_id=1,
-            planned_at=utcnow() + dt.timedelta(minutes=5),
-            window_min=15,
-        )
-        session.add(visit)
+    await karens_medication_visit(signaling_settings, in_minutes=5)
     nurse = await staff_socket(await new_client(), "anna")
     kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
     await nurse.send(type="ring", citizen_id="1")
@@ -344,15 +351,7 @@ async def test_visit_follows_the_call_live(
     new_client: NewClient, signaling_settings: Settings
 ) -> None:
     """Ringing, answering and declining move the visit's status; the team sees it live."""
-    async with transaction(signaling_settings.database_url) as session:
-        medication = await session.scalar(select(VisitType).where(VisitType.code == "medication"))
-        assert medication is not None
-        visit = Visit(
-            citizen_id=1, visit_type_id=medication.id, team_id=1, planned_at=utcnow(), window_min=15
-        )
-        session.add(visit)
-        await session.flush()
-        visit_id = visit.id
+    visit_id = await karens_medication_visit(signaling_settings)
     nurse = await staff_socket(await new_client(), "anna")
     colleague = await staff_socket(await new_client(), "carla")
     kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
@@ -377,15 +376,7 @@ async def test_carer_may_not_take_a_medication_visit(
     new_client: NewClient, signaling_settings: Settings
 ) -> None:
     """Medication is delegated nursing: a carer's ring for that visit is forbidden."""
-    async with transaction(signaling_settings.database_url) as session:
-        medication = await session.scalar(select(VisitType).where(VisitType.code == "medication"))
-        assert medication is not None
-        visit = Visit(
-            citizen_id=1, visit_type_id=medication.id, team_id=1, planned_at=utcnow(), window_min=15
-        )
-        session.add(visit)
-        await session.flush()
-        visit_id = visit.id
+    visit_id = await karens_medication_visit(signaling_settings)
     carer = await staff_socket(await new_client(), "carla")
     await kiosk_socket(await new_client(), signaling_settings, KAREN)
     await carer.send(type="ring", id=4, citizen_id="1", visit_id=str(visit_id))
@@ -500,18 +491,7 @@ async def test_carer_call_without_visit_is_not_the_medication_visit(
     new_client: NewClient, signaling_settings: Settings
 ) -> None:
     """A carer may still ring during a medication window; the call is just not that visit."""
-    async with transaction(signaling_settings.database_url) as session:
-        medication = await session.scalar(select(VisitType).where(VisitType.code == "medication"))
-        assert medication is not None
-        session.add(
-            Visit(
-                citizen_id=1,
-                visit_type_id=medication.id,
-                team_id=1,
-                planned_at=utcnow(),
-                window_min=15,
-            )
-        )
+    await karens_medication_visit(signaling_settings)
     carer = await staff_socket(await new_client(), "carla")
     kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
     await carer.send(type="ring", citizen_id="1")
