@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .auth.identity import StaffIdentity
+from .identity import StaffIdentity
 from .models import AuditEvent
 
 

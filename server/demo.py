@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import make_engine, make_sessionmaker
+from .localtime import local_day
 from .models import (
     AgreementSheet,
     Channel,
@@ -139,7 +139,9 @@ async def _seed(session: AsyncSession, settings: Settings) -> None:
     await session.flush()
     await _seed_agreements(session, settings, teams["Team Nord"])
     # The demo's visits come from its plans, through the same generator the server runs.
-    await generate(session, utcnow(), horizon_days=settings.scheduling_horizon_days)
+    await generate(
+        session, utcnow(), zone=settings.zone, horizon_days=settings.scheduling_horizon_days
+    )
 
 
 async def _seed_staff(
@@ -239,7 +241,7 @@ async def _seed_agreements(session: AsyncSession, settings: Settings, team: Team
     session.add(
         AgreementSheet(
             citizen_id=karen.id,
-            meeting_date=utcnow().astimezone(ZoneInfo(settings.timezone)).date(),
+            meeting_date=local_day(utcnow(), settings.zone),
             participants=["Karen Sørensen", "Karens søn", "Vera Visitator", "Anna Jensen"],
             topics="Medicin, tryghed og skærmbesøg",
             citizen_says="Jeg vil gerne selv tage min medicin. Det er rart, at nogen ser med.",

@@ -1,31 +1,37 @@
-"""Every application and request value, each under a typed key."""
+"""Every application and request value, each under a typed key.
+
+Two keys live beside their owners instead, because this module would otherwise import modules
+that import it: ``signaling.hub.hub_key`` (the hub's sockets) and
+``media.selftest.selftest_key`` (the self-test peers).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gettext
 import weakref
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from .auth.identity import StaffIdentity
+from .citizens.enrolment import FailureLimiter
+from .identity import StaffIdentity
 from .metrics import Metrics
+from .rooms.book import CallBook
 from .settings import Settings
-
-if TYPE_CHECKING:  # the hub imports modules that import these keys
-    from .signaling.hub import Hub
+from .visits.updates import TeamFeed
 
 settings_key = web.AppKey("settings_key", Settings)
 engine_key = web.AppKey("engine_key", AsyncEngine)
 sessionmaker_key = web.AppKey("sessionmaker_key", async_sessionmaker[AsyncSession])
 metrics_registry_key = web.AppKey("metrics_registry_key", CollectorRegistry)
 metrics_key = web.AppKey("metrics_key", Metrics)
-hub_key: web.AppKey[Hub] = web.AppKey("hub_key")
+book_key = web.AppKey("book_key", CallBook)
+team_feed_key = web.AppKey("team_feed_key", TeamFeed)
 websockets_key = web.AppKey("websockets_key", weakref.WeakSet[web.WebSocketResponse])
 catalogues_key = web.AppKey("catalogues_key", dict[str, gettext.NullTranslations])
+enrolment_limiter_key = web.AppKey("enrolment_limiter_key", FailureLimiter)
 
 login_locks_key = web.AppKey("login_locks_key", weakref.WeakValueDictionary[str, asyncio.Lock])
 

@@ -1,10 +1,19 @@
-"""An organisation's policy choices, stored in ``Organisation.settings`` (JSON), with defaults."""
+"""An organisation's policy choices, stored in ``Organisation.settings`` (JSON), with defaults.
+
+The one place that reads and writes them; keys other features keep in the same JSON (the
+"Ring til mig" button, the first-visit-physical rule) pass through untouched.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .errors import NotFound
+from .models import Organisation
 
 
 class RetryLadder(BaseModel):
@@ -43,3 +52,38 @@ def read_settings(stored: dict[str, Any] | None) -> OrgSettings:
 def merged(stored: dict[str, Any] | None, new: OrgSettings) -> dict[str, Any]:
     """The JSON to store: ``new`` over the old, keeping keys other features own."""
     return {**(stored or {}), **new.model_dump()}
+
+
+DEFAULTS = OrgSettings()
+
+
+async def stored_settings(session: AsyncSession, organisation_id: int) -> dict[str, Any]:
+    """The organisation's settings JSON as stored (empty when it has none or does not exist)."""
+    stored = await session.scalar(
+        select(Organisation.settings).where(Organisation.id == organisation_id)
+    )
+    return dict(stored or {})
+
+
+async def load(session: AsyncSession, organisation_id: int) -> OrgSettings:
+    """The organisation's settings with defaults."""
+    return read_settings(await stored_settings(session, organisation_id))
+
+
+async def load_many(session: AsyncSession, organisation_ids: set[int]) -> dict[int, OrgSettings]:
+    """Each organisation's settings, in one query."""
+    if not organisation_ids:
+        return {}
+    rows = await session.execute(
+        select(Organisation.id, Organisation.settings).where(Organisation.id.in_(organisation_ids))
+    )
+    return {org_id: read_settings(stored) for org_id, stored in rows}
+
+
+async def save(session: AsyncSession, organisation_id: int, new: OrgSettings) -> OrgSettings:
+    """Store new settings, keeping keys other features keep in the same JSON."""
+    org = await session.get(Organisation, organisation_id)
+    if org is None:
+        raise NotFound("No such organisation.")
+    org.settings = merged(org.settings, new)
+    return new

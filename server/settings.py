@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "SCREENVISIT_"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -39,6 +40,15 @@ def _networks(value: str) -> tuple[str, ...]:
     for item in items:
         ipaddress.ip_network(item, strict=False)
     return items
+
+
+def _zone(value: str) -> str:
+    """An IANA time zone name, checked now so a typo fails at start-up."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone such as Europe/Copenhagen") from None
+    return value
 
 
 def _path(value: str) -> Path:
@@ -96,6 +106,11 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = True
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The organisation's time zone: the one source of local dates and wall-clock times."""
+        return ZoneInfo(self.timezone)
 
     @property
     def secure_cookies(self) -> bool:
@@ -174,4 +189,5 @@ _CASTS: dict[str, Callable[[str], Any]] = {
     "smtp_user": lambda v: v or None,
     "smtp_password": lambda v: v or None,
     "smtp_starttls": _bool,
+    "timezone": _zone,
 }

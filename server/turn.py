@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NotRequired, TypedDict
 
+from .settings import Settings
+
 # Longer than a visit (3-4 min) or a meeting: coturn may check the expiry again when a relay
 # allocation is refreshed, so credentials should outlive the call. Each call start mints anew.
 DEFAULT_TTL_S = 3600
@@ -89,3 +91,12 @@ def _check_schemes(urls: Sequence[str], schemes: tuple[str, ...]) -> None:
     for url in urls:
         if not url.startswith(schemes):
             raise ValueError(f"{url!r} does not start with one of {', '.join(schemes)}")
+
+
+def ice_servers_for(settings: Settings, peer_id: str) -> list[IceServerDict]:
+    """A fresh ICE server list for one peer, with TURN credentials minted when configured."""
+    credential = None
+    if settings.turn_urls and settings.turn_secret:
+        credential = mint_turn_credential(settings.turn_secret, peer_id, ttl_s=settings.turn_ttl_s)
+    turn = settings.turn_urls if credential else ()
+    return ice_servers(settings.stun_urls, turn, credential)

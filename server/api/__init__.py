@@ -1,1 +1,42 @@
-"""The JSON API: typed routes whose pydantic models also produce the OpenAPI document."""
+"""The JSON edge: each operation parses its body, calls services and maps the result to wire
+models (pydantic). ``API_TABLES`` lists every route table, for the app and the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from . import (
+    admin,
+    agreements,
+    calendar,
+    citizens,
+    console,
+    daylist,
+    enrolment,
+    figures,
+    imports,
+    kiosk_device,
+    me,
+    outcomes,
+    overview,
+    plans,
+    selftest,
+)
+from .spec import ApiRoutes
+
+API_TABLES: tuple[ApiRoutes, ...] = (
+    me.api,
+    citizens.api,
+    console.api,
+    outcomes.api,
+    overview.api,
+    admin.api,
+    enrolment.api,
+    kiosk_device.api,
+    selftest.api,
+    calendar.api,
+    daylist.api,
+    imports.api,
+    plans.api,
+    figures.api,
+    agreements.api,
+)

@@ -3,29 +3,75 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from aiohttp import web
 from pydantic import Field, StringConstraints
 
-from .. import audit
+from .. import audit, orgsettings
+from ..admin import auditlog, staff, tablets
 from ..auth.authz import require_staff
-from ..console import admin
-from ..errors import InvalidInput
-from ..keys import hub_key, sessionmaker_key
-from ..models import Role
+from ..keys import sessionmaker_key
 from ..orgsettings import OrgSettings
+from ..query import audit_filter
+from ..signaling import hub_key
+from ..vocabulary import Role
 from .models import WireModel
 from .spec import ApiRoutes
 
 api = ApiRoutes(tag="admin")
+W = TypeVar("W", bound=WireModel)
+
+
+class StaffOut(WireModel):
+    """A staff member with their teams."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    active: bool
+    team_ids: list[int]
+
+
+class TeamOut(WireModel):
+    """A team."""
+
+    id: int
+    name: str
+    phone: str | None
+
+
+class TabletRow(WireModel):
+    """A tablet of the organisation."""
+
+    id: int
+    label: str
+    citizen_id: int | None
+    citizen_name: str | None
+    enrolled_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    last_seen_at: dt.datetime | None
+
+
+class AuditRow(WireModel):
+    """One audit event."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    subject_kind: str | None
+    subject_id: str | None
+    detail: dict[str, object]
+    remote: str | None
 
 
 class StaffList(WireModel):
     """Staff and teams of the organisation."""
 
-    staff: list[admin.StaffOut]
-    teams: list[admin.TeamOut]
+    staff: list[StaffOut]
+    teams: list[TeamOut]
 
 
 class NewStaff(WireModel):
@@ -54,37 +100,18 @@ class NewTeam(WireModel):
 class TabletList(WireModel):
     """Every tablet of the organisation."""
 
-    tablets: list[admin.TabletRow]
+    tablets: list[TabletRow]
 
 
 class AuditList(WireModel):
     """Audit events, newest first."""
 
-    events: list[admin.AuditRow]
+    events: list[AuditRow]
 
 
-def audit_filter(request: web.Request) -> admin.AuditFilter:
-    """Filters from the query string (``since``/``until`` as ISO dates or datetimes)."""
-    query = request.query
-
-    def when(name: str) -> dt.datetime | None:
-        raw = query.get(name)
-        if not raw:
-            return None
-        try:
-            value = dt.datetime.fromisoformat(raw)
-        except ValueError:
-            raise InvalidInput(f"{name} must be an ISO date or date-time.") from None
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-    return admin.AuditFilter(
-        action=query.get("action") or None,
-        actor=query.get("actor") or None,
-        subject_kind=query.get("subject_kind") or None,
-        subject_id=query.get("subject_id") or None,
-        since=when("since"),
-        until=when("until"),
-    )
+def _wire(model: type[W], value: object) -> W:
+    """A service's plain value as its wire model (same field names)."""
+    return model.model_validate(value, from_attributes=True)
 
 
 @api.get("/api/admin/settings", response=OrgSettings, summary="Organisation settings")
@@ -92,7 +119,7 @@ async def get_settings(request: web.Request) -> OrgSettings:
     """Ring timeout, auto-answer defaults, the retry ladder and the outcome edit window."""
     identity = require_staff(request, Role.ADMIN)
     async with request.app[sessionmaker_key]() as session:
-        return await admin.get_settings(session, identity.organisation_id)
+        return await orgsettings.load(session, identity.organisation_id)
 
 
 @api.post("/api/admin/settings", body=OrgSettings, response=OrgSettings, summary="Change settings")
@@ -100,7 +127,7 @@ async def put_settings(request: web.Request, body: OrgSettings) -> OrgSettings:
     """Store the organisation's settings (audited with the new values)."""
     identity = require_staff(request, Role.ADMIN)
     async with request.app[sessionmaker_key].begin() as session:
-        saved = await admin.save_settings(session, identity.organisation_id, body)
+        saved = await orgsettings.save(session, identity.organisation_id, body)
         audit.record(
             session,
             "settings.update",
@@ -117,20 +144,19 @@ async def list_staff(request: web.Request) -> StaffList:
     """Every staff member with their teams, and the teams."""
     identity = require_staff(request, Role.ADMIN)
     async with request.app[sessionmaker_key]() as session:
-        return StaffList(
-            staff=await admin.staff_list(session, identity.organisation_id),
-            teams=await admin.team_list(session, identity.organisation_id),
-        )
+        people = await staff.staff_list(session, identity.organisation_id)
+        teams = await staff.team_list(session, identity.organisation_id)
+    return StaffList(
+        staff=[_wire(StaffOut, p) for p in people], teams=[_wire(TeamOut, t) for t in teams]
+    )
 
 
-@api.post(
-    "/api/admin/staff", body=NewStaff, response=admin.StaffOut, status=201, summary="New staff"
-)
-async def create_staff(request: web.Request, body: NewStaff) -> admin.StaffOut:
+@api.post("/api/admin/staff", body=NewStaff, response=StaffOut, status=201, summary="New staff")
+async def create_staff(request: web.Request, body: NewStaff) -> StaffOut:
     """Create a staff member in teams of this organisation."""
     identity = require_staff(request, Role.ADMIN)
     async with request.app[sessionmaker_key].begin() as session:
-        staff = await admin.create_staff(
+        member = await staff.create_staff(
             session,
             identity,
             username=body.username,
@@ -143,15 +169,15 @@ async def create_staff(request: web.Request, body: NewStaff) -> admin.StaffOut:
             session,
             "staff.create",
             actor=identity,
-            subject=("staff", staff.id),
+            subject=("staff", member.id),
             detail={"username": body.username, "role": body.role.value, "teams": body.team_ids},
             request=request,
         )
-        return admin.StaffOut(
-            id=staff.id,
-            username=staff.username,
-            display_name=staff.display_name,
-            role=staff.role,
+        return StaffOut(
+            id=member.id,
+            username=member.username,
+            display_name=member.display_name,
+            role=member.role,
             active=True,
             team_ids=sorted(body.team_ids),
         )
@@ -168,7 +194,7 @@ async def change_active(request: web.Request, body: ActiveChange) -> ActiveChang
     identity = require_staff(request, Role.ADMIN)
     staff_id = int(request.match_info["staff_id"])
     async with request.app[sessionmaker_key].begin() as session:
-        await admin.set_active(session, identity, staff_id, body.active)
+        await staff.set_active(session, identity, staff_id, body.active)
         action = "staff.activate" if body.active else "staff.deactivate"
         audit.record(session, action, actor=identity, subject=("staff", staff_id), request=request)
     if not body.active:
@@ -176,12 +202,12 @@ async def change_active(request: web.Request, body: ActiveChange) -> ActiveChang
     return body
 
 
-@api.post("/api/admin/teams", body=NewTeam, response=admin.TeamOut, status=201, summary="New team")
-async def create_team(request: web.Request, body: NewTeam) -> admin.TeamOut:
+@api.post("/api/admin/teams", body=NewTeam, response=TeamOut, status=201, summary="New team")
+async def create_team(request: web.Request, body: NewTeam) -> TeamOut:
     """Create a team."""
     identity = require_staff(request, Role.ADMIN)
     async with request.app[sessionmaker_key].begin() as session:
-        team = await admin.create_team(session, identity, body.name, body.phone)
+        team = await staff.create_team(session, identity, body.name, body.phone)
         audit.record(
             session,
             "team.create",
@@ -190,7 +216,7 @@ async def create_team(request: web.Request, body: NewTeam) -> admin.TeamOut:
             detail={"name": body.name},
             request=request,
         )
-        return admin.TeamOut(id=team.id, name=team.name, phone=team.phone)
+        return TeamOut(id=team.id, name=team.name, phone=team.phone)
 
 
 @api.get("/api/admin/tablets", response=TabletList, summary="Tablets")
@@ -198,7 +224,8 @@ async def list_tablets(request: web.Request) -> TabletList:
     """Every tablet with its citizen and status."""
     identity = require_staff(request, Role.ADMIN)
     async with request.app[sessionmaker_key]() as session:
-        return TabletList(tablets=await admin.tablet_list(session, identity.organisation_id))
+        rows = await tablets.tablet_list(session, identity.organisation_id)
+    return TabletList(tablets=[_wire(TabletRow, t) for t in rows])
 
 
 @api.get("/api/admin/audit", response=AuditList, summary="The audit log, filtered")
@@ -207,4 +234,5 @@ async def list_audit(request: web.Request) -> AuditList:
     identity = require_staff(request, Role.ADMIN)
     flt = audit_filter(request)
     async with request.app[sessionmaker_key]() as session:
-        return AuditList(events=await admin.audit_rows(session, identity.organisation_id, flt))
+        rows = await auditlog.audit_rows(session, identity.organisation_id, flt)
+    return AuditList(events=[_wire(AuditRow, r) for r in rows])

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import agreements, audit
+from .. import audit
 from ..auth.authz import require_citizen
-from ..auth.identity import StaffIdentity
+from ..citizens import agreements
 from ..errors import NotFound
+from ..identity import StaffIdentity
 from ..keys import sessionmaker_key, settings_key
+from ..localtime import local_day
 from ..models import AgreementSheet, Citizen, Staff, utcnow
 from .models import WireModel
 from .spec import ApiRoutes
@@ -109,7 +110,7 @@ async def _out(session: AsyncSession, sheet: AgreementSheet) -> AgreementOut:
 
 
 def _today(request: web.Request) -> dt.date:
-    return utcnow().astimezone(ZoneInfo(request.app[settings_key].timezone)).date()
+    return local_day(utcnow(), request.app[settings_key].zone)
 
 
 def _audit(

@@ -96,9 +96,10 @@ async def calendar_feed(request: web.Request) -> web.Response:
         feed = await feed_for_token(session, token)
         if feed is None:
             raise NotFound("No such calendar.")
-        rows = await feed_rows(session, feed, utcnow())
-    host = urlsplit(request.app[settings_key].public_url).hostname or "screenvisit"
-    body = to_ical(rows, "Skærmbesøg", host)
+        settings = request.app[settings_key]
+        rows = await feed_rows(session, feed, utcnow(), settings.zone)
+    host = urlsplit(settings.public_url).hostname or "screenvisit"
+    body = to_ical(rows, "Skærmbesøg", host, settings.zone)
     return web.Response(
         body=body,
         content_type="text/calendar",

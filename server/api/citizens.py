@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from ..auth.authz import citizen_scope, require_citizen, require_staff
+from ..auth.authz import require_citizen, require_staff
+from ..auth.scope import citizen_scope
+from ..citizens.overview import contacts
 from ..keys import sessionmaker_key
-from ..models import Citizen, ContactPerson, Staff
+from ..models import Citizen
 from .models import WireModel
 from .spec import ApiRoutes
 
@@ -75,18 +77,16 @@ async def get_citizen(request: web.Request) -> CitizenDetail:
     citizen_id = int(request.match_info["citizen_id"])
     async with request.app[sessionmaker_key].begin() as session:
         _, citizen = await require_citizen(request, session, citizen_id)
-        contacts = await session.execute(
-            select(ContactPerson.staff_id, Staff.display_name, ContactPerson.priority)
-            .join(Staff, Staff.id == ContactPerson.staff_id)
-            .where(ContactPerson.citizen_id == citizen_id)
-            .order_by(ContactPerson.priority)
-        )
+        people = await contacts(session, citizen_id)
         return CitizenDetail(
             **summary_of(citizen).model_dump(),
             language=citizen.language,
             special_approach=citizen.special_approach,
             wishes=citizen.wishes,
             contact_persons=[
-                ContactPersonOut(staff_id=s, display_name=n, priority=p) for s, n, p in contacts
+                ContactPersonOut(
+                    staff_id=p.staff_id, display_name=p.display_name, priority=p.priority
+                )
+                for p in people
             ],
         )

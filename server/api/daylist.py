@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.authz import require_staff
-from ..auth.identity import StaffIdentity
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
-from ..keys import sessionmaker_key
-from ..models import Role, Staff, Team, Visit, VisitStatus, VisitType, utcnow
-from ..scheduling.continuity import load_continuity, qualified
-from ..scheduling.daylist import DayListRow, day_list
-from ..scheduling.recurrence import local_day
+from ..auth.scope import may_see_team
+from ..errors import Forbidden, NotFound
+from ..keys import sessionmaker_key, settings_key
+from ..models import Visit, utcnow
+from ..query import query_flag, query_int, requested_day
+from ..visits.assignment import assign
+from ..visits.daylist import DayScope, DayVisit, day_list
+from ..vocabulary import Role
 from .models import WireModel
 from .spec import ApiRoutes
 
@@ -51,7 +50,7 @@ class DayList(WireModel):
     visits: list[DayListVisit]
 
 
-def wire(row: DayListRow, english: bool) -> DayListVisit:
+def wire(row: DayVisit, english: bool) -> DayListVisit:
     """A day-list row on the wire."""
     return DayListVisit(
         visit_id=row.visit_id,
@@ -59,11 +58,11 @@ def wire(row: DayListRow, english: bool) -> DayListVisit:
         citizen_name=row.citizen_name,
         team_id=row.team_id,
         visit_type=row.visit_type,
-        visit_type_name=row.visit_type_name_en if english else row.visit_type_name_da,
+        visit_type_name=row.type_name("en" if english else "da"),
         non_swappable=row.non_swappable,
         planned_at=row.planned_at,
-        window_start=row.window_start,
-        window_end=row.window_end,
+        window_start=row.window.start,
+        window_end=row.window.end,
         duration_min=row.duration_min,
         channel=row.channel.value,
         status=row.status.value,
@@ -74,46 +73,24 @@ def wire(row: DayListRow, english: bool) -> DayListVisit:
     )
 
 
-def _query_int(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise InvalidInput(f"{name} must be a number.")
-    return int(raw)
-
-
-async def _may_see_team(session: AsyncSession, identity: StaffIdentity, team_id: int) -> bool:
-    """Own teams always; organisation-wide roles only teams of their own organisation."""
-    if team_id in identity.team_ids:
-        return True
-    if not identity.org_wide:
-        return False
-    org = await session.scalar(select(Team.organisation_id).where(Team.id == team_id))
-    return org == identity.organisation_id
-
-
 @api.get("/api/daylist", response=DayList, summary="Visits of one day (?date, ?team_id, ?mine)")
 async def get_day_list(request: web.Request) -> DayList:
     """A team's day (default: all my teams) or, with `mine=1`, the visits assigned to me."""
     identity = require_staff(request)
-    raw_day = request.query.get("date")
-    try:
-        day = dt.date.fromisoformat(raw_day) if raw_day else local_day(utcnow())
-    except ValueError:
-        raise InvalidInput("date must be YYYY-MM-DD.") from None
-    team_id = _query_int(request, "team_id")
+    zone = request.app[settings_key].zone
+    day = requested_day(request, zone)
+    team_id = query_int(request, "team_id")
     teams = [team_id] if team_id is not None else sorted(identity.team_ids)
-    mine = request.query.get("mine") in {"1", "true"}
+    mine = query_flag(request, "mine")
+    scope = DayScope(
+        team_ids=None if mine else teams,
+        staff_id=identity.staff_id if mine else None,
+        details=False,
+    )
     async with request.app[sessionmaker_key]() as session:
-        if team_id is not None and not await _may_see_team(session, identity, team_id):
+        if team_id is not None and not await may_see_team(session, identity, team_id):
             raise Forbidden("You are not in that team.")
-        rows = await day_list(
-            session,
-            day,
-            team_ids=None if mine else teams,
-            staff_id=identity.staff_id if mine else None,
-        )
+        rows = await day_list(session, scope, day, tz=zone, now=utcnow())
     return DayList(date=day, visits=[wire(r, identity.language == "en") for r in rows])
 
 
@@ -143,29 +120,9 @@ async def assign_visit(request: web.Request, body: AssignRequest) -> AssignResul
     visit_id = int(request.match_info["visit_id"])
     async with request.app[sessionmaker_key].begin() as session:
         visit = await session.get(Visit, visit_id)
-        if visit is None or not await _may_see_team(session, identity, visit.team_id):
+        if visit is None or not await may_see_team(session, identity, visit.team_id):
             raise NotFound("No such visit.")
-        if visit.status in (VisitStatus.DONE, VisitStatus.MISSED, VisitStatus.CANCELLED):
-            raise Conflict("The visit is closed.")
-        vtype = await session.get_one(VisitType, visit.visit_type_id)
-        staff_id = body.staff_id
-        if staff_id is None:
-            continuity = await load_continuity(session, utcnow(), [visit.citizen_id])
-            staff_id = continuity.choose(
-                visit.citizen_id, visit.team_id, vtype.qualified_roles, body.exclude
-            )
-        else:
-            staff = await session.get(Staff, staff_id)
-            if staff is None or staff.organisation_id != identity.organisation_id:
-                raise InvalidInput("No such staff member.")
-            if not qualified(staff.role.value, vtype.qualified_roles):
-                raise NotQualified()
-        visit.assigned_staff_id = staff_id
+        staff_id = await assign(
+            session, identity, visit, body.staff_id, exclude=body.exclude, now=utcnow()
+        )
     return AssignResult(visit_id=visit_id, assigned_staff_id=staff_id)
-
-
-class NotQualified(Conflict):
-    """The staff member's role may not take this visit type (e.g. medication needs a nurse)."""
-
-    code = "not_qualified"
-    default_message = "Only qualified roles may take this visit."

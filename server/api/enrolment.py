@@ -13,22 +13,20 @@ from typing import Literal
 
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import audit, enrolment
-from ..auth.authz import citizen_scope, require_citizen, require_staff
-from ..enrolment import FailureLimiter
-from ..keys import hub_key, sessionmaker_key, settings_key
-from ..models import Citizen, KioskDevice, KioskSelfTest, utcnow
-from ..signaling.errors import SignalingError, refusal_for
-from ..signaling.messages import CloseCode, ErrorCode
-from .kiosk_device import bearer_token
+from .. import audit
+from ..auth.authz import require_citizen, require_staff
+from ..auth.devices import bearer_token
+from ..auth.scope import citizen_scope
+from ..citizens import enrolment
+from ..keys import book_key, enrolment_limiter_key, sessionmaker_key, settings_key
+from ..models import Citizen, utcnow
+from ..signaling import hub_key
+from ..visits import readiness as tablet
 from .models import WireModel
 from .spec import ApiRoutes
 
 api = ApiRoutes(tag="enrolment")
-enrolment_limiter_key = web.AppKey("enrolment_limiter_key", FailureLimiter)
-READY_WITHIN = dt.timedelta(hours=24)  # a self-test older than this no longer counts
 
 
 class PairingIn(WireModel):
@@ -149,7 +147,7 @@ async def poll_pairing(request: web.Request) -> PairingStatus:
             event.organisation_id = citizen.organisation_id if citizen else None
             revoked_for = claim.citizen_id
     if revoked_for is not None:
-        await close_kiosk_sockets(request, revoked_for, keep=claim.kiosk_id)
+        await request.app[hub_key].close_kiosk(revoked_for, keep_kiosk_id=claim.kiosk_id)
     return PairingStatus(status=claim.status, token=claim.token, citizen_name=claim.citizen_name)
 
 
@@ -205,7 +203,7 @@ async def revoke(request: web.Request, body: RevokeIn) -> RevokeOut:
             detail={"kiosk_ids": ids},
             request=request,
         )
-    await close_kiosk_sockets(request, citizen_id)
+    await request.app[hub_key].close_kiosk(citizen_id)
     return RevokeOut(revoked=len(ids))
 
 
@@ -217,106 +215,32 @@ async def revoke(request: web.Request, body: RevokeIn) -> RevokeOut:
 async def readiness(request: web.Request) -> ReadinessList:
     """Enrolled, online, and the latest self-test passed within a day."""
     identity = require_staff(request)
-    hub = request.app[hub_key]
     async with request.app[sessionmaker_key]() as session:
         citizen_ids = list(
             await session.scalars(
                 select(Citizen.id).where(citizen_scope(identity)).order_by(Citizen.id)
             )
         )
-        devices = {
-            d.citizen_id: d
-            for d in await session.scalars(
-                select(KioskDevice).where(
-                    KioskDevice.citizen_id.in_(citizen_ids), KioskDevice.revoked_at.is_(None)
-                )
-            )
-        }
-        tests = await _latest_selftests(session, [d.id for d in devices.values()])
+        tablets = await tablet.citizens_tablets(session, citizen_ids)
+    online = await request.app[book_key].online_citizens(str(c) for c in citizen_ids)
     now = utcnow()
     return ReadinessList(
-        citizens=[
-            _readiness(c, devices.get(c), tests, str(c) in hub.kiosk_peers, now)
-            for c in citizen_ids
-        ]
+        citizens=[_readiness(c, tablets.get(c), str(c) in online, now) for c in citizen_ids]
     )
-
-
-async def _latest_selftests(
-    session: AsyncSession, kiosk_ids: list[int]
-) -> dict[int, KioskSelfTest]:
-    """The newest self-test of each tablet."""
-    latest: dict[int, KioskSelfTest] = {}
-    if not kiosk_ids:
-        return latest
-    rows = await session.scalars(
-        select(KioskSelfTest)
-        .where(KioskSelfTest.kiosk_id.in_(kiosk_ids))
-        .order_by(KioskSelfTest.at.desc())
-        .limit(20 * len(kiosk_ids))
-    )
-    for row in rows:
-        latest.setdefault(row.kiosk_id, row)
-    return latest
 
 
 def _readiness(
-    citizen_id: int,
-    device: KioskDevice | None,
-    tests: dict[int, KioskSelfTest],
-    online: bool,
-    now: dt.datetime,
+    citizen_id: int, found: tablet.Tablet | None, online: bool, now: dt.datetime
 ) -> Readiness:
-    test = tests.get(device.id) if device is not None else None
-    summary = (
-        SelfTestSummary(
-            at=test.at,
-            ok=test.ok,
-            failed_part=test.failed_part,
-            rtt_ms=test.rtt_ms,
-            loss_pct=test.loss_pct,
-        )
-        if test is not None
-        else None
-    )
-    problem = _problem(device, test, online, now)
+    test = found.selftest if found is not None else None
+    problem = tablet.problem(found, online, now)
     return Readiness(
         citizen_id=citizen_id,
-        enrolled=device is not None,
-        kiosk_label=device.label if device is not None else None,
+        enrolled=found is not None,
+        kiosk_label=found.label if found is not None else None,
         online=online,
-        last_seen_at=device.last_seen_at if device is not None else None,
-        selftest=summary,
+        last_seen_at=found.last_seen_at if found is not None else None,
+        selftest=SelfTestSummary.model_validate(test, from_attributes=True) if test else None,
         ready=problem is None,
         problem=problem,
     )
-
-
-def _problem(
-    device: KioskDevice | None, test: KioskSelfTest | None, online: bool, now: dt.datetime
-) -> str | None:
-    """A stable code for what is wrong, or None when ready."""
-    if device is None:
-        return "not_enrolled"
-    if not online:
-        return "offline"
-    if test is None or now - test.at > READY_WITHIN:
-        return "selftest_missing"
-    if not test.ok:
-        return f"selftest_failed:{test.failed_part}"
-    return None
-
-
-async def close_kiosk_sockets(
-    request: web.Request, citizen_id: int, keep: int | None = None
-) -> None:
-    """Close the citizen's tablet socket (1008 after ``forbidden``) unless it is ``keep``."""
-    hub = request.app[hub_key]
-    peer = hub.kiosk_peer(str(citizen_id))
-    if peer is None or (keep is not None and peer.profile.kiosk_db_id == keep):
-        return
-    error = SignalingError(
-        ErrorCode.FORBIDDEN, "this tablet was revoked", close=CloseCode.POLICY_VIOLATION
-    )
-    await peer.send(refusal_for(error, None).error)
-    await peer.ws.close(code=CloseCode.POLICY_VIOLATION, message=b"tablet revoked")

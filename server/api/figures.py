@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from aiohttp import web
-from sqlalchemy import select
 
 from ..auth.authz import require_staff
-from ..auth.identity import StaffIdentity
+from ..auth.scope import visible_teams
 from ..errors import Forbidden, InvalidInput
-from ..keys import sessionmaker_key
-from ..models import Team, utcnow
+from ..keys import sessionmaker_key, settings_key
+from ..localtime import local_day
+from ..models import utcnow
+from ..query import query_int
 from ..scheduling.figures import MAX_WEEKS, WeekFigures, team_figures
-from ..scheduling.recurrence import local_day
 from .models import WireModel
 from .spec import ApiRoutes
 
@@ -68,41 +68,23 @@ def _week_out(week: WeekFigures) -> WeekOut:
     )
 
 
-def _number(request: web.Request, name: str, default: int | None) -> int | None:
-    raw = request.query.get(name, "")
-    if raw == "":
-        return default
-    if not raw.isdigit():
-        raise InvalidInput(f"{name} must be a whole number.")
-    return int(raw)
-
-
-def _visible(identity: StaffIdentity, team: Team) -> bool:
-    """Org-wide roles see every team of the organisation; others their own teams."""
-    if team.organisation_id != identity.organisation_id:
-        return False
-    return identity.org_wide or team.id in identity.team_ids
-
-
 @api.get("/api/figures", response=Figures, summary="Key figures per team and week")
 async def get_figures(request: web.Request) -> Figures:
     """On-time and answer rates, missed and escalated, continuity, screen share, call length."""
     identity = require_staff(request)
-    weeks = _number(request, "weeks", DEFAULT_WEEKS)
+    weeks = query_int(request, "weeks", DEFAULT_WEEKS)
     if weeks is None or not 1 <= weeks <= MAX_WEEKS:
         raise InvalidInput(f"weeks must be 1 to {MAX_WEEKS}.")
-    team_id = _number(request, "team_id", None)
+    team_id = query_int(request, "team_id")
+    zone = request.app[settings_key].zone
     async with request.app[sessionmaker_key]() as session:
-        teams = [
-            t
-            for t in await session.scalars(select(Team).order_by(Team.name))
-            if _visible(identity, t)
-        ]
+        teams = await visible_teams(session, identity)
         if team_id is not None:
             teams = [t for t in teams if t.id == team_id]
             if not teams:
                 raise Forbidden("You do not have access to that team's figures.")
-        figures = await team_figures(session, [t.id for t in teams], local_day(utcnow()), weeks)
+        today = local_day(utcnow(), zone)
+        figures = await team_figures(session, [t.id for t in teams], today, weeks, zone)
     labels = [w.week for w in next(iter(figures.values()), [])]
     return Figures(
         weeks=labels,

@@ -10,9 +10,10 @@ from pydantic import Field
 from ..auth.authz import require_staff
 from ..errors import InvalidInput
 from ..keys import sessionmaker_key, settings_key
-from ..models import Role, utcnow
+from ..models import utcnow
 from ..scheduling.generation import generate
 from ..scheduling.importer import ImportFormatError, import_lines, parse
+from ..vocabulary import Role
 from .models import WireModel
 from .spec import ApiRoutes
 
@@ -71,9 +72,11 @@ async def post_import(request: web.Request, body: ImportRequest) -> ImportReport
         lines = parse(body.content, body.format)
     except ImportFormatError as exc:
         raise InvalidInput(str(exc)) from None
-    days = request.app[settings_key].scheduling_horizon_days
+    settings = request.app[settings_key]
     async with request.app[sessionmaker_key].begin() as session:
-        result = await import_lines(session, identity.organisation_id, lines, dry_run=body.dry_run)
+        result = await import_lines(
+            session, identity.organisation_id, lines, zone=settings.zone, dry_run=body.dry_run
+        )
         report = ImportReport(
             imported=result.ok and not body.dry_run,
             citizens=len(result.citizens),
@@ -93,6 +96,12 @@ async def post_import(request: web.Request, body: ImportRequest) -> ImportReport
         if not result.ok:
             raise ImportRejected(details=report.model_dump(mode="json"))
         if result.plans:
-            generated = await generate(session, utcnow(), horizon_days=days, plan_ids=result.plans)
+            generated = await generate(
+                session,
+                utcnow(),
+                zone=settings.zone,
+                horizon_days=settings.scheduling_horizon_days,
+                plan_ids=result.plans,
+            )
             report.visits_generated = generated.created
     return report

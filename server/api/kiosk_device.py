@@ -10,49 +10,52 @@ import datetime as dt
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..errors import Forbidden, NotAuthenticated
-from ..keys import hub_key, sessionmaker_key, settings_key
-from ..kiosk_home import NextVisit, TodayAgreements, next_visit, todays_agreements
-from ..models import (
-    Alert,
-    AlertKind,
-    Citizen,
-    KioskDevice,
-    KioskSelfTest,
-    Organisation,
-    Team,
-    utcnow,
-)
-from ..rooms import store
-from ..rooms.store import KioskOwner
-from ..signaling.messages import AlertMessage
+from ..auth.devices import require_device
+from ..citizens.kiosk_home import next_visit, todays_agreements
+from ..errors import Forbidden
+from ..keys import sessionmaker_key, settings_key, team_feed_key
+from ..models import Citizen, KioskDevice, KioskSelfTest, Team, utcnow
+from ..orgsettings import stored_settings
+from ..visits import inbox
 from .models import WireModel
 from .spec import ApiRoutes
 
 api = ApiRoutes(tag="kiosk")
-CALL_BACK_REPEAT = dt.timedelta(minutes=30)  # one open request per half hour is enough
 
 
-def bearer_token(request: web.Request) -> str:
-    """The bearer token of the request, or NotAuthenticated."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not 16 <= len(token) <= 512:
-        raise NotAuthenticated("Send the device token as Authorization: Bearer.")
-    return token
+class NextVisit(WireModel):
+    """The next screen visit as the citizen sees it."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    visit_id: int
+    planned_at: dt.datetime
+    local_time: str
+    day_label: str
+    type_code: str
+    type_name: str
+    type_name_en: str
+    staff_name: str | None
+    staff_photo_url: str | None
+    camera_off: bool
+    sentence: str
 
 
-async def require_device(request: web.Request, session: AsyncSession) -> KioskOwner:
-    """The enrolled, unrevoked tablet behind the request's bearer token."""
-    owner = await store.kiosk_for_token(session, bearer_token(request))
-    if owner is None:
-        raise Forbidden("This tablet is not enrolled, or it was revoked.")
-    return owner
+class TodayAgreements(WireModel):
+    """Today's agreement sheet as the citizen reads it: what you do, what we do, whom to call."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    meeting_date: dt.date
+    is_today: bool
+    participants: list[str]
+    topics: str | None
+    citizen_does: str | None
+    municipality_does: str | None
+    phone: str | None
 
 
 class KioskHome(WireModel):
@@ -69,6 +72,7 @@ class KioskHome(WireModel):
     agreements: TodayAgreements | None = None
     selftest_lead_min: int
     server_time: dt.datetime
+    timezone: str  # the organisation's zone: the idle screen's clock shows its wall time
 
 
 class CallBackIn(WireModel):
@@ -107,21 +111,24 @@ async def kiosk_me(request: web.Request) -> KioskHome:
         owner = await require_device(request, session)
         citizen = await session.get_one(Citizen, owner.citizen_id)
         device = await session.get_one(KioskDevice, owner.kiosk_id)
-        org = await session.get_one(Organisation, owner.organisation_id)
+        stored = await stored_settings(session, owner.organisation_id)
         team_phone = await session.scalar(select(Team.phone).where(Team.id == citizen.team_id))
-        now = utcnow()
+        now, zone = utcnow(), settings.zone
+        coming = await next_visit(session, citizen.id, now, zone)
+        sheet = await todays_agreements(session, citizen.id, now, zone)
         return KioskHome(
             kiosk_id=owner.kiosk_id,
             citizen_id=citizen.id,
             citizen_name=owner.citizen_name,
             language=citizen.language,
             volume_cap=device.volume_cap,
-            call_back_enabled=bool(org.settings.get("call_back_button", False)),
+            call_back_enabled=bool(stored.get("call_back_button", False)),
             team_phone=team_phone,
-            next_visit=await next_visit(session, citizen.id, now, settings.timezone),
-            agreements=await todays_agreements(session, citizen.id, now, settings.timezone),
+            next_visit=NextVisit.model_validate(coming) if coming else None,
+            agreements=TodayAgreements.model_validate(sheet) if sheet else None,
             selftest_lead_min=settings.selftest_lead_min,
             server_time=now,
+            timezone=zone.key,
         )
 
 
@@ -138,28 +145,12 @@ async def call_back(request: web.Request, body: CallBackIn) -> CallBackOut:
     async with request.app[sessionmaker_key].begin() as session:
         owner = await require_device(request, session)
         citizen = await session.get_one(Citizen, owner.citizen_id)
-        org = await session.get_one(Organisation, owner.organisation_id)
-        if not org.settings.get("call_back_button", False):
+        if not (await stored_settings(session, owner.organisation_id)).get("call_back_button"):
             raise Forbidden("Call-back requests are not enabled.")
-        now = utcnow()
-        open_alert = await session.scalar(
-            select(Alert).where(
-                Alert.citizen_id == citizen.id,
-                Alert.kind == AlertKind.CALL_BACK_REQUEST,
-                Alert.acknowledged_at.is_(None),
-                Alert.created_at > now - CALL_BACK_REPEAT,
-            )
-        )
-        if open_alert is not None:
-            return CallBackOut(alert_id=open_alert.id, repeated=True)
-        alert = await raise_alert(
-            session,
-            citizen,
-            AlertKind.CALL_BACK_REQUEST,
-            f"{owner.citizen_name} beder om et opkald",
-        )
-    await push_alert(request, alert)
-    return CallBackOut(alert_id=alert.id, repeated=False)
+        alert, repeated = await inbox.request_call_back(session, citizen, utcnow())
+    if not repeated:
+        await request.app[team_feed_key].alert_raised(alert)
+    return CallBackOut(alert_id=alert.alert_id, repeated=repeated)
 
 
 @api.post(
@@ -190,31 +181,3 @@ async def store_selftest(request: web.Request, body: SelfTestIn) -> SelfTestOut:
         session.add(row)
         await session.flush()
         return SelfTestOut(id=row.id, at=row.at)
-
-
-async def raise_alert(session: AsyncSession, citizen: Citizen, kind: AlertKind, text: str) -> Alert:
-    """Add an alert for the citizen's team (committed with the caller's transaction)."""
-    alert = Alert(
-        organisation_id=citizen.organisation_id,
-        team_id=citizen.team_id,
-        citizen_id=citizen.id,
-        kind=kind,
-        message=text[:500],
-        created_at=utcnow(),
-    )
-    session.add(alert)
-    await session.flush()
-    return alert
-
-
-async def push_alert(request: web.Request, alert: Alert) -> None:
-    """Tell the team's open consoles at once (after the commit, so they can load it)."""
-    message = AlertMessage(
-        alert_id=str(alert.id),
-        team_id=str(alert.team_id),
-        citizen_id=None if alert.citizen_id is None else str(alert.citizen_id),
-        kind=alert.kind.value,
-        message=alert.message,
-        created_at=alert.created_at,
-    )
-    await request.app[hub_key].notify_team(alert.team_id, message)

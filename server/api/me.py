@@ -8,8 +8,8 @@ from typing import Literal
 from aiohttp import web
 
 from ..auth.authz import require_staff
-from ..auth.identity import StaffIdentity
 from ..errors import NotFound
+from ..identity import StaffIdentity
 from ..keys import sessionmaker_key
 from ..models import Staff
 from .models import WireModel

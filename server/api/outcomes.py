@@ -10,22 +10,15 @@ from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import audit
-from ..auth.identity import StaffIdentity
-from ..console import outcomes
-from ..console.access import announce_visit, org_settings, require_visit
+from .. import audit, orgsettings
+from ..auth.authz import require_visit
 from ..errors import NotFound
-from ..keys import sessionmaker_key
-from ..models import (
-    CareTask,
-    Observation,
-    ObservationCode,
-    Outcome,
-    OutcomeKind,
-    Staff,
-    Visit,
-    utcnow,
-)
+from ..identity import StaffIdentity
+from ..keys import sessionmaker_key, team_feed_key
+from ..models import CareTask, Observation, Outcome, Staff, Visit, utcnow
+from ..visits import outcomes
+from ..visits.updates import update_of
+from ..vocabulary import ObservationCode, OutcomeKind
 from .models import WireModel
 from .spec import ApiRoutes
 
@@ -156,9 +149,9 @@ async def record_outcome(request: web.Request, body: OutcomeIn) -> OutcomeOut:
         identity, _, visit = await require_visit(request, session, visit_id, for_update=True)
         outcome, task = await outcomes.record(session, identity, visit, _input(body))
         _audit(request, session, identity, "outcome.record", visit, outcome, task)
-        settings = await org_settings(session, identity.organisation_id)
+        settings = await orgsettings.load(session, identity.organisation_id)
         result = await _out(session, identity, outcome, settings.outcome_edit_minutes, task)
-    await announce_visit(request, visit)
+    await request.app[team_feed_key].visit_changed(update_of(visit))
     return result
 
 
@@ -182,13 +175,13 @@ async def edit_outcome(request: web.Request, body: OutcomeIn) -> OutcomeOut:
     """The author corrects the outcome in place while the edit window is open."""
     async with request.app[sessionmaker_key].begin() as session:
         identity, visit, outcome = await _load(request, session)
-        minutes = (await org_settings(session, identity.organisation_id)).outcome_edit_minutes
+        minutes = (await orgsettings.load(session, identity.organisation_id)).outcome_edit_minutes
         outcome, task = await outcomes.edit(
             session, identity, visit, outcome, _input(body), edit_minutes=minutes, now=utcnow()
         )
         _audit(request, session, identity, "outcome.edit", visit, outcome, task)
         result = await _out(session, identity, outcome, minutes, task)
-    await announce_visit(request, visit)
+    await request.app[team_feed_key].visit_changed(update_of(visit))
     return result
 
 
@@ -205,9 +198,9 @@ async def amend_outcome(request: web.Request, body: OutcomeIn) -> OutcomeOut:
         identity, visit, old = await _load(request, session)
         outcome, task = await outcomes.amend(session, identity, visit, old, _input(body))
         _audit(request, session, identity, "outcome.amend", visit, outcome, task)
-        minutes = (await org_settings(session, identity.organisation_id)).outcome_edit_minutes
+        minutes = (await orgsettings.load(session, identity.organisation_id)).outcome_edit_minutes
         result = await _out(session, identity, outcome, minutes, task)
-    await announce_visit(request, visit)
+    await request.app[team_feed_key].visit_changed(update_of(visit))
     return result
 
 
@@ -221,7 +214,7 @@ async def outcome_history(request: web.Request) -> OutcomeHistory:
     visit_id = int(request.match_info["visit_id"])
     async with request.app[sessionmaker_key].begin() as session:
         identity, _, visit = await require_visit(request, session, visit_id)
-        minutes = (await org_settings(session, identity.organisation_id)).outcome_edit_minutes
+        minutes = (await orgsettings.load(session, identity.organisation_id)).outcome_edit_minutes
         rows = await session.scalars(
             select(Outcome).where(Outcome.visit_id == visit_id).order_by(Outcome.id)
         )

@@ -20,16 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
 from ..auth.authz import require_citizen, require_staff
-from ..auth.identity import StaffIdentity
 from ..errors import Conflict, InvalidInput, NotFound
+from ..identity import StaffIdentity
 from ..keys import sessionmaker_key, settings_key
 from ..models import (
-    Channel,
     Citizen,
     CitizenPause,
     PlanAdjustment,
     PlanChange,
-    Role,
     Team,
     VisitPlan,
     VisitType,
@@ -38,6 +36,7 @@ from ..models import (
 from ..scheduling.errors import PlanInvalid, Severity
 from ..scheduling.generation import GenerationResult
 from ..scheduling.plan_edits import NonSwappableOverlap, check_and_regenerate, regenerate_citizen
+from ..vocabulary import Channel, Role
 from .plan_models import (
     AdjustmentCreate,
     ChangeCreate,
@@ -168,13 +167,15 @@ async def _save(
 ) -> PlanSaved:
     """Check and regenerate the changed plan, audit the change, and answer with the plan."""
     plan.updated_at = utcnow()
+    settings = request.app[settings_key]
     saved = await check_and_regenerate(
         session,
         plan_id=plan.id,
         citizen_id=plan.citizen_id,
         organisation_id=identity.organisation_id,
         now=utcnow(),
-        horizon_days=request.app[settings_key].scheduling_horizon_days,
+        zone=settings.zone,
+        horizon_days=settings.scheduling_horizon_days,
     )
     audit.record(
         session, action, actor=identity, subject=("visit_plan", plan.id), detail=detail,
@@ -420,5 +421,7 @@ async def remove_pause(request: web.Request, body: Empty) -> PauseSaved:
 async def _regenerate(
     request: web.Request, session: AsyncSession, citizen_id: int
 ) -> GenerationResult:
-    days = request.app[settings_key].scheduling_horizon_days
-    return await regenerate_citizen(session, citizen_id, utcnow(), days)
+    settings = request.app[settings_key]
+    return await regenerate_citizen(
+        session, citizen_id, utcnow(), settings.zone, settings.scheduling_horizon_days
+    )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
 from ..errors import Forbidden, NotAuthenticated, NotFound
+from ..identity import StaffIdentity
 from ..keys import identity_key, sessionmaker_key
-from ..models import Citizen, ContactPerson, Role
-from .identity import StaffIdentity
+from ..models import Citizen, Visit
+from ..vocabulary import Role
+from .scope import citizen_scope
 
 
 def current_identity(request: web.Request) -> StaffIdentity | None:
@@ -26,17 +28,6 @@ def require_staff(request: web.Request, *roles: Role) -> StaffIdentity:
     if roles and identity.role not in roles:
         raise Forbidden("Your role does not give access to this.")
     return identity
-
-
-def citizen_scope(identity: StaffIdentity) -> ColumnElement[bool]:
-    """SQL condition selecting exactly the citizens ``identity`` may see."""
-    same_org = Citizen.organisation_id == identity.organisation_id
-    if identity.org_wide:
-        return same_org
-    is_contact = exists().where(
-        ContactPerson.citizen_id == Citizen.id, ContactPerson.staff_id == identity.staff_id
-    )
-    return same_org & or_(Citizen.team_id.in_(identity.team_ids), is_contact)
 
 
 async def require_citizen(
@@ -69,3 +60,18 @@ async def _audit_denied(request: web.Request, identity: StaffIdentity, citizen_i
             subject=("citizen", citizen_id),
             request=request,
         )
+
+
+async def require_visit(
+    request: web.Request, session: AsyncSession, visit_id: int, *, for_update: bool = False
+) -> tuple[StaffIdentity, Citizen, Visit]:
+    """A visit of a citizen the caller may see (the read is audited like any citizen read).
+
+    ``for_update`` locks the visit row first (PostgreSQL), in the same order as the missed-visit
+    ladder, so a nurse's outcome and an escalation wait for each other instead of deadlocking.
+    """
+    visit = await session.get(Visit, visit_id, with_for_update=for_update)
+    if visit is None:
+        raise NotFound("No such visit.")
+    identity, citizen = await require_citizen(request, session, visit.citizen_id)
+    return identity, citizen, visit

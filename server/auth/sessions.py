@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..identity import StaffIdentity
 from ..models import Staff, StaffSession, TeamMembership, utcnow
 from ..security import new_token, token_hash
-from .identity import StaffIdentity
 
 SESSION_COOKIE = "sv_session"
 CSRF_COOKIE = "sv_csrf"
@@ -69,3 +69,15 @@ def identity_of(staff: Staff, row: StaffSession, team_ids: frozenset[int]) -> St
 async def close_session(session: AsyncSession, session_id: int) -> None:
     """End one session (logout)."""
     await session.execute(delete(StaffSession).where(StaffSession.id == session_id))
+
+
+async def session_still_valid(session: AsyncSession, session_id: int) -> bool:
+    """The login session still exists, has not expired, and its owner is active."""
+    row = (
+        await session.execute(
+            select(StaffSession.expires_at, Staff.active)
+            .join(Staff, Staff.id == StaffSession.staff_id)
+            .where(StaffSession.id == session_id)
+        )
+    ).first()
+    return row is not None and row.active and row.expires_at > utcnow()

@@ -1,21 +1,24 @@
 """All tables share one ``Base``; import models from here."""
 
+from ..vocabulary import (
+    AlertKind,
+    CallState,
+    Channel,
+    ConsentKind,
+    EndReason,
+    ObservationCode,
+    OutcomeKind,
+    PeerKind,
+    Role,
+    TaskKind,
+    VisitStatus,
+)
 from .agreements import AgreementSheet
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .calls import Call, CallParticipant
-from .care import Alert, AlertKind, CareTask, KioskSelfTest, TaskKind
+from .care import Alert, CareTask, KioskSelfTest
 from .citizen import Citizen, Consent, ContactPerson, KioskDevice, Relative
-from .enums import (
-    CallState,
-    Channel,
-    ConsentKind,
-    ObservationCode,
-    OutcomeKind,
-    ParticipantKind,
-    Role,
-    VisitStatus,
-)
 from .kiosk import KioskPairing
 from .organisation import LoginThrottle, Organisation, Staff, StaffSession, Team, TeamMembership
 from .scheduling import (
@@ -48,6 +51,7 @@ __all__ = [
     "Call",
     "CallParticipant",
     "CallState",
+    "EndReason",
     "Channel",
     "Citizen",
     "Consent",
@@ -61,7 +65,7 @@ __all__ = [
     "Organisation",
     "Outcome",
     "OutcomeKind",
-    "ParticipantKind",
+    "PeerKind",
     "Relative",
     "Role",
     "Staff",

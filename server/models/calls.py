@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..vocabulary import CallState, PeerKind
 from .base import Base, str_enum, utcnow
-from .enums import CallState, ParticipantKind
 
 
 class Call(Base):
@@ -40,7 +40,7 @@ class CallParticipant(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[ParticipantKind] = mapped_column(str_enum(ParticipantKind))
+    kind: Mapped[PeerKind] = mapped_column(str_enum(PeerKind))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_device.id"))
     joined_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..vocabulary import AlertKind, TaskKind
 from .base import Base, str_enum, utcnow
-
-
-class TaskKind(enum.StrEnum):
-    """What the team has to do."""
-
-    PHYSICAL_VISIT = "physical_visit"
-    CALL_BACK = "call_back"
-
-
-class AlertKind(enum.StrEnum):
-    """Why the team is alerted live in the console."""
-
-    MISSED_VISIT = "missed_visit"
-    TABLET_OFFLINE = "tablet_offline"
-    SELFTEST_FAILED = "selftest_failed"
-    CALL_BACK_REQUEST = "call_back_request"
 
 
 class CareTask(Base):

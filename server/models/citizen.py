@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..vocabulary import ConsentKind
 from .base import Base, str_enum, utcnow
-from .enums import ConsentKind
 
 if TYPE_CHECKING:
     from .organisation import Staff, Team

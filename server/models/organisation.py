@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..vocabulary import Role
 from .base import Base, str_enum, utcnow
-from .enums import Role
 
 if TYPE_CHECKING:
     from .citizen import Citizen

@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..vocabulary import Channel
 from .base import Base, str_enum, utcnow
 from .calls import Call
-from .enums import Channel
 from .visits import Visit
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..vocabulary import Channel, ObservationCode, OutcomeKind, VisitStatus
 from .base import Base, str_enum, utcnow
-from .enums import Channel, ObservationCode, OutcomeKind, VisitStatus
 
 
 class VisitType(Base):

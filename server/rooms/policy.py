@@ -6,32 +6,22 @@ objects, no clock (the caller passes `now`), no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from dataclasses import dataclass, field
+from datetime import datetime, time, tzinfo
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from server.rooms.registry import DEFAULT_MAX_PARTICIPANTS, PeerKind
+from server.rooms.registry import DEFAULT_MAX_PARTICIPANTS
+from server.visits.status import Window
+from server.vocabulary import PeerKind, Role
 
 DEFAULT_AUTO_ANSWER_S = 10
 MAX_AUTO_ANSWER_S = 120
-DEFAULT_TZ = ZoneInfo("Europe/Copenhagen")
 ALL_WEEKDAYS = frozenset(range(7))
 
 
-class StaffRole(StrEnum):
-    """Staff roles, as stored on the staff member."""
-
-    NURSE = "nurse"
-    CARER = "carer"
-    VISITATOR = "visitator"
-    PLANNER = "planner"
-    ADMIN = "admin"
-
-
 # Field staff reach their own citizens; the authority's roles work across the organisation.
-CARE_ROLES = frozenset({StaffRole.NURSE, StaffRole.CARER})
-ORG_ROLES = frozenset({StaffRole.VISITATOR, StaffRole.PLANNER, StaffRole.ADMIN})
+CARE_ROLES = frozenset({Role.NURSE, Role.CARER})
+ORG_ROLES = frozenset({Role.VISITATOR, Role.PLANNER, Role.ADMIN})
 
 
 class JoinVerdict(StrEnum):
@@ -49,7 +39,7 @@ class CallerFacts:
     kind: PeerKind
     user_id: str  # staff user id; the kiosk or guest id for other kinds
     org_id: str
-    role: StaffRole | None = None
+    role: Role | None = None
     team_ids: frozenset[str] = frozenset()
 
 
@@ -97,8 +87,8 @@ class ConsentFacts:
     revoked_at: datetime | None = None
     windows: tuple[TimeWindow, ...] = ()  # empty: any time of day
     caller_ids: frozenset[str] = frozenset()  # empty: any permitted caller
-    caller_roles: frozenset[StaffRole] = frozenset()  # empty: any role
-    tz: tzinfo = DEFAULT_TZ  # the windows' time zone
+    caller_roles: frozenset[Role] = frozenset()  # empty: any role
+    tz: tzinfo = field(kw_only=True)  # the windows' zone: the organisation's (Settings.timezone)
 
     def active_at(self, now: datetime) -> bool:
         """True between grant and expiry, unless revoked by then."""
@@ -107,18 +97,6 @@ class ConsentFacts:
         if self.expires_at is not None and now >= self.expires_at:
             return False
         return self.revoked_at is None or now < self.revoked_at
-
-
-@dataclass(frozen=True, slots=True)
-class VisitWindow:
-    """A planned visit: its time and the ± tolerance agreed with the citizen."""
-
-    planned_at: datetime
-    window_min: int = 15
-
-    def contains(self, now: datetime) -> bool:
-        """True within `window_min` minutes either side of the planned time."""
-        return abs(now - self.planned_at) <= timedelta(minutes=self.window_min)
 
 
 def is_care_relation(caller: CallerFacts, citizen: CitizenFacts) -> bool:
@@ -166,7 +144,7 @@ def auto_answer_after(
     caller: CallerFacts,
     citizen: CitizenFacts,
     consent: ConsentFacts | None,
-    visit: VisitWindow | None,
+    visit: Window | None,
     now: datetime,
     *,
     seconds: int = DEFAULT_AUTO_ANSWER_S,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from types import MappingProxyType
 
 from server.rooms.errors import (
@@ -29,34 +28,9 @@ from server.rooms.errors import (
     RoomFull,
     UnknownCall,
 )
+from server.vocabulary import CallState, EndReason, PeerKind
 
 DEFAULT_MAX_PARTICIPANTS = 6
-
-
-class CallState(StrEnum):
-    """Phase of a call; `ended` only appears in the final snapshot handed out."""
-
-    RINGING = "ringing"
-    ACTIVE = "active"
-    ENDED = "ended"
-
-
-class PeerKind(StrEnum):
-    """What sits behind a peer id."""
-
-    STAFF = "staff"
-    KIOSK = "kiosk"
-    GUEST = "guest"
-
-
-class EndReason(StrEnum):
-    """Why a call or a participation ended; values equal the wire protocol's."""
-
-    HANGUP = "hangup"
-    DECLINED = "declined"
-    CANCELLED = "cancelled"
-    NO_ANSWER = "no_answer"
-    CONNECTION_LOST = "connection_lost"
 
 
 @dataclass(frozen=True, slots=True)

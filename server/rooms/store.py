@@ -1,50 +1,29 @@
-"""Database side of live calls: who a token belongs to, policy facts, and call records."""
+"""Database side of live calls: the facts the call policy decides on, and the call records."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..auth.authz import citizen_scope
-from ..auth.identity import StaffIdentity
 from ..models import (
     Call,
     CallParticipant,
-    CallState,
-    Channel,
     Citizen,
     Consent,
-    ConsentKind,
     ContactPerson,
-    KioskDevice,
-    Organisation,
-    ParticipantKind,
     Staff,
-    StaffSession,
     Visit,
-    VisitStatus,
     VisitType,
     utcnow,
 )
-from ..orgsettings import read_settings
-from ..security import token_hash
-from .policy import CitizenFacts, ConsentFacts, StaffRole, TimeWindow, VisitWindow
-
-
-@dataclass(frozen=True, slots=True)
-class KioskOwner:
-    """A kiosk device that authenticated, and the citizen it belongs to."""
-
-    kiosk_id: int
-    label: str
-    organisation_id: int
-    citizen_id: int
-    citizen_name: str
+from ..orgsettings import read_settings, stored_settings
+from ..visits.status import Window
+from ..vocabulary import CallState, Channel, ConsentKind, PeerKind, Role
+from .policy import CitizenFacts, ConsentFacts, TimeWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +31,7 @@ class VisitFacts:
     """The visit a call belongs to, as the ring and the auto-answer policy need it."""
 
     visit_id: int
-    window: VisitWindow
+    window: Window
     type_code: str
     camera_off: bool
     qualified_roles: frozenset[str] = frozenset()
@@ -68,42 +47,14 @@ class RingTimes:
 
 async def ring_times(session: AsyncSession, organisation_id: int, default: RingTimes) -> RingTimes:
     """The organisation's own choices where an administrator made them, else the defaults."""
-    stored = await session.scalar(
-        select(Organisation.settings).where(Organisation.id == organisation_id)
-    )
-    chosen = read_settings(stored)
-    made = stored or {}
+    made = await stored_settings(session, organisation_id)
+    chosen = read_settings(made)
     return RingTimes(
         chosen.ring_timeout_s if "ring_timeout_s" in made else default.ring_timeout_s,
         chosen.auto_answer_after_s
         if "auto_answer_after_s" in made
         else default.auto_answer_after_s,
     )
-
-
-async def kiosk_for_token(session: AsyncSession, token: str) -> KioskOwner | None:
-    """The enrolled, unrevoked kiosk holding ``token``, with its citizen; else None."""
-    row = (
-        await session.execute(
-            select(KioskDevice, Citizen)
-            .join(Citizen, Citizen.id == KioskDevice.citizen_id)
-            .where(KioskDevice.token_hash == token_hash(token), KioskDevice.revoked_at.is_(None))
-        )
-    ).first()
-    if row is None:
-        return None
-    kiosk, citizen = row
-    name = citizen.preferred_name or citizen.name
-    return KioskOwner(kiosk.id, kiosk.label, kiosk.organisation_id, citizen.id, name)
-
-
-async def mark_kiosk_seen(session: AsyncSession, kiosk_id: int) -> dt.datetime:
-    """Record that the kiosk had a socket just now."""
-    now = utcnow()
-    await session.execute(
-        update(KioskDevice).where(KioskDevice.id == kiosk_id).values(last_seen_at=now)
-    )
-    return now
 
 
 async def citizen_facts(session: AsyncSession, citizen_id: int) -> CitizenFacts | None:
@@ -153,7 +104,7 @@ async def auto_answer_consent(
         granted_at=consent.granted_at,
         windows=tuple(_window(w) for w in scope.get("windows", [])),
         caller_ids=frozenset(str(i) for i in scope.get("caller_ids", [])),
-        caller_roles=frozenset(StaffRole(r) for r in scope.get("caller_roles", [])),
+        caller_roles=frozenset(Role(r) for r in scope.get("caller_roles", [])),
         tz=tz,
     )
 
@@ -186,7 +137,7 @@ async def visit_facts(
             Visit.planned_at.between(now - dt.timedelta(hours=4), now + dt.timedelta(hours=4)),
         )
     for visit, vtype in (await session.execute(query.order_by(Visit.planned_at))).all():
-        window = VisitWindow(visit.planned_at, visit.window_min)
+        window = Window(visit.planned_at, visit.window_min)
         if visit_id is not None or window.contains(now):
             return VisitFacts(
                 visit.id,
@@ -196,31 +147,6 @@ async def visit_facts(
                 frozenset(vtype.qualified_roles or ()),
             )
     return None
-
-
-async def visible_citizen_ids(
-    session: AsyncSession, identity: StaffIdentity, citizen_ids: Iterable[int]
-) -> list[int]:
-    """The subset of ``citizen_ids`` this staff member may see."""
-    ids = list(citizen_ids)
-    if not ids:
-        return []
-    rows = await session.scalars(
-        select(Citizen.id).where(Citizen.id.in_(ids), citizen_scope(identity))
-    )
-    return list(rows)
-
-
-async def kiosks_last_seen(
-    session: AsyncSession, citizen_ids: Iterable[int]
-) -> dict[int, dt.datetime | None]:
-    """Last-seen time of each citizen's most recently seen active kiosk."""
-    rows = await session.execute(
-        select(KioskDevice.citizen_id, func.max(KioskDevice.last_seen_at))
-        .where(KioskDevice.citizen_id.in_(list(citizen_ids)), KioskDevice.revoked_at.is_(None))
-        .group_by(KioskDevice.citizen_id)
-    )
-    return {citizen_id: seen for citizen_id, seen in rows if citizen_id is not None}
 
 
 async def staff_photo(session: AsyncSession, staff_id: int) -> str | None:
@@ -249,8 +175,8 @@ async def create_call(
     await session.flush()
     session.add_all(
         [
-            CallParticipant(call_id=call.id, kind=ParticipantKind.STAFF, staff_id=caller_staff_id),
-            CallParticipant(call_id=call.id, kind=ParticipantKind.KIOSK, kiosk_id=kiosk_id),
+            CallParticipant(call_id=call.id, kind=PeerKind.STAFF, staff_id=caller_staff_id),
+            CallParticipant(call_id=call.id, kind=PeerKind.KIOSK, kiosk_id=kiosk_id),
         ]
     )
 
@@ -280,15 +206,15 @@ async def add_participant(session: AsyncSession, public_id: str, staff_id: int) 
     """A colleague joined."""
     call_id = await _call_id(session, public_id)
     if call_id is not None:
-        session.add(CallParticipant(call_id=call_id, kind=ParticipantKind.STAFF, staff_id=staff_id))
+        session.add(CallParticipant(call_id=call_id, kind=PeerKind.STAFF, staff_id=staff_id))
 
 
 async def participant_left(
-    session: AsyncSession, public_id: str, kind: ParticipantKind, identity_id: int
+    session: AsyncSession, public_id: str, kind: PeerKind, identity_id: int
 ) -> None:
     """Close a participant's open time in the call."""
     call_id = await _call_id(session, public_id)
-    column = CallParticipant.staff_id if kind is ParticipantKind.STAFF else CallParticipant.kiosk_id
+    column = CallParticipant.staff_id if kind is PeerKind.STAFF else CallParticipant.kiosk_id
     await session.execute(
         update(CallParticipant)
         .where(
@@ -314,43 +240,3 @@ async def end_call(session: AsyncSession, public_id: str, reason: str) -> None:
         .where(CallParticipant.call_id == call_id, CallParticipant.left_at.is_(None))
         .values(left_at=now)
     )
-
-
-# A documented, escalated or cancelled visit never changes because of a call.
-_FINAL_VISIT = (VisitStatus.DONE, VisitStatus.MISSED, VisitStatus.CANCELLED)
-
-
-@dataclass(frozen=True, slots=True)
-class VisitChange:
-    """A visit whose status a call just changed (for the team's live list)."""
-
-    visit_id: int
-    citizen_id: int
-    team_id: int
-    status: VisitStatus
-
-
-async def visit_follows_call(
-    session: AsyncSession, visit_id: int, status: VisitStatus | None
-) -> VisitChange | None:
-    """Move an open visit to ``status``; None means back to where the call found it
-    (planned, or not answered after earlier failed attempts). Final visits are left alone."""
-    visit = await session.get(Visit, visit_id)
-    if visit is None or visit.status in _FINAL_VISIT:
-        return None
-    if status is None:
-        status = VisitStatus.NOT_ANSWERED if visit.attempts else VisitStatus.PLANNED
-    visit.status = status
-    return VisitChange(visit.id, visit.citizen_id, visit.team_id, status)
-
-
-async def session_still_valid(session: AsyncSession, session_id: int) -> bool:
-    """The login behind a staff socket still exists, has not expired, and its owner is active."""
-    row = (
-        await session.execute(
-            select(StaffSession.expires_at, Staff.active)
-            .join(Staff, Staff.id == StaffSession.staff_id)
-            .where(StaffSession.id == session_id)
-        )
-    ).first()
-    return row is not None and row.active and row.expires_at > utcnow()

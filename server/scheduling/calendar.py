@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import CalendarFeed, Channel, Staff, TeamMembership, utcnow
+from ..localtime import local_day
+from ..models import CalendarFeed, Staff, TeamMembership, utcnow
 from ..security import new_token, token_hash
-from .daylist import DayListRow, day_list
-from .recurrence import local_day
+from ..visits.daylist import DayScope, DayVisit, day_list
+from ..vocabulary import Channel, VisitStatus
 
 PAST_DAYS = 7
 FUTURE_DAYS = 14
@@ -57,18 +59,16 @@ async def feed_for_token(session: AsyncSession, token: str) -> CalendarFeed | No
 
 
 async def feed_rows(
-    session: AsyncSession, feed: CalendarFeed, now: dt.datetime
-) -> list[DayListRow]:
-    """The visits a feed shows: a week back and two weeks ahead, day by day."""
-    today = local_day(now)
-    rows: list[DayListRow] = []
-    for offset in range(-PAST_DAYS, FUTURE_DAYS + 1):
-        day = today + dt.timedelta(days=offset)
-        if feed.team_id is not None:
-            rows += await day_list(session, day, team_ids=[feed.team_id])
-        else:
-            rows += await day_list(session, day, staff_id=feed.owner_staff_id)
-    return rows
+    session: AsyncSession, feed: CalendarFeed, now: dt.datetime, zone: ZoneInfo
+) -> list[DayVisit]:
+    """The visits a feed shows: a week back and two weeks ahead."""
+    today = local_day(now, zone)
+    if feed.team_id is not None:
+        scope = DayScope(team_ids=[feed.team_id], details=False)
+    else:
+        scope = DayScope(staff_id=feed.owner_staff_id, details=False)
+    first, last = today - dt.timedelta(days=PAST_DAYS), today + dt.timedelta(days=FUTURE_DAYS)
+    return await day_list(session, scope, first, last, tz=zone, now=now)
 
 
 def short_name(name: str) -> str:
@@ -77,13 +77,13 @@ def short_name(name: str) -> str:
     return parts[0] if len(parts) < 2 else f"{parts[0]} {parts[-1][0]}."
 
 
-def to_ical(rows: Sequence[DayListRow], title: str, host: str) -> bytes:
+def to_ical(rows: Sequence[DayVisit], title: str, host: str, zone: ZoneInfo) -> bytes:
     """The feed as an iCalendar document."""
     calendar = Calendar()
     calendar.add("prodid", "-//screenvisit//scheduling//DA")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", title)
-    calendar.add("x-wr-timezone", "Europe/Copenhagen")
+    calendar.add("x-wr-timezone", zone.key)
     stamp = utcnow()
     for row in rows:
         event = Event()
@@ -98,7 +98,7 @@ def to_ical(rows: Sequence[DayListRow], title: str, host: str) -> bytes:
             f"{how}, vindue ±{row.window_min} min. Status: {row.status.value}. "
             f"Ansvarlig: {row.assigned_staff_name or '—'}",
         )
-        if row.status.value == "cancelled":
+        if row.status is VisitStatus.CANCELLED:
             event.add("status", "CANCELLED")
         calendar.add_component(event)
     document: bytes = calendar.to_ical()

@@ -18,32 +18,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
-from ..models import (
-    Alert,
-    AlertKind,
-    CareTask,
-    Citizen,
-    Consent,
-    ConsentKind,
-    Notification,
-    Outcome,
-    OutcomeKind,
-    Relative,
-    TaskKind,
-    Visit,
-    VisitStatus,
-    VisitType,
-)
+from ..models import Citizen, Consent, Notification, Relative, Visit, VisitType
 from ..orgsettings import RetryLadder
-from .recurrence import LOCAL_ZONE
-
-FINAL_STATUSES = (VisitStatus.DONE, VisitStatus.MISSED, VisitStatus.CANCELLED)
+from ..visits import inbox, lifecycle, outcomes
+from ..visits.inbox import AlertRaised
+from ..visits.status import Change
+from ..vocabulary import AlertKind, ConsentKind
+from .ladder import Escalate
 
 # Only a citizen who did not pick up or declined is a reason to tell relatives: with no call
 # (staff never rang) or no outcome (the call happened, the documentation is missing) the citizen
@@ -59,19 +46,6 @@ REASONS_DA = {
 
 
 @dataclass(frozen=True, slots=True)
-class AlertRaised:
-    """An alert written in this transaction, to push to the team's consoles after commit."""
-
-    alert_id: int
-    team_id: int
-    citizen_id: int | None
-    visit_id: int | None
-    kind: str
-    message: str
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
 class Escalated:
     """A visit this transaction escalated; `alert` is None when the organisation wants none."""
 
@@ -81,45 +55,43 @@ class Escalated:
 async def escalate(
     session: AsyncSession,
     visit: Visit,
-    reason: str,
+    decision: Escalate,
     now: dt.datetime,
     *,
-    task_due: dt.timedelta,
     steps: RetryLadder,
-    outcome: OutcomeKind | None = None,
+    zone: ZoneInfo,
+    task_due: dt.timedelta,
 ) -> Escalated | None:
     """Escalate `visit` (see the module rules); None when it was no longer open."""
-    result = await session.execute(
-        update(Visit)
-        .where(Visit.id == visit.id, Visit.status.not_in(FINAL_STATUSES))
-        .values(status=VisitStatus.MISSED, next_attempt_at=None)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    if not await lifecycle.move(session, visit, Change.ESCALATE, next_attempt_at=None):
         return None
-    visit.status, visit.next_attempt_at = VisitStatus.MISSED, None
     citizen = await session.get_one(Citizen, visit.citizen_id)
     vtype = await session.get_one(VisitType, visit.visit_type_id)
-    why = REASONS_DA.get(reason, reason)
-    if outcome is not None:
-        await _record_outcome(session, visit, outcome, why, now)
-    message = team_message(reason, citizen, vtype, visit)
+    reason = decision.reason
+    if decision.outcome is not None:
+        why = REASONS_DA.get(reason, reason)
+        await outcomes.record_for_ladder(session, visit, decision.outcome, why, now)
+    message = team_message(reason, citizen, vtype, visit, zone)
     if steps.create_physical_task:
-        session.add(_task(citizen, visit, message, now + task_due, now))
+        await inbox.open_physical_task(session, visit, message, now + task_due, now)
     notified = 0
     if steps.notify_relative and reason in RELATIVE_REASONS:
-        visit_follows = steps.create_physical_task
-        notified = await _notify_relatives(session, citizen, visit, vtype, now, visit_follows)
+        notice = _Notice(citizen, visit, vtype, now, zone, visit_follows=steps.create_physical_task)
+        notified = await _notify_relatives(session, notice)
     _audit(session, citizen, visit, reason, steps, notified, now)
     if not steps.alert_team:
         return Escalated(None)
-    return Escalated(
-        await raise_alert(session, citizen, visit, AlertKind.MISSED_VISIT, message, now)
+    alert = await inbox.raise_alert(
+        session, citizen, AlertKind.MISSED_VISIT, message, now, visit=visit
     )
+    return Escalated(alert)
 
 
-def team_message(reason: str, citizen: Citizen, vtype: VisitType, visit: Visit) -> str:
+def team_message(
+    reason: str, citizen: Citizen, vtype: VisitType, visit: Visit, zone: ZoneInfo
+) -> str:
     """The alert and task text: what went wrong, in words that fit the reason."""
-    local = visit.planned_at.astimezone(LOCAL_ZONE)
+    local = visit.planned_at.astimezone(zone)
     what = f"{vtype.name_da.lower()} kl. {local:%H:%M}"
     if reason == "no_call":
         return (
@@ -134,40 +106,6 @@ def team_message(reason: str, citizen: Citizen, vtype: VisitType, visit: Visit) 
         )
     why = REASONS_DA.get(reason, reason)
     return f"{citizen.name}: {what} blev ikke til noget ({why}). Planlæg et fysisk besøg."
-
-
-async def _record_outcome(
-    session: AsyncSession, visit: Visit, kind: OutcomeKind, why: str, now: dt.datetime
-) -> None:
-    """The ladder's outcome, unless the visit already has one in force (a nurse's stands).
-
-    The check covers the usual case; the savepoint covers a nurse recording in the same instant
-    on PostgreSQL, where the unique index on first outcomes rejects the second row.
-    """
-    existing = await session.scalar(select(Outcome.id).where(Outcome.visit_id == visit.id))
-    if existing is not None:
-        return
-    try:
-        async with session.begin_nested():
-            session.add(Outcome(visit_id=visit.id, kind=kind, reason=why, recorded_at=now))
-    except IntegrityError:
-        return
-
-
-def _task(
-    citizen: Citizen, visit: Visit, message: str, due: dt.datetime, now: dt.datetime
-) -> CareTask:
-    """The physical-visit task that replaces the missed visit."""
-    return CareTask(
-        organisation_id=citizen.organisation_id,
-        team_id=visit.team_id,
-        citizen_id=citizen.id,
-        visit_id=visit.id,
-        kind=TaskKind.PHYSICAL_VISIT,
-        reason=message,
-        due_at=due,
-        created_at=now,
-    )
 
 
 def _audit(
@@ -195,40 +133,21 @@ def _audit(
     event.organisation_id, event.at = citizen.organisation_id, now
 
 
-async def raise_alert(
-    session: AsyncSession,
-    citizen: Citizen,
-    visit: Visit,
-    kind: AlertKind,
-    message: str,
-    now: dt.datetime,
-) -> AlertRaised:
-    """Store an alert for the visit's team and describe it for the live push."""
-    alert = Alert(
-        organisation_id=citizen.organisation_id,
-        team_id=visit.team_id,
-        citizen_id=citizen.id,
-        visit_id=visit.id,
-        kind=kind,
-        message=message[:500],
-        created_at=now,
-    )
-    session.add(alert)
-    await session.flush()
-    return AlertRaised(
-        alert.id, visit.team_id, citizen.id, visit.id, kind.value, alert.message, now
-    )
+@dataclass(frozen=True, slots=True)
+class _Notice:
+    """What a relative's notice about an escalated visit says."""
+
+    citizen: Citizen
+    visit: Visit
+    vtype: VisitType
+    now: dt.datetime
+    zone: ZoneInfo
+    visit_follows: bool  # promise a visit only when the escalation creates the task for one
 
 
-async def _notify_relatives(
-    session: AsyncSession,
-    citizen: Citizen,
-    visit: Visit,
-    vtype: VisitType,
-    now: dt.datetime,
-    visit_follows: bool,
-) -> int:
+async def _notify_relatives(session: AsyncSession, notice: _Notice) -> int:
     """Queue a notice for each relative who may be notified, if the citizen consents; how many."""
+    citizen = notice.citizen
     consent = await session.scalar(
         select(Consent.id).where(
             Consent.citizen_id == citizen.id,
@@ -243,10 +162,9 @@ async def _notify_relatives(
             Relative.citizen_id == citizen.id, Relative.may_be_notified.is_(True)
         )
     )
-    local = visit.planned_at.astimezone(LOCAL_ZONE)
+    local = notice.visit.planned_at.astimezone(notice.zone)
     first_name = citizen.preferred_name or citizen.name.split()[0]
-    # Promise a visit only when the escalation creates the task for one.
-    follow_up = "følger op med et besøg" if visit_follows else "følger op"
+    follow_up = "følger op med et besøg" if notice.visit_follows else "følger op"
     count = 0
     for relative in relatives:
         count += 1
@@ -254,14 +172,14 @@ async def _notify_relatives(
             Notification(
                 citizen_id=citizen.id,
                 relative_id=relative.id,
-                visit_id=visit.id,
+                visit_id=notice.visit.id,
                 subject=f"Skærmbesøg hos {first_name} blev ikke gennemført",
                 body=(
                     f"Kære {relative.name}. {first_name} tog ikke imod skærmbesøget "
-                    f"({vtype.name_da.lower()}) {local:%d.%m. kl. %H:%M}. Hjemmeplejen "
+                    f"({notice.vtype.name_da.lower()}) {local:%d.%m. kl. %H:%M}. Hjemmeplejen "
                     f"{follow_up}. Du behøver ikke gøre noget."
                 ),
-                created_at=now,
+                created_at=notice.now,
             )
         )
     return count

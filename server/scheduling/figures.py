@@ -1,4 +1,4 @@
-"""Key figures per team and ISO week (Copenhagen dates), read from visits, calls and alerts.
+"""Key figures per team and ISO week (local dates), read from visits, calls and alerts.
 
 Definitions (one week = the visits planned Monday to Sunday, cancelled visits left out):
 
@@ -23,12 +23,15 @@ import statistics
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import Alert, AlertKind, Call, Channel, Visit, VisitStatus
-from .recurrence import LOCAL_ZONE, local_day
+from ..localtime import day_bounds, local_day
+from ..models import Alert, Call, Visit
+from ..visits.status import Window, on_time
+from ..vocabulary import AlertKind, Channel, VisitStatus
 
 CONTINUITY_DAYS = 14
 MAX_WEEKS = 52
@@ -46,6 +49,12 @@ class VisitFact:
     channel: Channel
     status: VisitStatus
     assigned_staff_id: int | None
+    day: dt.date  # the local date it was planned on
+
+    @property
+    def window(self) -> Window:
+        """The visit's window."""
+        return Window(self.planned_at, self.window_min)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +102,6 @@ def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
-def _on_time(visit: VisitFact, first_call: CallFact) -> bool:
-    window = dt.timedelta(minutes=visit.window_min)
-    return abs(first_call.ring_started_at - visit.planned_at) <= window
-
-
 def _made_by(visit: VisitFact, calls: Sequence[CallFact]) -> int | None:
     """Who made a completed visit: the caller of its first answered call, else the assignee."""
     answered = [c for c in calls if c.answered_at is not None and c.caller_staff_id is not None]
@@ -113,7 +117,7 @@ def continuity(
     for visit in visits:
         if visit.status != VisitStatus.DONE:
             continue
-        if not first_day <= local_day(visit.planned_at) <= last_day:
+        if not first_day <= visit.day <= last_day:
             continue
         staff = _made_by(visit, calls.get(visit.id, ()))
         faces[visit.citizen_id] |= set() if staff is None else {staff}
@@ -130,7 +134,7 @@ def week_figures(
 ) -> WeekFigures:
     """One team's figures for the week starting `monday`; `visits` may span more days."""
     sunday = monday + dt.timedelta(days=6)
-    week = [v for v in visits if monday <= local_day(v.planned_at) <= sunday]
+    week = [v for v in visits if monday <= v.day <= sunday]
     called = [v for v in week if calls.get(v.id)]
     week_calls = [c for v in week for c in calls.get(v.id, ())]
     done = [v for v in week if v.status == VisitStatus.DONE]
@@ -145,7 +149,9 @@ def week_figures(
         starts=monday,
         visits=len(week),
         calls=len(week_calls),
-        on_time_rate=_rate(sum(_on_time(v, calls[v.id][0]) for v in called), len(called)),
+        on_time_rate=_rate(
+            sum(on_time(v.window, calls[v.id][0].ring_started_at) for v in called), len(called)
+        ),
         answer_rate=_rate(sum(c.answered_at is not None for c in week_calls), len(week_calls)),
         missed=sum(v.status == VisitStatus.MISSED for v in week),
         escalated=sum(v.id in escalated for v in week),
@@ -156,15 +162,15 @@ def week_figures(
 
 
 async def team_figures(
-    session: AsyncSession, team_ids: Sequence[int], today: dt.date, weeks: int
+    session: AsyncSession, team_ids: Sequence[int], today: dt.date, weeks: int, zone: ZoneInfo
 ) -> dict[int, list[WeekFigures]]:
     """Figures for each team, one entry per week (oldest first), ending with today's week."""
     mondays = week_starts(today, min(max(weeks, 1), MAX_WEEKS))
     since = mondays[0] - dt.timedelta(days=CONTINUITY_DAYS)
-    until = mondays[-1] + dt.timedelta(days=7)
-    visits = await _visits(session, team_ids, since, until)
-    calls = await _calls(session, team_ids, since, until)
-    escalated = await _escalated(session, team_ids, since, until)
+    span = _Span(team_ids, since, mondays[-1] + dt.timedelta(days=7), zone)
+    visits = await _visits(session, span)
+    calls = await _calls(session, span)
+    escalated = await _escalated(session, span)
     by_team: defaultdict[int, list[VisitFact]] = defaultdict(list)
     for visit in visits:
         by_team[visit.team_id].append(visit)
@@ -174,25 +180,28 @@ async def team_figures(
     }
 
 
-def _bounds(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(since, dt.time.min, LOCAL_ZONE).astimezone(dt.UTC)
-    return start, dt.datetime.combine(until, dt.time.min, LOCAL_ZONE).astimezone(dt.UTC)
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """The teams and local dates since..until (exclusive) the figures read."""
+
+    team_ids: Sequence[int]
+    since: dt.date
+    until: dt.date
+    zone: ZoneInfo
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The teams' visits planned in the span, not cancelled."""
+        start, _ = day_bounds(self.since, self.zone)
+        end, _ = day_bounds(self.until, self.zone)
+        return [
+            Visit.team_id.in_(self.team_ids),
+            Visit.planned_at >= start,
+            Visit.planned_at < end,
+            Visit.status != VisitStatus.CANCELLED,
+        ]
 
 
-def _in_range(team_ids: Sequence[int], since: dt.date, until: dt.date) -> list[ColumnElement[bool]]:
-    """The team's visits planned on local dates since..until (exclusive), not cancelled."""
-    start, end = _bounds(since, until)
-    return [
-        Visit.team_id.in_(team_ids),
-        Visit.planned_at >= start,
-        Visit.planned_at < end,
-        Visit.status != VisitStatus.CANCELLED,
-    ]
-
-
-async def _visits(
-    session: AsyncSession, team_ids: Sequence[int], since: dt.date, until: dt.date
-) -> list[VisitFact]:
+async def _visits(session: AsyncSession, span: _Span) -> list[VisitFact]:
     rows = await session.execute(
         select(
             Visit.id,
@@ -203,14 +212,12 @@ async def _visits(
             Visit.channel,
             Visit.status,
             Visit.assigned_staff_id,
-        ).where(*_in_range(team_ids, since, until))
+        ).where(*span.conditions())
     )
-    return [VisitFact(*row) for row in rows]
+    return [VisitFact(*row, day=local_day(row.planned_at, span.zone)) for row in rows]
 
 
-async def _calls(
-    session: AsyncSession, team_ids: Sequence[int], since: dt.date, until: dt.date
-) -> dict[int, list[CallFact]]:
+async def _calls(session: AsyncSession, span: _Span) -> dict[int, list[CallFact]]:
     """Calls of the visits, by visit, in the order they rang."""
     rows = await session.execute(
         select(
@@ -221,7 +228,7 @@ async def _calls(
             Call.caller_staff_id,
         )  # fmt: skip
         .join(Visit, Visit.id == Call.visit_id)
-        .where(*_in_range(team_ids, since, until))
+        .where(*span.conditions())
         .order_by(Call.ring_started_at, Call.id)
     )
     result: defaultdict[int, list[CallFact]] = defaultdict(list)
@@ -231,14 +238,12 @@ async def _calls(
     return dict(result)
 
 
-async def _escalated(
-    session: AsyncSession, team_ids: Sequence[int], since: dt.date, until: dt.date
-) -> set[int]:
+async def _escalated(session: AsyncSession, span: _Span) -> set[int]:
     """Visits the team was alerted about as missed."""
     rows = await session.scalars(
         select(Alert.visit_id)
         .join(Visit, Visit.id == Alert.visit_id)
-        .where(Alert.kind == AlertKind.MISSED_VISIT, *_in_range(team_ids, since, until))
+        .where(Alert.kind == AlertKind.MISSED_VISIT, *span.conditions())
         .distinct()
     )
     return {visit_id for visit_id in rows if visit_id is not None}

@@ -22,26 +22,20 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import (
-    Channel,
-    Citizen,
-    Organisation,
-    Outcome,
-    OutcomeKind,
-    Visit,
-    VisitPlan,
-    VisitStatus,
-    VisitType,
-)
-from .continuity import Continuity, load_continuity
+from ..localtime import day_bounds, local_day
+from ..models import Citizen, Organisation, Visit, VisitPlan, VisitStatus, VisitType
+from ..visits import outcomes
+from ..visits.continuity import Continuity, load_continuity
+from ..visits.status import Window, untouched
+from ..vocabulary import Channel
 from .errors import SchedulingError
 from .joblock import hold_job_lock
 from .occurrences import Occurrence, apply_first_visit_physical, occurrences
-from .recurrence import LOCAL_ZONE, local_day
 from .specs import LoadedPlan, load_plans, visit_types
 from .visit_insert import Row, insert_visits
 
@@ -88,14 +82,13 @@ class _Stored:
     team_id: int
 
     def untouched(self, now: dt.datetime) -> bool:
-        """Planned, never attempted, and its window has not begun."""
-        begins = self.planned_at - dt.timedelta(minutes=self.window_min)
-        return self.status == VisitStatus.PLANNED and self.attempts == 0 and begins > now
+        """Free to follow plan edits (see ``visits.status.untouched``)."""
+        return untouched(self.status, self.attempts, Window(self.planned_at, self.window_min), now)
 
 
-def horizon(now: dt.datetime, days: int) -> tuple[dt.date, dt.date]:
+def horizon(now: dt.datetime, days: int, zone: ZoneInfo) -> tuple[dt.date, dt.date]:
     """The local dates a run covers: today and the next `days` days."""
-    today = local_day(now)
+    today = local_day(now, zone)
     return today, today + dt.timedelta(days=days)
 
 
@@ -103,23 +96,30 @@ async def generate(
     session: AsyncSession,
     now: dt.datetime,
     *,
+    zone: ZoneInfo,
     horizon_days: int = 14,
     plan_ids: Collection[int] | None = None,
     citizen_ids: Collection[int] | None = None,
 ) -> GenerationResult:
-    """Bring the visits of all (or the given) plans in line with the plans; see the module rules."""
+    """Bring the visits of all (or the given) plans in line with the plans; see the module rules.
+
+    Days and plans are in ``zone``, the organisation's wall clock (``Settings.zone``).
+    """
     await hold_job_lock(session, JOB_NAME, now)
-    start, end = horizon(now, horizon_days)
-    loaded = await load_plans(session, start=start, plan_ids=plan_ids, citizen_ids=citizen_ids)
+    start, end = horizon(now, horizon_days, zone)
+    loaded = await load_plans(
+        session, start=start, zone=zone, plan_ids=plan_ids, citizen_ids=citizen_ids
+    )
     everything = plan_ids is None and citizen_ids is None
     citizens = sorted({lp.row.citizen_id for lp in loaded})
     run = _Run(
         now=now,
         start=start,
         end=end,
+        zone=zone,
         types={t.code: t for t in (await visit_types(session)).values()},
         continuity=await load_continuity(session, now, None if everything else citizens),
-        seasoned=await _seasoned_citizens(session, loaded, start, partial=not everything),
+        seasoned=await _seasoned_citizens(session, loaded, start, zone, partial=not everything),
     )
     total = GenerationResult(plans=len(loaded))
     batches = list(_batches(loaded))
@@ -129,7 +129,8 @@ async def generate(
         result, expanded = await _generate_batch(session, run, batch, expanded, following)
         total = total + result
     if everything:
-        total = total + GenerationResult(cancelled=await _cancel_ended_plans(session, start, now))
+        ended = await _cancel_ended_plans(session, start, now)
+        total = total + GenerationResult(cancelled=ended)
     return total
 
 
@@ -140,6 +141,7 @@ class _Run:
     now: dt.datetime
     start: dt.date
     end: dt.date
+    zone: ZoneInfo
     types: dict[str, VisitType]
     continuity: Continuity
     seasoned: set[int]  # citizens exempt from the first-visit-physical rule
@@ -195,12 +197,12 @@ async def _generate_batch(
     the Python work and the database work of a large run overlap instead of taking turns.
     """
     keyed, failed = expanded.keyed, expanded.failed
-    stored = await _stored(session, [lp.row.id for lp in batch], run.start)
+    stored = await _stored(session, [lp.row.id for lp in batch], run.start, run.zone)
     plans = {lp.row.id: lp.row for lp in batch}
     updated = await _update(session, keyed, stored, run.types, plans, run.now)
     updated += await _revive(session, keyed, stored, run.now)
     keep = {(occ.key.plan_id, key) for occ, key in keyed}
-    cancelled = await _cancel(session, stored, keep, failed, run.start, run.end, run.now)
+    cancelled = await _cancel(session, stored, keep, failed, run)
     rows = _new_rows(keyed, stored, plans, run)
     result = GenerationResult(0, updated, cancelled, 0, tuple(failed))
     if not following:  # the last (often the only) batch: no thread needed
@@ -229,14 +231,19 @@ def _expand(
 
 
 async def _seasoned_citizens(
-    session: AsyncSession, loaded: Sequence[LoadedPlan], start: dt.date, *, partial: bool
+    session: AsyncSession,
+    loaded: Sequence[LoadedPlan],
+    start: dt.date,
+    zone: ZoneInfo,
+    *,
+    partial: bool,
 ) -> set[int]:
     """Citizens exempt from the first-visit-physical rule: the organisation turned it off, or
     they had a visit before `start` (or, when only some plans run, a visit of another plan)."""
     citizens = {lp.spec.citizen_id for lp in loaded}
     if not citizens:
         return set()
-    begin = dt.datetime.combine(start, dt.time.min, LOCAL_ZONE)
+    begin, _ = day_bounds(start, zone)
     earlier = Visit.planned_at < begin
     if partial:
         ids = [lp.row.id for lp in loaded]
@@ -277,10 +284,10 @@ async def _citizens_of_orgs(session: AsyncSession, orgs: set[int]) -> set[int]:
 
 
 async def _stored(
-    session: AsyncSession, plan_ids: Sequence[int], start: dt.date
+    session: AsyncSession, plan_ids: Sequence[int], start: dt.date, zone: ZoneInfo
 ) -> dict[tuple[int, str], _Stored]:
     """Stored visits of the plans from the day before `start` on, by (plan, key)."""
-    since = dt.datetime.combine(start - dt.timedelta(days=1), dt.time.min, LOCAL_ZONE)
+    since, _ = day_bounds(start - dt.timedelta(days=1), zone)
     query = select(
         Visit.plan_id,
         Visit.occurrence_key,
@@ -315,14 +322,14 @@ def _new_rows(
         plan_id = occ.key.plan_id
         if (plan_id, key) in stored:
             continue
-        if occ.start + dt.timedelta(minutes=occ.window_minutes) <= run.now:
+        if occ.window.has_ended(run.now):
             continue
         (citizen_id, team_id), vtype = owners[plan_id], run.types[occ.visit_type]
         staff = run.staff_for(citizen_id, team_id, vtype)
         rows.append(
             (
                 plan_id, key, citizen_id, vtype.id, team_id, staff, occ.start,
-                occ.window_minutes, occ.duration_minutes, occ.channel.value,
+                occ.window_min, occ.duration_min, occ.channel.value,
             )
         )  # fmt: skip
     return rows
@@ -344,9 +351,9 @@ async def _update(
             continue
         values = {
             "planned_at": occ.start,
-            "window_min": occ.window_minutes,
-            "duration_min": occ.duration_minutes,
-            "channel": Channel(occ.channel.value),
+            "window_min": occ.window_min,
+            "duration_min": occ.duration_min,
+            "channel": occ.channel,
             "visit_type_id": types[occ.visit_type].id,
             "team_id": plans[occ.key.plan_id].team_id,
         }
@@ -379,32 +386,19 @@ async def _revive(
         if (old := stored.get((occ.key.plan_id, key))) is not None
         and old.status == VisitStatus.CANCELLED
         and old.attempts == 0
-        and occ.start - dt.timedelta(minutes=occ.window_minutes) > now
+        and not occ.window.has_begun(now)
     }
-    if not candidates:
-        return 0
-    ours = select(Outcome.visit_id).where(
-        Outcome.visit_id.in_(candidates),
-        Outcome.kind == OutcomeKind.CANCELLED,
-        Outcome.reason == CANCELLED_REASON,
-        Outcome.author_staff_id.is_(None),
-    )
     revived = 0
-    for visit_id in set(await session.scalars(ours)):
+    for visit_id in await outcomes.plan_cancellations(session, candidates, CANCELLED_REASON):
         occ = candidates[visit_id]
-        await session.execute(delete(Outcome).where(Outcome.visit_id == visit_id))
-        await session.execute(
-            update(Visit)
-            .where(Visit.id == visit_id, Visit.status == VisitStatus.CANCELLED)
-            .values(
-                status=VisitStatus.PLANNED,
-                planned_at=occ.start,
-                window_min=occ.window_minutes,
-                duration_min=occ.duration_minutes,
-                channel=Channel(occ.channel.value),
-            )
+        revived += await outcomes.undo_plan_cancellation(
+            session,
+            visit_id,
+            planned_at=occ.start,
+            window_min=occ.window_min,
+            duration_min=occ.duration_min,
+            channel=occ.channel,
         )
-        revived += 1
     return revived
 
 
@@ -413,9 +407,7 @@ async def _cancel(
     stored: dict[tuple[int, str], _Stored],
     keep: set[tuple[int, str]],
     failed: Sequence[int],
-    start: dt.date,
-    end: dt.date,
-    now: dt.datetime,
+    run: _Run,
 ) -> int:
     """Cancel untouched visits in the horizon that the plans no longer produce."""
     doomed = [
@@ -423,10 +415,10 @@ async def _cancel(
         for (plan_id, key), old in stored.items()
         if (plan_id, key) not in keep
         and plan_id not in failed
-        and old.untouched(now)
-        and start <= local_day(old.planned_at) <= end
+        and old.untouched(run.now)
+        and run.start <= local_day(old.planned_at, run.zone) <= run.end
     ]
-    return await cancel_visits(session, doomed, CANCELLED_REASON, now)
+    return await outcomes.cancel_planned(session, doomed, CANCELLED_REASON, run.now)
 
 
 async def _cancel_ended_plans(session: AsyncSession, start: dt.date, now: dt.datetime) -> int:
@@ -440,27 +432,5 @@ async def _cancel_ended_plans(session: AsyncSession, start: dt.date, now: dt.dat
             Visit.planned_at > now,
         )
     )
-    doomed = [i for i, at, w in rows if at - dt.timedelta(minutes=w) > now]
-    return await cancel_visits(session, doomed, CANCELLED_REASON, now)
-
-
-async def cancel_visits(
-    session: AsyncSession, visit_ids: Sequence[int], reason: str, now: dt.datetime
-) -> int:
-    """Cancel planned visits with a recorded outcome; visits no longer planned are left alone."""
-    cancelled = 0
-    for visit_id in visit_ids:
-        result = await session.execute(
-            update(Visit)
-            .where(Visit.id == visit_id, Visit.status == VisitStatus.PLANNED)
-            .values(status=VisitStatus.CANCELLED)
-        )
-        if getattr(result, "rowcount", 0) == 1:
-            session.add(
-                Outcome(
-                    visit_id=visit_id, kind=OutcomeKind.CANCELLED, reason=reason, recorded_at=now
-                )
-            )
-            cancelled += 1
-    await session.flush()
-    return cancelled
+    doomed = [i for i, at, w in rows if not Window(at, w).has_begun(now)]
+    return await outcomes.cancel_planned(session, doomed, CANCELLED_REASON, now)

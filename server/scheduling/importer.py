@@ -22,12 +22,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import Channel, Citizen, ContactPerson, ExternalRef, Staff, Team, VisitPlan, VisitType
+from ..models import Citizen, ContactPerson, ExternalRef, Staff, Team, VisitPlan, VisitType
+from ..vocabulary import Channel
 from .errors import Severity
 from .plan_rules import overlapping_non_swappable, validate_plan
 from .recurrence import PlanSpec
@@ -213,15 +215,18 @@ class _Lookups:
     teams: dict[str, int]
     types: dict[str, VisitType]
     staff: dict[str, int]
+    zone: ZoneInfo  # the organisation's wall clock, in which plans recur
 
 
-async def _lookups(session: AsyncSession, org_id: int) -> _Lookups:
+async def _lookups(session: AsyncSession, org_id: int, zone: ZoneInfo) -> _Lookups:
     teams = await session.execute(select(Team.name, Team.id).where(Team.organisation_id == org_id))
     types = await session.scalars(select(VisitType).where(VisitType.organisation_id == org_id))
     staff = await session.execute(
         select(Staff.username, Staff.id).where(Staff.organisation_id == org_id)
     )
-    return _Lookups({n: i for n, i in teams}, {t.code: t for t in types}, {n: i for n, i in staff})
+    return _Lookups(
+        {n: i for n, i in teams}, {t.code: t for t in types}, {n: i for n, i in staff}, zone
+    )
 
 
 def check(lines: list[_Line], found: _Lookups) -> None:
@@ -265,8 +270,9 @@ def _spec(plan: PlanIn, number: int, found: _Lookups) -> PlanSpec:
         visit_type=plan.visit_type,
         rrule=plan.rrule,
         time_of_day=plan.time,
-        window_minutes=plan.window_min,
-        duration_minutes=plan.duration_min,
+        window_min=plan.window_min,
+        duration_min=plan.duration_min,
+        zone=found.zone,
         valid_from=plan.valid_from,
         valid_to=plan.valid_to,
         channels=weekday_channels({k: v.value for k, v in plan.channels.items()}),
@@ -285,16 +291,21 @@ def _check_overlaps(lines: list[_Line], specs: dict[str, list[PlanSpec]], found:
                 LineProblem(
                     "overlapping_non_swappable",
                     f"{clash.second.visit_type} overlaps {clash.first.visit_type} "
-                    f"on {clash.second.local_start:%Y-%m-%d %H:%M}",
+                    f"on {clash.second.start.astimezone(found.zone):%Y-%m-%d %H:%M}",
                 )
             )
 
 
 async def import_lines(
-    session: AsyncSession, org_id: int, lines: list[_Line], *, dry_run: bool = False
+    session: AsyncSession,
+    org_id: int,
+    lines: list[_Line],
+    *,
+    zone: ZoneInfo,
+    dry_run: bool = False,
 ) -> ImportResult:
     """Check every line; write all of them only when every line is valid."""
-    found = await _lookups(session, org_id)
+    found = await _lookups(session, org_id, zone)
     check(lines, found)
     result = ImportResult([line.report for line in lines])
     if not result.ok or dry_run:

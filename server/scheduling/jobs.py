@@ -13,26 +13,26 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..keys import hub_key, sessionmaker_key, settings_key
-from ..models import VisitStatus, utcnow
+from ..keys import book_key, sessionmaker_key, settings_key, team_feed_key
+from ..models import utcnow
 from ..settings import Settings
-from ..signaling.messages import AlertMessage, VisitUpdated
+from ..visits.inbox import AlertRaised
+from ..visits.updates import SilentFeed, TeamFeed
 from . import notifier as outbox
-from .escalation import AlertRaised
 from .generation import GenerationResult, generate
 from .joblock import hold_job_lock
-from .ladder import LadderPolicy, run_ladder
+from .ladder import LadderPolicy
+from .ladder_run import run_ladder
 from .notifier import Notifier, make_notifier
-from .readiness import IsOnline, check_readiness
+from .tablet_alerts import OnlineCitizens, check_readiness
 
 logger = logging.getLogger(__name__)
-Push = Callable[[int, AlertMessage | VisitUpdated], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -44,12 +44,9 @@ class TickReport:
     delivered: int = 0
 
 
-async def _no_push(team_id: int, message: AlertMessage | VisitUpdated) -> None:
-    """Without a signalling hub nobody is listening live; the rows are still written."""
-
-
-def _never_online(citizen_id: int) -> bool:
-    return False
+async def _nobody_online(citizen_ids: Collection[int]) -> set[int]:
+    """Without the live-call book nobody is known to be connected."""
+    return set()
 
 
 @dataclass
@@ -59,8 +56,8 @@ class Scheduler:
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
     notifier: Notifier
-    push: Push = _no_push
-    is_online: IsOnline = _never_online
+    feed: TeamFeed = field(default_factory=SilentFeed)
+    online: OnlineCitizens = _nobody_online
 
     @property
     def policy(self) -> LadderPolicy:
@@ -72,55 +69,30 @@ class Scheduler:
 
     async def generate(self, now: dt.datetime) -> GenerationResult:
         """Generate the rolling horizon for every plan."""
+        settings = self.settings
         async with self.sessionmaker.begin() as session:
-            return await generate(session, now, horizon_days=self.settings.scheduling_horizon_days)
+            return await generate(
+                session, now, zone=settings.zone, horizon_days=settings.scheduling_horizon_days
+            )
 
     async def tick(self, now: dt.datetime) -> TickReport:
         """Readiness alerts, the ladder and the watchdog, then notice delivery."""
         report = TickReport()
+        zone = self.settings.zone
         async with self.sessionmaker.begin() as session:
             await hold_job_lock(session, "ladder", now)
             lead = dt.timedelta(minutes=self.settings.readiness_lead_min)
-            report.alerts += await check_readiness(session, now, lead, self.is_online)
-            ladder = await run_ladder(session, now, self.policy)
+            report.alerts += await check_readiness(session, now, lead, self.online, zone)
+            ladder = await run_ladder(session, now, self.policy, zone)
             report.alerts += ladder.alerts
-            report.retries = sum(v.status == VisitStatus.NOT_ANSWERED for v in ladder.updated)
-            updates = [
-                VisitUpdated(
-                    visit_id=str(v.id),
-                    citizen_id=str(v.citizen_id),
-                    team_id=str(v.team_id),
-                    status=v.status.value,
-                )
-                for v in ladder.updated
-            ]
-        await self._push(report.alerts, updates)
+            report.retries = ladder.retries
+        # After the commit: the consoles may load what they are told about.
+        for alert in report.alerts:
+            await self.feed.alert_raised(alert)
+        for update in ladder.updated:
+            await self.feed.visit_changed(update)
         report.delivered = await self.deliver(now)
         return report
-
-    async def _push(self, alerts: list[AlertRaised], updates: list[VisitUpdated]) -> None:
-        """Tell the teams' open consoles, after the facts are committed."""
-        for alert in alerts:
-            message = AlertMessage(
-                alert_id=str(alert.alert_id),
-                team_id=str(alert.team_id),
-                citizen_id=None if alert.citizen_id is None else str(alert.citizen_id),
-                visit_id=None if alert.visit_id is None else str(alert.visit_id),
-                kind=alert.kind,
-                message=alert.message,
-                created_at=alert.created_at,
-            )
-            await self.push(alert.team_id, message)
-            if alert.visit_id is not None and alert.citizen_id is not None:
-                status = VisitUpdated(
-                    visit_id=str(alert.visit_id),
-                    citizen_id=str(alert.citizen_id),
-                    team_id=str(alert.team_id),
-                    status="missed" if alert.kind == "missed_visit" else "planned",
-                )
-                await self.push(alert.team_id, status)
-        for update in updates:
-            await self.push(int(update.team_id), update)
 
     async def deliver(self, now: dt.datetime) -> int:
         """Deliver pending relative notices; each attempt is claimed in its own transaction."""
@@ -177,18 +149,16 @@ async def _stopped(stop: asyncio.Event, delay: float) -> bool:
 
 
 def scheduler_for(app: web.Application) -> Scheduler:
-    """A scheduler wired to the app's database and, when present, its signalling hub."""
+    """A scheduler wired to the app's database, team feed and live-call book."""
     settings = app[settings_key]
-    hub = app.get(hub_key)
+    book = app[book_key]
 
-    async def push(team_id: int, message: AlertMessage | VisitUpdated) -> None:
-        if hub is not None:
-            await hub.notify_team(team_id, message)
+    async def online(citizen_ids: Collection[int]) -> set[int]:
+        connected = await book.online_citizens(str(c) for c in citizen_ids)
+        return {int(c) for c in connected}
 
-    def is_online(citizen_id: int) -> bool:
-        return hub is not None and str(citizen_id) in hub.kiosk_peers
-
-    return Scheduler(settings, app[sessionmaker_key], make_notifier(settings), push, is_online)
+    notifier = make_notifier(settings)
+    return Scheduler(settings, app[sessionmaker_key], notifier, app[team_feed_key], online)
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:

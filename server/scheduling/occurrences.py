@@ -16,19 +16,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from server.localtime import local_day
 from server.scheduling.recurrence import (
-    LOCAL_ZONE,
     Adjustment,
     Cancel,
-    Channel,
     Move,
     OneOffChange,
     PlanSpec,
     SwitchChannel,
-    local_day,
     local_starts,
     to_utc,
 )
+from server.visits.status import Window
+from server.vocabulary import Channel
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -37,7 +37,7 @@ class OccurrenceKey:
 
     plan_id: int
     source: str  # "plan" or "adj:<id>"
-    local_date: date  # the original Copenhagen date, before any move
+    local_date: date  # the original local date, before any move
     seq: int = 0  # index among the same source's occurrences on that date
 
     def as_text(self) -> str:
@@ -52,16 +52,16 @@ class Occurrence:
     key: OccurrenceKey
     visit_type: str
     start: datetime  # planned start, aware UTC
-    window_minutes: int
-    duration_minutes: int
+    window_min: int
+    duration_min: int
     channel: Channel
     moved: bool = False
     channel_switched: bool = False  # differs from the plan's channel for that weekday
 
     @property
-    def local_start(self) -> datetime:
-        """The planned start in Copenhagen time."""
-        return self.start.astimezone(LOCAL_ZONE)
+    def window(self) -> Window:
+        """The occurrence's window."""
+        return Window(self.start, self.window_min)
 
 
 def occurrences(plan: PlanSpec, start: date, end: date) -> list[Occurrence]:
@@ -70,7 +70,7 @@ def occurrences(plan: PlanSpec, start: date, end: date) -> list[Occurrence]:
     for adjustment in plan.adjustments:
         found.extend(_adjustment_occurrences(plan, adjustment, start, end))
     if plan.pauses:
-        found = [occ for occ in found if not plan.paused_on(local_day(occ.start))]
+        found = [occ for occ in found if not plan.paused_on(local_day(occ.start, plan.zone))]
     return sorted(found, key=_start_order)
 
 
@@ -111,12 +111,12 @@ def _plan_occurrences(plan: PlanSpec, start: date, end: date) -> Iterator[Occurr
         planned = Occurrence(
             key,
             plan.visit_type,
-            to_utc(local),
-            plan.window_minutes,
-            plan.duration_minutes,
+            to_utc(local, plan.zone),
+            plan.window_min,
+            plan.duration_min,
             plan.channel_on(key.local_date),
         )
-        changed = _apply(plan.exceptions.get(key.local_date), planned)
+        changed = _apply(plan.exceptions.get(key.local_date), planned, plan)
         if changed is not None:
             yield changed
 
@@ -126,11 +126,11 @@ def _moved_in(plan: PlanSpec, start: date, end: date) -> Iterator[Occurrence]:
     for day, change in plan.exceptions.items():
         if not isinstance(change, Move) or start <= day <= end:
             continue
-        if start <= local_day(change.to) <= end:
+        if start <= local_day(change.to, plan.zone) <= end:
             yield from (occ for occ in _plan_occurrences(plan, day, day) if occ.moved)
 
 
-def _apply(change: OneOffChange | None, occ: Occurrence) -> Occurrence | None:
+def _apply(change: OneOffChange | None, occ: Occurrence, plan: PlanSpec) -> Occurrence | None:
     """Apply a one-off change to a planned occurrence; None when it is cancelled."""
     match change:
         case None:
@@ -142,7 +142,7 @@ def _apply(change: OneOffChange | None, occ: Occurrence) -> Occurrence | None:
         case Move(to=to, channel=channel):
             if occ.key.seq != 0:
                 return occ
-            moved = replace(occ, start=to_utc(to), moved=True)
+            moved = replace(occ, start=to_utc(to, plan.zone), moved=True)
             return moved if channel is None else _switched(moved, channel)
 
 
@@ -162,8 +162,8 @@ def _adjustment_occurrences(
         yield Occurrence(
             key,
             adjustment.visit_type,
-            to_utc(local),
-            adjustment.window_minutes,
-            adjustment.duration_minutes,
+            to_utc(local, plan.zone),
+            adjustment.window_min,
+            adjustment.duration_min,
             adjustment.channel,
         )

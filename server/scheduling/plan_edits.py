@@ -13,15 +13,16 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..localtime import local_day
 from ..models import VisitType
 from .errors import PlanProblem, SchedulingError
 from .generation import GenerationResult, generate
 from .plan_rules import Conflict, overlapping_non_swappable, require_valid_plan
-from .recurrence import LOCAL_ZONE, local_day
 from .specs import LoadedPlan, load_plans
 
 # Clashes are looked for over a year from today: that covers weekly and monthly rules and one
@@ -34,8 +35,8 @@ class NonSwappableOverlap(SchedulingError):
 
     code: ClassVar[str] = "non_swappable_overlap"
 
-    def __init__(self, conflicts: Sequence[Conflict]) -> None:
-        super().__init__(describe(conflicts[0]))
+    def __init__(self, conflicts: Sequence[Conflict], zone: ZoneInfo) -> None:
+        super().__init__(describe(conflicts[0], zone))
         self.conflicts = list(conflicts)
 
 
@@ -47,10 +48,10 @@ class Saved:
     generation: GenerationResult
 
 
-def describe(conflict: Conflict) -> str:
-    """A planner-readable sentence for one clash."""
-    first = conflict.first.start.astimezone(LOCAL_ZONE)
-    second = conflict.second.start.astimezone(LOCAL_ZONE)
+def describe(conflict: Conflict, zone: ZoneInfo) -> str:
+    """A planner-readable sentence for one clash, in the organisation's wall-clock time."""
+    first = conflict.first.start.astimezone(zone)
+    second = conflict.second.start.astimezone(zone)
     return (
         f"{conflict.first.visit_type} at {first:%Y-%m-%d %H:%M} and "
         f"{conflict.second.visit_type} at {second:%H:%M} may overlap; non-swappable visits "
@@ -89,28 +90,31 @@ async def check_and_regenerate(
     citizen_id: int,
     organisation_id: int,
     now: dt.datetime,
+    zone: ZoneInfo,
     horizon_days: int,
 ) -> Saved:
     """Validate the (flushed) plan, refuse clashes, then regenerate its visits."""
     await session.flush()
-    loaded = await load_plans(session, start=local_day(now), citizen_ids=[citizen_id])
+    today = local_day(now, zone)
+    loaded = await load_plans(session, start=today, zone=zone, citizen_ids=[citizen_id])
     target = next(lp for lp in loaded if lp.row.id == plan_id)
     warnings = require_valid_plan(target.spec)
     codes = await non_swappable_codes(session, organisation_id)
-    conflicts = clashes_of(loaded, plan_id, local_day(now), codes)
+    conflicts = clashes_of(loaded, plan_id, today, codes)
     if conflicts:
-        raise NonSwappableOverlap(conflicts)
-    result = await generate(session, now, horizon_days=horizon_days, plan_ids=[plan_id])
+        raise NonSwappableOverlap(conflicts, zone)
+    result = await generate(session, now, zone=zone, horizon_days=horizon_days, plan_ids=[plan_id])
     return Saved(warnings, result)
 
 
 async def regenerate_citizen(
-    session: AsyncSession, citizen_id: int, now: dt.datetime, horizon_days: int
+    session: AsyncSession, citizen_id: int, now: dt.datetime, zone: ZoneInfo, horizon_days: int
 ) -> GenerationResult:
     """Regenerate every plan of one citizen (after a pause is added or removed)."""
     await session.flush()
-    loaded = await load_plans(session, start=local_day(now), citizen_ids=[citizen_id])
+    start = local_day(now, zone)
+    loaded = await load_plans(session, start=start, zone=zone, citizen_ids=[citizen_id])
     if not loaded:
         return GenerationResult()
     ids = [lp.row.id for lp in loaded]
-    return await generate(session, now, horizon_days=horizon_days, plan_ids=ids)
+    return await generate(session, now, zone=zone, horizon_days=horizon_days, plan_ids=ids)

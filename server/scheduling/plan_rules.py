@@ -10,11 +10,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 from server.scheduling.errors import InvalidRecurrence, PlanInvalid, PlanProblem, Severity
 from server.scheduling.occurrences import Occurrence, occurrences
 from server.scheduling.recurrence import (
-    LOCAL_ZONE,
     LocalTimeIssue,
     Move,
     PlanSpec,
@@ -43,9 +43,9 @@ class Conflict:
 
 def validate_plan(plan: PlanSpec) -> list[PlanProblem]:
     """Every problem with the plan and its adjustments; errors block saving, warnings inform."""
-    problems = [*_series_problems(plan), *_plan_only_problems(plan)]
+    problems = [*_series_problems(plan, plan.zone), *_plan_only_problems(plan)]
     for adjustment in plan.adjustments:
-        problems.extend(_series_problems(adjustment))
+        problems.extend(_series_problems(adjustment, plan.zone))
     return problems
 
 
@@ -67,7 +67,7 @@ def _warning(code: str, message: str, source: str, on: date | None = None) -> Pl
     return PlanProblem(code, Severity.WARNING, message, source, on)
 
 
-def _series_problems(spec: Recurring) -> list[PlanProblem]:
+def _series_problems(spec: Recurring, zone: ZoneInfo) -> list[PlanProblem]:
     """Problems of one series: its numbers, its date range and its rule."""
     problems = _size_problems(spec)
     if spec.valid_to is not None and spec.valid_to < spec.valid_from:
@@ -80,17 +80,18 @@ def _series_problems(spec: Recurring) -> list[PlanProblem]:
     if not starts:
         message = "the rule gives no visits in the first year"
         return [*problems, _warning("no_occurrences", message, spec.source)]
-    return [*problems, *_gap_problems(spec, starts), *_clock_change_problems(spec, starts)]
+    clocks = _clock_change_problems(spec, starts, zone)
+    return [*problems, *_gap_problems(spec, starts), *clocks]
 
 
 def _size_problems(spec: Recurring) -> list[PlanProblem]:
     """Window and duration outside their sane ranges."""
     problems = []
-    if not 0 <= spec.window_minutes <= MAX_WINDOW_MINUTES:
-        message = f"window ±{spec.window_minutes} min is outside 0..{MAX_WINDOW_MINUTES}"
+    if not 0 <= spec.window_min <= MAX_WINDOW_MINUTES:
+        message = f"window ±{spec.window_min} min is outside 0..{MAX_WINDOW_MINUTES}"
         problems.append(_error("window_out_of_range", message, spec.source))
-    if not 0 < spec.duration_minutes <= MAX_DURATION_MINUTES:
-        message = f"duration {spec.duration_minutes} min is outside 1..{MAX_DURATION_MINUTES}"
+    if not 0 < spec.duration_min <= MAX_DURATION_MINUTES:
+        message = f"duration {spec.duration_min} min is outside 1..{MAX_DURATION_MINUTES}"
         problems.append(_error("duration_out_of_range", message, spec.source))
     return problems
 
@@ -105,26 +106,30 @@ def _gap_problems(spec: Recurring, starts: Sequence[datetime]) -> list[PlanProbl
     # Wall-clock gaps, as the planner sees them: on a clock-change day the UTC gap of an
     # hourly rule can shrink to zero, and that day already gets its own warnings.
     gap = min((later - earlier for earlier, later in pairwise(starts)), default=None)
-    if gap is None or timedelta(minutes=2 * spec.window_minutes) < gap:
+    if gap is None or timedelta(minutes=2 * spec.window_min) < gap:
         return []
     minutes = int(gap.total_seconds() // 60)
-    message = f"window ±{spec.window_minutes} min overlaps the next visit, {minutes} min later"
+    message = f"window ±{spec.window_min} min overlaps the next visit, {minutes} min later"
     return [_error("window_overlaps_next", message, spec.source)]
 
 
-def _clock_change_problems(spec: Recurring, starts: Sequence[datetime]) -> list[PlanProblem]:
+def _clock_change_problems(
+    spec: Recurring, starts: Sequence[datetime], zone: ZoneInfo
+) -> list[PlanProblem]:
     """Warnings for occurrences in the skipped or repeated hour of a clock change."""
-    change_days = set(clock_change_days(starts[0].date(), starts[-1].date()))
-    found = (_clock_problem(local, spec.source) for local in starts if local.date() in change_days)
+    change_days = set(clock_change_days(starts[0].date(), starts[-1].date(), zone))
+    found = (
+        _clock_problem(local, spec.source, zone) for local in starts if local.date() in change_days
+    )
     return [problem for problem in found if problem is not None]
 
 
-def _clock_problem(local: datetime, source: str) -> PlanProblem | None:
+def _clock_problem(local: datetime, source: str, zone: ZoneInfo) -> PlanProblem | None:
     """A warning when a naive local time does not exist or exists twice that day."""
-    issue = local_time_issue(local)
+    issue = local_time_issue(local, zone)
     if issue is None:
         return None
-    planned = to_utc(local).astimezone(LOCAL_ZONE)
+    planned = to_utc(local, zone).astimezone(zone)
     if issue is LocalTimeIssue.NONEXISTENT:
         message = (
             f"{local:%H:%M} does not exist on {local:%Y-%m-%d} (clocks go forward); "
@@ -186,7 +191,7 @@ def _move_problems(plan: PlanSpec, day: date, move: Move, count: int) -> list[Pl
         message = f"{day} has {count} visits; a move applies to the first only"
         problems.append(_error("move_ambiguous", message, plan.source, day))
     if move.to.tzinfo is None:
-        problem = _clock_problem(move.to, plan.source)
+        problem = _clock_problem(move.to, plan.source, plan.zone)
         problems += [] if problem is None else [problem]
     return problems
 
@@ -240,8 +245,8 @@ def _overlapping_later(ordered: Sequence[Occurrence], index: int) -> Iterator[Oc
 
 def _span(occ: Occurrence) -> tuple[datetime, datetime]:
     """When the visit may take place: window start to window end plus duration."""
-    window = timedelta(minutes=occ.window_minutes)
-    return occ.start - window, occ.start + window + timedelta(minutes=occ.duration_minutes)
+    window = occ.window
+    return window.start, window.end + timedelta(minutes=occ.duration_min)
 
 
 def _series(occ: Occurrence) -> tuple[int, str]:

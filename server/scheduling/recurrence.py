@@ -1,8 +1,9 @@
-"""Visit plans as values, and how their RRULEs expand to Copenhagen wall-clock times.
+"""Visit plans as values, and how their RRULEs expand to the organisation's wall-clock times.
 
 The rules, shared by visit generation, the planner UI and the tests:
 
-* A plan recurs in Europe/Copenhagen wall-clock time. Its RFC 5545 RRULE (parsed by
+* A plan recurs in the organisation's wall-clock time (`PlanSpec.zone`, from
+  `Settings.timezone`; Europe/Copenhagen in the examples below). Its RFC 5545 RRULE (parsed by
   python-dateutil) is expanded as *naive* local times with DTSTART = valid_from at
   time_of_day; BYHOUR/BYMINUTE in the rule override time_of_day (several visits a day).
   An 08:00 plan therefore stays at 08:00 local across daylight-saving changes: 07:00 UTC
@@ -33,8 +34,8 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrule, rrulestr
 
 from server.scheduling.errors import InvalidRecurrence
+from server.vocabulary import Channel
 
-LOCAL_ZONE = ZoneInfo("Europe/Copenhagen")
 PLAN_SOURCE = "plan"
 ONE_DAY = timedelta(days=1)
 
@@ -53,13 +54,6 @@ _PARSE_ANCHOR = datetime(2000, 1, 1)
 # The Gregorian calendar, weekdays and leap years included, repeats every 400 years.
 _CALENDAR_CYCLE = timedelta(days=146_097)
 _CALENDAR_CYCLE_YEARS = 400
-
-
-class Channel(StrEnum):
-    """How a visit happens."""
-
-    SCREEN = "screen"
-    PHYSICAL = "physical"
 
 
 class LocalTimeIssue(StrEnum):
@@ -118,8 +112,8 @@ class Adjustment:
     valid_from: date
     valid_to: date
     channel: Channel = Channel.SCREEN
-    window_minutes: int = 15
-    duration_minutes: int = 5
+    window_min: int = 15
+    duration_min: int = 5
 
     @property
     def source(self) -> str:
@@ -136,8 +130,9 @@ class PlanSpec:
     visit_type: str
     rrule: str
     time_of_day: time
-    window_minutes: int
-    duration_minutes: int
+    window_min: int
+    duration_min: int
+    zone: ZoneInfo  # the wall clock the plan recurs in (Settings.timezone)
     valid_from: date
     valid_to: date | None = None
     default_channel: Channel = Channel.SCREEN
@@ -172,9 +167,9 @@ class Recurring(Protocol):
     @property
     def valid_to(self) -> date | None: ...
     @property
-    def window_minutes(self) -> int: ...
+    def window_min(self) -> int: ...
     @property
-    def duration_minutes(self) -> int: ...
+    def duration_min(self) -> int: ...
     @property
     def source(self) -> str: ...
 
@@ -292,53 +287,46 @@ def _expand(text: str, dtstart: datetime, first: date, last: date) -> tuple[date
 _expand_cached = lru_cache(maxsize=4096)(_expand)
 
 
-def to_utc(local: datetime) -> datetime:
-    """The UTC instant of a Copenhagen wall-clock time (fold=0, see the module rules)."""
+def to_utc(local: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time in ``zone`` (fold=0, see the module rules)."""
     if local.tzinfo is not None:
         return local.astimezone(UTC)
-    return _naive_to_utc(local)
+    return _naive_to_utc(local, zone)
 
 
 @lru_cache(maxsize=65_536)
-def _naive_to_utc(local: datetime) -> datetime:
+def _naive_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
     """Cached: most plans share a handful of times of day, and zoneinfo lookups add up."""
-    return local.replace(tzinfo=LOCAL_ZONE, fold=0).astimezone(UTC)
+    return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
-def local_day(moment: datetime) -> date:
-    """The Copenhagen date of an aware instant or a naive local time."""
-    if moment.tzinfo is None:
-        return moment.date()
-    return moment.astimezone(LOCAL_ZONE).date()
-
-
-def local_time_issue(local: datetime) -> LocalTimeIssue | None:
-    """Whether a naive Copenhagen time is skipped (spring) or repeated (autumn) that day."""
-    early, late = _utc_offset(local, fold=0), _utc_offset(local, fold=1)
+def local_time_issue(local: datetime, zone: ZoneInfo) -> LocalTimeIssue | None:
+    """Whether a naive local time is skipped (spring) or repeated (autumn) that day."""
+    early, late = _utc_offset(local, zone, fold=0), _utc_offset(local, zone, fold=1)
     if early == late:
         return None
     # PEP 495: in a gap fold=0 takes the earlier (smaller) offset, in a fold the larger one.
     return LocalTimeIssue.NONEXISTENT if early < late else LocalTimeIssue.AMBIGUOUS
 
 
-def _utc_offset(local: datetime, fold: int) -> timedelta:
-    """The Copenhagen UTC offset of a naive local time read with the given fold."""
-    offset = local.replace(tzinfo=LOCAL_ZONE, fold=fold).utcoffset()
+def _utc_offset(local: datetime, zone: ZoneInfo, fold: int) -> timedelta:
+    """The UTC offset in ``zone`` of a naive local time read with the given fold."""
+    offset = local.replace(tzinfo=zone, fold=fold).utcoffset()
     return offset if offset is not None else timedelta(0)
 
 
-def clock_change_days(first: date, last: date) -> list[date]:
-    """Local dates in first..last on which Copenhagen's UTC offset changes."""
+def clock_change_days(first: date, last: date, zone: ZoneInfo) -> list[date]:
+    """Local dates in first..last on which the zone's UTC offset changes."""
     return [
         day
         for day in _days(first, last)
-        if _midnight_offset(day) != _midnight_offset(day + ONE_DAY)
+        if _midnight_offset(day, zone) != _midnight_offset(day + ONE_DAY, zone)
     ]
 
 
-def _midnight_offset(day: date) -> timedelta:
-    """The UTC offset at local midnight starting `day` (midnight always exists in Copenhagen)."""
-    return _utc_offset(datetime.combine(day, time.min), fold=0)
+def _midnight_offset(day: date, zone: ZoneInfo) -> timedelta:
+    """The UTC offset at local midnight starting `day` (fold=0 where midnight is skipped)."""
+    return _utc_offset(datetime.combine(day, time.min), zone, fold=0)
 
 
 def _days(first: date, last: date) -> Iterator[date]:

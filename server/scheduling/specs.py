@@ -6,15 +6,16 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import CitizenPause, PlanAdjustment, PlanChange, VisitPlan, VisitType
+from ..vocabulary import Channel
 from .recurrence import (
     Adjustment,
     Cancel,
-    Channel,
     Move,
     OneOffChange,
     Pause,
@@ -44,7 +45,7 @@ def weekday_channels(raw: Mapping[str, object]) -> dict[int, Channel]:
 
 def change_of(row: PlanChange) -> OneOffChange:
     """One stored one-off change as a core value."""
-    channel = None if row.channel is None else Channel(row.channel.value)
+    channel = row.channel
     if row.kind == "cancel":
         return Cancel(row.reason or "")
     if row.kind == "switch" and channel is not None:
@@ -63,15 +64,16 @@ def adjustment_of(row: PlanAdjustment, codes: Mapping[int, str]) -> Adjustment:
         time_of_day=row.local_time,
         valid_from=row.valid_from,
         valid_to=row.valid_to,
-        channel=Channel(row.channel.value),
-        window_minutes=row.window_min,
-        duration_minutes=row.duration_min,
+        channel=row.channel,
+        window_min=row.window_min,
+        duration_min=row.duration_min,
     )
 
 
 def spec_of(
     plan: VisitPlan,
     code: str,
+    zone: ZoneInfo,
     changes: Sequence[PlanChange] = (),
     pauses: Sequence[CitizenPause] = (),
     adjustments: Sequence[Adjustment] = (),
@@ -83,11 +85,12 @@ def spec_of(
         visit_type=code,
         rrule=plan.rrule,
         time_of_day=plan.local_time,
-        window_minutes=plan.window_min,
-        duration_minutes=plan.duration_min,
+        window_min=plan.window_min,
+        duration_min=plan.duration_min,
         valid_from=plan.valid_from,
         valid_to=plan.valid_to,
-        default_channel=Channel(plan.default_channel.value),
+        zone=zone,
+        default_channel=plan.default_channel,
         channels=weekday_channels(plan.channel_by_weekday or {}),
         pauses=tuple(Pause(p.start, p.end, p.reason or "") for p in pauses),
         exceptions={c.local_date: change_of(c) for c in changes},
@@ -104,6 +107,7 @@ async def load_plans(
     session: AsyncSession,
     *,
     start: dt.date,
+    zone: ZoneInfo,
     plan_ids: Collection[int] | None = None,
     citizen_ids: Collection[int] | None = None,
 ) -> list[LoadedPlan]:
@@ -127,6 +131,7 @@ async def load_plans(
             spec_of(
                 plan,
                 codes[plan.visit_type_id],
+                zone,
                 changes.get(plan.id, ()),
                 pauses.get(plan.citizen_id, ()),
                 [adjustment_of(a, codes) for a in adjustments.get(plan.id, ())],

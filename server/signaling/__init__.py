@@ -6,16 +6,23 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ..keys import hub_key, metrics_key, sessionmaker_key, settings_key
+from ..keys import book_key, metrics_key, sessionmaker_key, settings_key, team_feed_key
+from ..rooms.local_book import LocalBook
 from .handler import websocket_handler
-from .hub import Hub
+from .hub import Hub, hub_key
 from .messages import signaling_json_schema
+
+__all__ = ["hub_key", "setup"]
 
 
 async def hub_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The live hub, for the app's lifetime (after the database, before its disposal)."""
-    hub = Hub(app[settings_key], app[sessionmaker_key], app[metrics_key])
+    """The live-call book and the hub, for the app's lifetime (after the database)."""
+    settings = app[settings_key]
+    book = LocalBook(settings.max_call_participants)
+    hub = Hub(settings, app[sessionmaker_key], app[metrics_key], book)
+    app[book_key] = book
     app[hub_key] = hub
+    app[team_feed_key] = hub
     yield
     await hub.close()
 

@@ -9,15 +9,21 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
-from ..models import ParticipantKind, VisitStatus, utcnow
+from ..auth.sessions import session_still_valid
+from ..models import utcnow
 from ..rooms import store
+from ..rooms.book import CallMeta, Departure, Over
 from ..rooms.policy import auto_answer_after, may_ring
-from ..rooms.registry import Ended, EndReason, Left, LiveCall, PeerKind
+from ..rooms.registry import LiveCall
 from ..security import new_token
+from ..visits import lifecycle
+from ..visits.status import Change
+from ..visits.updates import VisitUpdate
+from ..vocabulary import EndReason, PeerKind
 from . import colleagues
 from .errors import SignalingError
 from .facts import caller_facts, db_id
-from .hub import CallMeta, Hub
+from .hub import Hub
 from .messages import (
     Accept,
     CallEnded,
@@ -30,7 +36,6 @@ from .messages import (
     LeaveReason,
     PeerLeft,
     Ring,
-    VisitUpdated,
 )
 from .peer import Peer
 from .views import snapshot
@@ -50,25 +55,17 @@ async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
     require_staff(peer)
     citizen_id = db_id(msg.citizen_id)
     meta, auto_s = await _ring_checks(hub, peer, citizen_id, msg.visit_id)
-    kiosk = hub.kiosk_peer(msg.citizen_id)
+    kiosk = await hub.kiosk_peer(msg.citizen_id)
     if kiosk is None or citizen_id is None:
         raise SignalingError(ErrorCode.OFFLINE, "the citizen's tablet is not online")
-    call = hub.registry.start_ring(
-        new_token(12),
-        msg.citizen_id,
-        peer.participant(),
-        kiosk.participant(),
-        visit_id=str(meta.visit_id) if meta.visit_id else None,
-    )
-    hub.calls[call.call_id] = meta
-    hub.seats.update({peer.peer_id: peer.profile, kiosk.peer_id: kiosk.profile})
+    call = await hub.book.ring(new_token(12), msg.citizen_id, peer.seat(), kiosk.seat(), meta)
     # Recorded before anyone hears of it, so a quick decline always finds the row to end.
     try:
         await _record_ring(hub, peer, kiosk, call, meta, auto_s)
     except BaseException:
-        _forget_ring(hub, call.call_id, peer, kiosk)  # nobody was told: leave no busy ghost
+        await hub.book.cancel(call.call_id, peer.peer_id)  # nobody was told: no busy ghost
         raise
-    await peer.send(snapshot(hub, call, peer.peer_id, ref=msg.id))
+    await peer.send(await snapshot(hub, call, peer.peer_id, ref=msg.id))
     await kiosk.send(ring_message(hub, call, peer, kiosk, meta, auto_s))
     hub.start_timer(
         ("ring", call.call_id, ""),
@@ -76,14 +73,6 @@ async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
         lambda: _ring_timeout(hub, call.call_id),
     )
     await hub.publish_presence([call.citizen_id])
-
-
-def _forget_ring(hub: Hub, call_id: str, caller: Peer, kiosk: Peer) -> None:
-    """Undo a ring whose call record could not be written."""
-    hub.registry.cancel(call_id, caller.peer_id)
-    hub.calls.pop(call_id, None)
-    for peer in (caller, kiosk):
-        hub.seats.pop(peer.peer_id, None)
 
 
 async def _ring_checks(
@@ -95,7 +84,7 @@ async def _ring_checks(
     defaults = store.RingTimes(hub.settings.ring_timeout_s, hub.settings.auto_answer_after_s)
     async with hub.transaction() as session:
         staff = peer.profile.staff
-        if staff is not None and not await store.session_still_valid(session, staff.session_id):
+        if staff is not None and not await session_still_valid(session, staff.session_id):
             raise SignalingError(
                 ErrorCode.NOT_AUTHENTICATED,
                 "your login has ended",
@@ -105,7 +94,7 @@ async def _ring_checks(
         if facts is not None and citizen_id is not None and may_ring(caller, facts):
             visit_id = db_id(visit_wire_id) if visit_wire_id else None
             visit = await store.visit_facts(session, citizen_id, visit_id, now)
-            consent = await store.auto_answer_consent(session, citizen_id, hub.tz)
+            consent = await store.auto_answer_consent(session, citizen_id, hub.settings.zone)
             times = await store.ring_times(session, int(facts.org_id), defaults)
         else:
             facts = None
@@ -188,138 +177,124 @@ async def _record_ring(
                 "auto_answer": auto_s is not None,
             },
         )
-        change = await _visit_status(session, meta, VisitStatus.RINGING)
-    await announce(hub, change)
+        update = await _visit_follows(session, meta, Change.RING)
+    await announce(hub, update)
 
 
-async def _visit_status(
-    session: AsyncSession, meta: CallMeta | None, status: VisitStatus | None
-) -> store.VisitChange | None:
+async def _visit_follows(
+    session: AsyncSession, meta: CallMeta | None, change: Change | EndReason
+) -> VisitUpdate | None:
     """Let the call's visit follow the call (ringing, in call, back to open)."""
     if meta is None or meta.visit_id is None:
         return None
-    return await store.visit_follows_call(session, meta.visit_id, status)
+    return await lifecycle.follow_call(session, meta.visit_id, change)
 
 
-async def announce(hub: Hub, change: store.VisitChange | None) -> None:
+async def announce(hub: Hub, update: VisitUpdate | None) -> None:
     """Tell the visit's team so their call lists change without a reload."""
-    if change is None:
-        return
-    message = VisitUpdated(
-        visit_id=str(change.visit_id),
-        citizen_id=str(change.citizen_id),
-        team_id=str(change.team_id),
-        status=change.status.value,
-    )
-    await hub.notify_team(change.team_id, message)
+    if update is not None:
+        await hub.visit_changed(update)
 
 
 async def on_accept(hub: Hub, peer: Peer, msg: Accept) -> None:
     """The kiosk answers a ring, or an invited colleague accepts."""
-    call = hub.registry.get(msg.call_id)
+    call = await hub.book.get(msg.call_id)
     if peer.profile.kind is PeerKind.STAFF and call.is_invited(peer.profile.identity_id):
         await colleagues.join(hub, peer, msg)
         return
-    call = hub.registry.accept(msg.call_id, peer.peer_id)
+    call = await hub.book.accept(msg.call_id, peer.peer_id)
     hub.cancel_timer(("ring", call.call_id, ""))
     answered_at = utcnow()
     for seat in list(call.participants):
         ref = msg.id if seat == peer.peer_id else None
-        await hub.bus.send(seat, snapshot(hub, call, seat, ref=ref))
+        await hub.bus.send(seat, await snapshot(hub, call, seat, ref=ref))
     # The kiosk's offer follows on this socket at once: persisting in a hub task keeps a
     # database write (about 10 ms on SQLite) out of the call set-up (bench/call_setup.py).
     hub.spawn(lambda: _persist_answer(hub, call.call_id, answered_at))
 
 
 async def _persist_answer(hub: Hub, call_id: str, at: dt.datetime) -> None:
+    meta = await hub.book.meta(call_id)
     async with hub.transaction() as session:
         await store.mark_answered(session, call_id, at)
-        change = await _visit_status(session, hub.calls.get(call_id), VisitStatus.IN_CALL)
-    await announce(hub, change)
+        update = await _visit_follows(session, meta, Change.ANSWER)
+    await announce(hub, update)
 
 
 async def on_decline(hub: Hub, peer: Peer, msg: Decline) -> None:
     """The kiosk declines a ring, or a colleague declines an invitation."""
-    call = hub.registry.get(msg.call_id)
+    call = await hub.book.get(msg.call_id)
     if peer.profile.kind is PeerKind.STAFF and call.is_invited(peer.profile.identity_id):
         await colleagues.decline(hub, peer, msg)
         return
-    await finish(hub, hub.registry.decline(msg.call_id, peer.peer_id))
+    await finish(hub, await hub.book.decline(msg.call_id, peer.peer_id))
 
 
 async def on_cancel(hub: Hub, peer: Peer, msg: Cancel) -> None:
     """The caller gives up before the kiosk answered."""
-    await finish(hub, hub.registry.cancel(msg.call_id, peer.peer_id))
+    await finish(hub, await hub.book.cancel(msg.call_id, peer.peer_id))
 
 
 async def on_hangup(hub: Hub, peer: Peer, msg: Hangup) -> None:
     """A participant leaves; the call ends with the kiosk or the last staff member."""
-    await settle(hub, hub.registry.leave(msg.call_id, peer.peer_id))
+    await settle(hub, await hub.book.leave(msg.call_id, peer.peer_id))
 
 
-async def settle(hub: Hub, left: Left, reason: LeaveReason = "hangup") -> None:
+async def settle(hub: Hub, departure: Departure, reason: LeaveReason = "hangup") -> None:
     """Tell the others that someone left, or end the call when that was the end of it."""
-    if left.ended is not None:
-        await finish(hub, Ended(left.call, left.ended, left.peer.peer_id), leaver=left.peer.peer_id)
+    left = departure.left
+    over = departure.over
+    if over is not None:
+        await finish(hub, over, leaver=left.peer.peer_id)
         return
     await hub.to_call(
         left.call, PeerLeft(call_id=left.call.call_id, peer_id=left.peer.peer_id, reason=reason)
     )
-    profile = hub.seats.pop(left.peer.peer_id, None)
-    if profile is not None and profile.staff is not None:
+    staff = departure.profile.staff if departure.profile is not None else None
+    if staff is not None:
         async with hub.transaction() as session:
-            await store.participant_left(
-                session, left.call.call_id, ParticipantKind.STAFF, profile.staff.staff_id
-            )
+            await store.participant_left(session, left.call.call_id, PeerKind.STAFF, staff.staff_id)
 
 
 async def _ring_timeout(hub: Hub, call_id: str) -> None:
-    ended = hub.registry.timeout(call_id)
-    if ended is not None:
-        await finish(hub, ended)
+    over = await hub.book.timeout(call_id)
+    if over is not None:
+        await finish(hub, over)
 
 
-def _after_call(ended: Ended) -> VisitStatus | None:
-    """Declined or unanswered rings count as a failed attempt; anything else reopens."""
-    if ended.reason in {EndReason.DECLINED, EndReason.NO_ANSWER}:
-        return VisitStatus.NOT_ANSWERED
-    return None
-
-
-async def _record_end(hub: Hub, ended: Ended, meta: CallMeta | None) -> store.VisitChange | None:
-    """Persist the end, audit it, and let the visit follow; returns the visit's change."""
-    call = ended.call
+async def _record_end(hub: Hub, over: Over) -> VisitUpdate | None:
+    """Persist the end, audit it, and let the visit follow; returns the visit's update."""
+    call, reason, meta = over.ended.call, over.ended.reason, over.meta
     async with hub.transaction() as session:
-        await store.end_call(session, call.call_id, ended.reason.value)
+        await store.end_call(session, call.call_id, reason.value)
         audit.record(
             session,
             "call.end",
             actor="system",
             subject=("citizen", meta.citizen_db_id if meta else call.citizen_id),
-            detail={"call": call.call_id, "reason": ended.reason.value},
+            detail={"call": call.call_id, "reason": reason.value},
         )
         # The outcome (recorded by the nurse) or the missed-visit ladder closes the visit;
         # until then it is open again: planned, or not answered after failed attempts.
-        return await _visit_status(session, meta, _after_call(ended))
+        return await _visit_follows(session, meta, reason)
 
 
-async def finish(hub: Hub, ended: Ended, *, leaver: str | None = None) -> None:
+async def finish(hub: Hub, over: Over, *, leaver: str | None = None) -> None:
     """Tell everyone still in the call it is over, release invitations, persist and audit."""
+    ended = over.ended
     call = ended.call
     hub.cancel_timer(("ring", call.call_id, ""))
     for seat in [*call.participants, *([leaver] if leaver else [])]:
         hub.cancel_timer(("grace", call.call_id, seat))
-        hub.seats.pop(seat, None)
-    meta = hub.calls.pop(call.call_id, None)
     hub.metrics.calls.labels(ended.reason.value).inc()
     try:
         # Bounded: with the database down, people must not wait for a pool timeout to hear it.
         async with asyncio.timeout(END_WRITE_TIMEOUT_S):
-            change = await _record_end(hub, ended, meta)
+            update = await _record_end(hub, over)
     except Exception:  # the people in the call must hear it ended even if the write failed
         logger.exception("could not record the end of call %s", call.call_id)
-        change = None
-    await announce(hub, change)
+        update = None
+    await announce(hub, update)
     logger.info("call %s ended: %s", call.call_id, ended.reason.value)
     await hub.to_call(
         call,

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 from ..rooms import store
 from ..rooms.policy import JoinVerdict, may_join
-from ..rooms.registry import LiveCall, PeerKind
+from ..rooms.registry import LiveCall
+from ..vocabulary import PeerKind
 from .errors import SignalingError
 from .facts import caller_facts, db_id
 from .hub import Hub
@@ -24,23 +25,23 @@ from .peer import Peer
 from .views import snapshot
 
 
-def _tabs(hub: Hub, staff_id: str, *, besides: str | None = None) -> list[str]:
-    return [p for p in hub.staff_peers.get(staff_id, ()) if p != besides]
+async def _tabs(hub: Hub, staff_id: str, *, besides: str | None = None) -> list[str]:
+    return [p for p in await hub.book.staff_tabs(staff_id) if p != besides]
 
 
 async def on_invite(hub: Hub, peer: Peer, msg: Invite) -> None:
     """A staff participant invites an online colleague who is not in a call."""
     if peer.profile.kind is not PeerKind.STAFF:
         raise SignalingError(ErrorCode.FORBIDDEN, "only staff can invite")
-    call = hub.registry.get(msg.call_id)
-    tabs = _tabs(hub, msg.user_id)
+    call = await hub.book.get(msg.call_id)
+    tabs = [tab for tab in await _tabs(hub, msg.user_id) if tab in hub.peers]
     if not tabs:
         raise SignalingError(ErrorCode.OFFLINE, "that colleague is not online")
-    if any(hub.registry.call_of(tab) for tab in tabs):
+    if any([await hub.book.call_of(tab) for tab in tabs]):
         raise SignalingError(ErrorCode.BUSY, "that colleague is in another call")
     await _check_join_policy(hub, peer, hub.peers[tabs[0]], call)
-    call = hub.registry.invite(msg.call_id, peer.peer_id, msg.user_id)
-    meta = hub.calls.get(call.call_id)
+    call = await hub.book.invite(msg.call_id, peer.peer_id, msg.user_id)
+    meta = await hub.book.meta(call.call_id)
     invited = Invited(
         call_id=call.call_id,
         citizen_id=call.citizen_id,
@@ -76,17 +77,15 @@ async def _check_join_policy(hub: Hub, inviter: Peer, joiner: Peer, call: LiveCa
 
 async def join(hub: Hub, peer: Peer, msg: Accept) -> None:
     """The invited colleague accepts from one tab and takes the reserved seat."""
-    call = hub.registry.join(msg.call_id, peer.participant())
+    call = await hub.book.join(msg.call_id, peer.seat())
     staff_id = peer.profile.identity_id
     hub.cancel_timer(("invite", call.call_id, staff_id))
-    hub.seats[peer.peer_id] = peer.profile
-    await peer.send(snapshot(hub, call, peer.peer_id, ref=msg.id))
+    await peer.send(await snapshot(hub, call, peer.peer_id, ref=msg.id))
     await hub.to_call(
         call, PeerJoined(call_id=call.call_id, peer=peer.info()), exclude=peer.peer_id
     )
-    await _ended(
-        hub, call.call_id, staff_id, "accepted", _tabs(hub, staff_id, besides=peer.peer_id)
-    )
+    others = await _tabs(hub, staff_id, besides=peer.peer_id)
+    await _ended(hub, call.call_id, staff_id, "accepted", others)
     if peer.profile.staff is not None:
         async with hub.transaction() as session:
             await store.add_participant(session, call.call_id, peer.profile.staff.staff_id)
@@ -95,23 +94,24 @@ async def join(hub: Hub, peer: Peer, msg: Accept) -> None:
 async def decline(hub: Hub, peer: Peer, msg: Decline) -> None:
     """The invited colleague says no; the seat is released."""
     staff_id = peer.profile.identity_id
-    call = hub.registry.decline_invite(msg.call_id, staff_id)
+    call = await hub.book.decline_invite(msg.call_id, staff_id)
     hub.cancel_timer(("invite", call.call_id, staff_id))
-    others = _tabs(hub, staff_id, besides=peer.peer_id)
+    others = await _tabs(hub, staff_id, besides=peer.peer_id)
     await _ended(hub, call.call_id, staff_id, "declined", [*call.participants, *others])
 
 
 async def _expire(hub: Hub, call_id: str, staff_id: str) -> None:
-    call = hub.registry.expire_invite(call_id, staff_id)
+    call = await hub.book.expire_invite(call_id, staff_id)
     if call is not None:
-        await _ended(hub, call_id, staff_id, "timeout", [*call.participants, *_tabs(hub, staff_id)])
+        tabs = await _tabs(hub, staff_id)
+        await _ended(hub, call_id, staff_id, "timeout", [*call.participants, *tabs])
 
 
 async def cancel_invitations(hub: Hub, call: LiveCall) -> None:
     """The call ended: every open invitation is withdrawn."""
     for staff_id in list(call.invited):
         hub.cancel_timer(("invite", call.call_id, staff_id))
-        await _ended(hub, call.call_id, staff_id, "cancelled", _tabs(hub, staff_id))
+        await _ended(hub, call.call_id, staff_id, "cancelled", await _tabs(hub, staff_id))
 
 
 async def _ended(

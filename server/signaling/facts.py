@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..rooms.policy import CallerFacts, StaffRole
-from .peer import PeerProfile
+from ..rooms.book import PeerProfile
+from ..rooms.policy import CallerFacts
+from ..vocabulary import Role
 
 
 def caller_facts(profile: PeerProfile) -> CallerFacts:
@@ -12,7 +13,7 @@ def caller_facts(profile: PeerProfile) -> CallerFacts:
         kind=profile.kind,
         user_id=profile.identity_id,
         org_id=profile.org_id,
-        role=StaffRole(profile.role) if profile.role in set(StaffRole) else None,
+        role=Role(profile.role) if profile.role in set(Role) else None,
         team_ids=profile.team_ids,
     )
 

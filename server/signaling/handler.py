@@ -6,35 +6,52 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from ..keys import hub_key, settings_key, websockets_key
+from ..keys import settings_key, websockets_key
 from . import calls, colleagues, relay, session
+from .dispatch import HandlerTable
 from .errors import SignalingError, refusal_for
-from .hub import Hub
-from .messages import CloseCode, ErrorCode, Hello, MessageError, parse_client_message
+from .hub import Hub, hub_key
+from .messages import (
+    Accept,
+    Answer,
+    Cancel,
+    Candidate,
+    CloseCode,
+    Decline,
+    ErrorCode,
+    Hangup,
+    Hello,
+    Invite,
+    MessageError,
+    Offer,
+    Ping,
+    PresenceSubscribe,
+    Ring,
+    parse_client_message,
+)
 from .peer import Peer
 
 logger = logging.getLogger(__name__)
 timing_logger = logging.getLogger("server.signaling.timing")
 
-Handler = Callable[[Hub, Peer, Any], Awaitable[None]]
-HANDLERS: dict[str, Handler] = {
-    "ping": session.on_ping,
-    "presence-subscribe": session.on_presence_subscribe,
-    "ring": calls.on_ring,
-    "accept": calls.on_accept,
-    "decline": calls.on_decline,
-    "cancel": calls.on_cancel,
-    "hangup": calls.on_hangup,
-    "invite": colleagues.on_invite,
-    "offer": relay.on_offer,
-    "answer": relay.on_answer,
-    "candidate": relay.on_candidate,
-}
+# Every client message after `hello` (which the handshake reads) has exactly one handler.
+HANDLERS = (
+    HandlerTable()
+    .add(Ping, session.on_ping)
+    .add(PresenceSubscribe, session.on_presence_subscribe)
+    .add(Ring, calls.on_ring)
+    .add(Accept, calls.on_accept)
+    .add(Decline, calls.on_decline)
+    .add(Cancel, calls.on_cancel)
+    .add(Hangup, calls.on_hangup)
+    .add(Invite, colleagues.on_invite)
+    .add(Offer, relay.on_offer)
+    .add(Answer, relay.on_answer)
+    .add(Candidate, relay.on_candidate)
+)
 RATE_WINDOW_S = 1.0
 RATE_LIMIT = 60  # messages per second; trickle ICE bursts stay far below
 ABUSE_LIMIT = 300  # dropped messages before the socket is closed
@@ -180,7 +197,7 @@ async def _dispatch(hub: Hub, peer: Peer, data: str) -> None:
         ref = msg.id
         if isinstance(msg, Hello):
             raise SignalingError(ErrorCode.INVALID_STATE, "already said hello")
-        await HANDLERS[msg.type](hub, peer, msg)
+        await HANDLERS.dispatch(hub, peer, msg)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -203,7 +220,7 @@ async def _timed_dispatch(hub: Hub, peer: Peer, data: str) -> None:
     except (ValueError, AttributeError):
         kind, call_id = None, None
     if call_id is None:  # a ring: the server chose the id
-        call = hub.registry.call_of(peer.peer_id)
+        call = await hub.book.call_of(peer.peer_id)
         call_id = call.call_id if call else None
     record = {"type": kind, "call": call_id, "us": elapsed_us}
     timing_logger.info("signaling-timing %s", json.dumps(record))

@@ -1,8 +1,9 @@
-"""Live signalling state of this process: sockets, kiosks online, subscriptions, timers.
+"""Live signalling of this process: its sockets, the timers, and delivery to peers and teams.
 
-The pure call state is the ``RoomRegistry``; this object adds what needs I/O: which socket is
-which peer, presence fan-out, the ring/invite/grace timers and a short database session per
-operation.
+Who is connected and who sits in which call is the live-call book's (``rooms.book``); the hub
+adds what needs sockets and the event loop: which socket is which peer, presence fan-out, the
+ring/invite/grace timers and a short database session per operation. It is also the team feed
+(``visits.updates.TeamFeed``) through which services tell the consoles what changed.
 """
 
 from __future__ import annotations
@@ -11,33 +12,33 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
+from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..bus import Bus, InProcessBus
 from ..metrics import Metrics
-from ..rooms import store
-from ..rooms.registry import LiveCall, PeerKind, RoomRegistry
+from ..models import utcnow
+from ..rooms.book import CallBook
+from ..rooms.registry import LiveCall
 from ..settings import Settings
-from ..turn import IceServerDict, ice_servers, mint_turn_credential
-from .messages import CloseCode, IceServer, Presence, PresenceEntry
-from .peer import Peer, PeerProfile
-
-
-@dataclass(frozen=True, slots=True)
-class CallMeta:
-    """Facts about a live call that the registry (pure, ids only) does not hold."""
-
-    citizen_db_id: int
-    visit_id: int | None
-    visit_type: str | None
-    camera_off: bool
-    auto_answer_after_s: int | None = None  # repeated when a ringing kiosk resumes
-    ring_timeout_s: int = 45  # the organisation's choice, fixed when the ring starts
-
+from ..turn import ice_servers_for
+from ..visits import readiness
+from ..visits.inbox import AlertRaised
+from ..visits.updates import VisitUpdate
+from ..vocabulary import PeerKind
+from .bus import Bus, InProcessBus
+from .errors import SignalingError, refusal_for
+from .messages import (
+    AlertMessage,
+    CloseCode,
+    ErrorCode,
+    IceServer,
+    Presence,
+    PresenceEntry,
+    VisitUpdated,
+)
+from .peer import Peer
 
 logger = logging.getLogger(__name__)
 TimerKey = tuple[str, str, str]
@@ -51,19 +52,14 @@ class Hub:
         settings: Settings,
         sessionmaker: async_sessionmaker[AsyncSession],
         metrics: Metrics,
+        book: CallBook,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.metrics = metrics
-        self.tz = ZoneInfo(settings.timezone)
-        self.registry = RoomRegistry(max_participants=settings.max_call_participants)
+        self.book = book
         self.peers: dict[str, Peer] = {}
         self.bus: Bus = InProcessBus(self.peers)
-        self.kiosk_peers: dict[str, str] = {}  # citizen id → the kiosk's peer id
-        self.staff_peers: dict[str, set[str]] = {}  # staff id → peer ids (tabs)
-        self.watchers: dict[str, set[str]] = {}  # citizen id → subscribed staff peer ids
-        self.seats: dict[str, PeerProfile] = {}  # peer id → profile, for every seat in a call
-        self.calls: dict[str, CallMeta] = {}  # call id → what the database knows of it
         self._timers: dict[TimerKey, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -80,42 +76,30 @@ class Hub:
     async def attach(self, peer: Peer) -> None:
         """Register an authenticated socket; a kiosk replaces its own older socket."""
         self.peers[peer.peer_id] = peer
-        profile = peer.profile
-        if profile.kind is PeerKind.STAFF:
-            self.staff_peers.setdefault(profile.identity_id, set()).add(peer.peer_id)
-        elif profile.citizen_id is not None:
-            await self._replace_kiosk(profile.citizen_id, peer)
-
-    async def _replace_kiosk(self, citizen_id: str, peer: Peer) -> None:
-        old_id = self.kiosk_peers.get(citizen_id)
-        self.kiosk_peers[citizen_id] = peer.peer_id
-        old = self.peers.get(old_id) if old_id else None
-        if old is not None and old is not peer:
+        older = await self.book.connect(peer.peer_id, peer.profile)
+        if peer.profile.kind is not PeerKind.KIOSK or peer.profile.citizen_id is None:
+            return
+        old = self.peers.get(older) if older else None
+        if old is not None:
             await old.ws.close(code=CloseCode.REPLACED, message=b"replaced by a newer socket")
         if peer.profile.kiosk_db_id is not None:
             await self.mark_seen(peer.profile.kiosk_db_id)
-        await self.publish_presence([citizen_id])
+        await self.publish_presence([peer.profile.citizen_id])
 
     async def detach(self, peer: Peer) -> None:
         """Forget a closed socket: presence, subscriptions, indexes."""
         self.peers.pop(peer.peer_id, None)
-        self.subscribe(peer, ())
-        profile = peer.profile
-        if profile.kind is PeerKind.STAFF:
-            tabs = self.staff_peers.get(profile.identity_id, set())
-            tabs.discard(peer.peer_id)
-            if not tabs:
-                self.staff_peers.pop(profile.identity_id, None)
-        elif profile.citizen_id and self.kiosk_peers.get(profile.citizen_id) == peer.peer_id:
-            del self.kiosk_peers[profile.citizen_id]
-            if profile.kiosk_db_id is not None:
-                await self.mark_seen(profile.kiosk_db_id)
-            await self.publish_presence([profile.citizen_id])
+        if not await self.book.disconnect(peer.peer_id, peer.profile):
+            return
+        if peer.profile.kiosk_db_id is not None:
+            await self.mark_seen(peer.profile.kiosk_db_id)
+        if peer.profile.citizen_id is not None:
+            await self.publish_presence([peer.profile.citizen_id])
 
     async def close_staff(self, staff_id: int, *, session_id: int | None = None) -> None:
         """Close a staff member's sockets (all, or one login session's) with 1008: after a
         logout or a deactivation no open tab may ring anyone."""
-        for peer_id in list(self.staff_peers.get(str(staff_id), ())):
+        for peer_id in await self.book.staff_tabs(str(staff_id)):
             peer = self.peers.get(peer_id)
             staff = peer.profile.staff if peer is not None else None
             if peer is None or staff is None:
@@ -123,71 +107,87 @@ class Hub:
             if session_id is None or staff.session_id == session_id:
                 await peer.ws.close(code=CloseCode.POLICY_VIOLATION, message=b"logged out")
 
+    async def close_kiosk(self, citizen_id: int, *, keep_kiosk_id: int | None = None) -> None:
+        """Close the citizen's tablet socket (``forbidden``, then 1008) unless it is ``keep``:
+        a revoked or replaced tablet must stop at once."""
+        peer = await self.kiosk_peer(str(citizen_id))
+        if peer is None or (
+            keep_kiosk_id is not None and peer.profile.kiosk_db_id == keep_kiosk_id
+        ):
+            return
+        error = SignalingError(
+            ErrorCode.FORBIDDEN, "this tablet was revoked", close=CloseCode.POLICY_VIOLATION
+        )
+        await peer.send(refusal_for(error, None).error)
+        await peer.ws.close(code=CloseCode.POLICY_VIOLATION, message=b"tablet revoked")
+
     async def mark_seen(self, kiosk_id: int) -> None:
         """Record the tablet's last-seen time; a database hiccup must not break presence."""
         try:
             async with self.transaction() as session:
-                await store.mark_kiosk_seen(session, kiosk_id)
+                await readiness.mark_seen(session, kiosk_id, utcnow())
         except Exception:
             logger.exception("could not record last-seen of kiosk %s", kiosk_id)
 
-    def kiosk_peer(self, citizen_id: str) -> Peer | None:
-        """The citizen's kiosk socket, if online."""
-        peer_id = self.kiosk_peers.get(citizen_id)
+    async def kiosk_peer(self, citizen_id: str) -> Peer | None:
+        """The citizen's kiosk socket, if online in this process."""
+        peer_id = await self.book.kiosk_peer(citizen_id)
         return self.peers.get(peer_id) if peer_id else None
 
     # -- presence --------------------------------------------------------------------------
 
-    def subscribe(self, peer: Peer, citizen_ids: Iterable[str]) -> None:
-        """Replace ``peer``'s presence subscription."""
-        for citizen_id in peer.subscriptions:
-            watchers = self.watchers.get(citizen_id)
-            if watchers is not None:
-                watchers.discard(peer.peer_id)
-                if not watchers:
-                    del self.watchers[citizen_id]
-        peer.subscriptions = frozenset(citizen_ids)
-        for citizen_id in peer.subscriptions:
-            self.watchers.setdefault(citizen_id, set()).add(peer.peer_id)
-
     async def presence_entries(self, citizen_ids: list[str]) -> list[PresenceEntry]:
         """Current presence of these citizens' kiosks."""
         async with self.transaction() as session:
-            seen = await store.kiosks_last_seen(session, [int(c) for c in citizen_ids])
+            seen = await readiness.last_seen(session, [int(c) for c in citizen_ids])
+        online = await self.book.online_citizens(citizen_ids)
         return [
             PresenceEntry(
                 citizen_id=c,
-                online=c in self.kiosk_peers,
+                online=c in online,
                 last_seen=seen.get(int(c)),
-                in_call=self.registry.call_of_citizen(c) is not None,
+                in_call=await self.book.call_of_citizen(c) is not None,
             )
             for c in citizen_ids
         ]
 
     async def publish_presence(self, citizen_ids: Iterable[str]) -> None:
         """Tell subscribed staff about a change for these citizens."""
-        watched = [c for c in citizen_ids if self.watchers.get(c)]
+        watched = [c for c in citizen_ids if await self.book.watchers(c)]
         if not watched:
             return
-        entries = await self.presence_entries(watched)
-        for entry in entries:
-            await self.bus.fan_out(
-                self.watchers.get(entry.citizen_id, ()), Presence(entries=(entry,))
-            )
+        for entry in await self.presence_entries(watched):
+            watchers = await self.book.watchers(entry.citizen_id)
+            await self.bus.fan_out(watchers, Presence(entries=(entry,)))
 
     # -- sending ---------------------------------------------------------------------------
 
-    def staff_of_team(self, team_id: int) -> list[str]:
-        """Peer ids of every connected staff member of ``team_id``."""
-        return [
-            peer_id
-            for peer_id, peer in list(self.peers.items())
-            if peer.profile.staff is not None and team_id in peer.profile.staff.team_ids
-        ]
-
     async def notify_team(self, team_id: int, message: BaseModel) -> None:
         """Push an alert or a list update to the team's open consoles."""
-        await self.bus.fan_out(self.staff_of_team(team_id), message)
+        await self.bus.fan_out(await self.book.team_peers(team_id), message)
+
+    async def visit_changed(self, update: VisitUpdate) -> None:
+        """The team feed: a visit changed status (``visit-updated``)."""
+        message = VisitUpdated(
+            visit_id=str(update.visit_id),
+            citizen_id=str(update.citizen_id),
+            team_id=str(update.team_id),
+            status=update.status.value,
+        )
+        await self.notify_team(update.team_id, message)
+
+    async def alert_raised(self, alert: AlertRaised) -> None:
+        """The team feed: an alert was stored (``alert``)."""
+        message = AlertMessage(
+            alert_id=str(alert.alert_id),
+            team_id=str(alert.team_id),
+            citizen_id=None if alert.citizen_id is None else str(alert.citizen_id),
+            visit_id=None if alert.visit_id is None else str(alert.visit_id),
+            kind=alert.kind.value,
+            message=alert.message,
+            created_at=alert.created_at,
+        )
+        await self.notify_team(alert.team_id, message)
 
     async def to_call(
         self, call: LiveCall, message: BaseModel, *, exclude: str | None = None
@@ -197,18 +197,8 @@ class Hub:
 
     def ice_for(self, peer_id: str) -> tuple[IceServer, ...]:
         """A fresh ICE server list with TURN credentials minted for this peer."""
-        return tuple(IceServer.model_validate(s) for s in self.ice_dicts(peer_id))
-
-    def ice_dicts(self, peer_id: str) -> list[IceServerDict]:
-        """The same list as plain dicts."""
-        settings = self.settings
-        credential = None
-        if settings.turn_urls and settings.turn_secret:
-            credential = mint_turn_credential(
-                settings.turn_secret, peer_id, ttl_s=settings.turn_ttl_s
-            )
-        turn = settings.turn_urls if credential else ()
-        return ice_servers(settings.stun_urls, turn, credential)
+        servers = ice_servers_for(self.settings, peer_id)
+        return tuple(IceServer.model_validate(s) for s in servers)
 
     # -- timers ----------------------------------------------------------------------------
 
@@ -248,6 +238,11 @@ class Hub:
             return None
         return max(0.0, handle.when() - asyncio.get_running_loop().time())
 
+    @property
+    def timer_keys(self) -> frozenset[TimerKey]:
+        """The pending timers (ring, invitation and grace timers, by call and peer)."""
+        return frozenset(self._timers)
+
     def cancel_timer(self, key: TimerKey) -> None:
         """Stop a pending timer (no-op when it already fired)."""
         handle = self._timers.pop(key, None)
@@ -262,3 +257,7 @@ class Hub:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+# Declared here, not in keys.py: keys.py would have to import the hub, which needs keys.py.
+hub_key = web.AppKey("hub_key", Hub)

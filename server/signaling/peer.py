@@ -9,28 +9,12 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from pydantic import BaseModel
 
-from ..auth.identity import StaffIdentity
-from ..rooms.registry import Participant, PeerKind
+from ..rooms.book import PeerProfile, Seat
+from ..rooms.registry import Participant
 from .messages import PeerInfo
 
 logger = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class PeerProfile:
-    """Who authenticated a socket: a staff member (by cookie) or a kiosk (by device token)."""
-
-    kind: PeerKind
-    identity_id: str
-    name: str
-    role: str | None
-    org_id: str
-    photo_url: str | None = None
-    team_ids: frozenset[str] = frozenset()
-    citizen_id: str | None = None
-    staff: StaffIdentity | None = None
-    kiosk_db_id: int | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -41,7 +25,6 @@ class Peer:
     ws: web.WebSocketResponse
     profile: PeerProfile
     resume_token: str = field(repr=False)
-    subscriptions: frozenset[str] = frozenset()
     message_times: list[float] = field(default_factory=list, repr=False)
     dropped: int = 0
 
@@ -49,14 +32,15 @@ class Peer:
         """How other participants see this peer."""
         return peer_info(self.peer_id, self.profile, connected=connected)
 
-    def participant(self) -> Participant:
-        """A registry seat for this socket."""
-        return Participant(
+    def seat(self) -> Seat:
+        """A seat in a call for this socket."""
+        participant = Participant(
             peer_id=self.peer_id,
             kind=self.profile.kind,
             identity_id=self.profile.identity_id,
             resume_token=self.resume_token,
         )
+        return Seat(participant, self.profile)
 
     async def send(self, message: BaseModel) -> None:
         """Write one message; a slow or closing socket never blocks or breaks the sender."""

@@ -6,11 +6,14 @@ import logging
 
 from aiohttp import web
 
+from ..auth.devices import kiosk_for_token
+from ..auth.scope import visible_citizen_ids
 from ..keys import identity_key
 from ..rooms import store
+from ..rooms.book import PeerProfile
 from ..rooms.errors import RoomError
-from ..rooms.registry import PeerKind
 from ..security import new_token
+from ..vocabulary import CallState, PeerKind
 from . import calls
 from .errors import SignalingError, refusal_for
 from .facts import db_id
@@ -30,7 +33,7 @@ from .messages import (
     PresenceSubscribe,
     Welcome,
 )
-from .peer import Peer, PeerProfile
+from .peer import Peer
 from .views import snapshot
 
 logger = logging.getLogger(__name__)
@@ -73,7 +76,7 @@ async def authenticate(request: web.Request, hub: Hub, hello: Hello) -> PeerProf
 
 async def _kiosk_profile(hub: Hub, token: str) -> PeerProfile:
     async with hub.transaction() as session:
-        owner = await store.kiosk_for_token(session, token)
+        owner = await kiosk_for_token(session, token)
     if owner is None:
         raise SignalingError(
             ErrorCode.FORBIDDEN,
@@ -101,6 +104,7 @@ async def welcome(hub: Hub, peer: Peer, hello: Hello) -> None:
             failure = exc
     profile = peer.profile
     kind = profile.kind
+    resumable = await hub.book.resumable(kind, profile.identity_id)
     await peer.send(
         Welcome(
             ref=hello.id,
@@ -119,9 +123,7 @@ async def welcome(hub: Hub, peer: Peer, hello: Hello) -> None:
             resume_grace_s=hub.settings.reconnect_grace_s,
             resume_token=peer.resume_token,
             resumed=resumed,
-            resumable=tuple(c.call_id for c in hub.registry.resumable(kind, profile.identity_id))[
-                :16
-            ],
+            resumable=tuple(c.call_id for c in resumable)[:16],
         )
     )
     if failure is not None:
@@ -131,10 +133,8 @@ async def welcome(hub: Hub, peer: Peer, hello: Hello) -> None:
 
 
 async def _resume(hub: Hub, peer: Peer, call_id: str, token: str) -> CallSnapshot:
-    result = hub.registry.resume(call_id, token, peer.participant())
+    result = await hub.book.resume(call_id, token, peer.seat())
     hub.cancel_timer(("grace", call_id, result.old_peer_id))
-    hub.seats.pop(result.old_peer_id, None)
-    hub.seats[peer.peer_id] = peer.profile
     old = hub.peers.get(result.old_peer_id)
     if old is not None:  # a half-open old socket: the newer one is in charge now
         await old.ws.close(code=CloseCode.REPLACED, message=b"resumed elsewhere")
@@ -144,16 +144,20 @@ async def _resume(hub: Hub, peer: Peer, call_id: str, token: str) -> CallSnapsho
         exclude=peer.peer_id,
     )
     logger.info("peer %s resumed call %s", peer.peer_id, call_id)
-    return snapshot(hub, result.call, peer.peer_id)
+    return await snapshot(hub, result.call, peer.peer_id)
 
 
 async def _after_resume(hub: Hub, peer: Peer, call_id: str) -> None:
     """A kiosk that resumes a ringing call rings again (its screen was reloaded)."""
-    call = hub.registry.find(call_id)
-    if call is None or call.state.value != "ringing" or peer.profile.kind is not PeerKind.KIOSK:
+    call = await hub.book.find(call_id)
+    if (
+        call is None
+        or call.state is not CallState.RINGING
+        or peer.profile.kind is not PeerKind.KIOSK
+    ):
         return
     caller = next((hub.peers[s.peer_id] for s in call.staff if s.peer_id in hub.peers), None)
-    meta = hub.calls.get(call_id)
+    meta = await hub.book.meta(call_id)
     if caller is not None and meta is not None:
         auto_s = meta.auto_answer_after_s  # the citizen's consent still holds
         await peer.send(calls.ring_message(hub, call, caller, peer, meta, auto_s))
@@ -161,7 +165,7 @@ async def _after_resume(hub: Hub, peer: Peer, call_id: str) -> None:
 
 async def disconnected(hub: Hub, peer: Peer) -> None:
     """The socket closed: keep its seat for the grace period, then release it."""
-    call = hub.registry.disconnect(peer.peer_id)
+    call = await hub.book.drop(peer.peer_id)
     if call is not None:  # the timer first: whatever fails below, the seat is released in time
         hub.start_timer(
             ("grace", call.call_id, peer.peer_id),
@@ -180,9 +184,9 @@ async def disconnected(hub: Hub, peer: Peer) -> None:
 
 
 async def _grace_over(hub: Hub, call_id: str, peer_id: str) -> None:
-    left = hub.registry.expire_grace(call_id, peer_id)
-    if left is not None:
-        await calls.settle(hub, left, reason="connection_lost")
+    departure = await hub.book.expire_grace(call_id, peer_id)
+    if departure is not None:
+        await calls.settle(hub, departure, reason="connection_lost")
 
 
 async def on_ping(hub: Hub, peer: Peer, msg: Ping) -> None:
@@ -197,9 +201,9 @@ async def on_presence_subscribe(hub: Hub, peer: Peer, msg: PresenceSubscribe) ->
         raise SignalingError(ErrorCode.FORBIDDEN, "only staff follow presence")
     wanted = {i for c in msg.citizen_ids if (i := db_id(c)) is not None}
     async with hub.transaction() as session:
-        visible = await store.visible_citizen_ids(session, identity, wanted)
+        visible = await visible_citizen_ids(session, identity, wanted)
     ids = [str(i) for i in sorted(visible)]
-    hub.subscribe(peer, ids)
+    await hub.book.subscribe(peer.peer_id, ids)
     await peer.send(Presence(ref=msg.id, entries=tuple(await hub.presence_entries(ids))))
 
 

@@ -10,11 +10,11 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import BrowserContext
 from sqlalchemy import select
 
-from server.models import Call, CallState, Channel, Citizen, Staff, Team, Visit, VisitStatus, utcnow
-from server.scheduling.recurrence import LOCAL_ZONE, local_day
+from server.models import Call, CallState, Channel, Citizen, Staff, Team, Visit, VisitStatus
 from server.settings import Settings
 from tests.browser.conftest import screenshot
 from tests.databases import transaction
+from tests.zone import LOCAL_ZONE, today
 
 DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "figures.png"
 OUTCOMES = (VisitStatus.DONE, VisitStatus.DONE, VisitStatus.DONE, VisitStatus.MISSED)
@@ -28,9 +28,9 @@ async def _history(settings: Settings, weeks: int = 6) -> None:
         staff = list(
             await session.scalars(select(Staff.id).where(Staff.username.in_(["anna", "carla"])))
         )
-        today = local_day(utcnow())
+        this_day = today()
         for n in range(1, weeks * 7):
-            day = today - dt.timedelta(days=n)
+            day = this_day - dt.timedelta(days=n)
             for index, citizen in enumerate(citizens):
                 status = OUTCOMES[(n + index) % len(OUTCOMES)]
                 planned = dt.datetime.combine(day, dt.time(9, 0), LOCAL_ZONE).astimezone(dt.UTC)

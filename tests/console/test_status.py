@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from server.console.admin import AuditRow, audit_csv
-from server.console.status import ListStatus, list_status
+from server.admin.auditlog import AuditRow, audit_csv
 from server.models import VisitStatus
 from server.orgsettings import OrgSettings, merged, read_settings
+from server.visits.status import ListStatus, Window, list_status
 
 T0 = dt.datetime(2026, 3, 4, 8, 0, tzinfo=dt.UTC)
 
@@ -34,7 +34,7 @@ def test_status_from_stored_state_and_clock(
 ) -> None:
     """Planned before the window, due inside it, late after it; stored states win."""
     now = T0 + dt.timedelta(minutes=minutes_from_plan)
-    assert list_status(stored, T0, 15, now) is expected
+    assert list_status(stored, Window(T0, 15), now) is expected
 
 
 def test_status_settings_defaults_and_foreign_keys_kept() -> None:

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import BrowserContext, Page
 
 from kiosk.caller import StaffCaller
-from server.keys import hub_key
+from server.signaling import hub_key
 from tests.browser.conftest import screenshot
 from tests.kiosk_web.conftest import KAREN, WAIT_MS, wait_screen, wait_true
 
@@ -24,7 +24,7 @@ async def frames_advance(page: Page) -> None:
 
 async def drop_kiosk_socket(server: TestServer) -> None:
     """Close the tablet's socket from the server side, as a restarting node would (1011)."""
-    peer = server.app[hub_key].kiosk_peer(KAREN)
+    peer = await server.app[hub_key].kiosk_peer(KAREN)
     assert peer is not None, "the tablet is not connected"
     await peer.ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"test drop")
 

@@ -8,16 +8,9 @@ from dataclasses import replace
 import pytest
 
 from server.rooms import errors
-from server.rooms.registry import (
-    CallState,
-    Ended,
-    EndReason,
-    LiveCall,
-    Participant,
-    PeerKind,
-    RoomRegistry,
-)
+from server.rooms.registry import Ended, LiveCall, Participant, RoomRegistry
 from server.signaling.messages import ErrorCode
+from server.vocabulary import CallState, EndReason, PeerKind
 
 CALL = "call-1"
 CITIZEN = "cit-1"
@@ -457,15 +450,6 @@ def test_error_codes_are_protocol_codes(cls: type[errors.RoomError]) -> None:
     assert cls.code in {code.value for code in ErrorCode}
     assert str(error) == f"call {CALL}: why" and CALL in repr(error)
     assert str(cls(CALL)) == f"call {CALL}"
-
-
-def test_enums_match_the_database_vocabulary() -> None:
-    """CallState and PeerKind mirror models.enums, which rooms/ may not import."""
-    from server.models.enums import CallState as StoredCallState
-    from server.models.enums import ParticipantKind
-
-    assert [s.value for s in CallState] == [s.value for s in StoredCallState]
-    assert [k.value for k in PeerKind] == [k.value for k in ParticipantKind]
 
 
 def test_end_reasons_are_wire_reasons() -> None:

@@ -7,11 +7,11 @@ import datetime as dt
 from icalendar import Calendar
 from sqlalchemy import select
 
-from server.models import Citizen, Staff, utcnow
-from server.scheduling.daylist import next_visit_for_citizen
-from server.scheduling.recurrence import local_day
+from server.models import Citizen, Staff
+from server.visits.daylist import next_visit_for_citizen
 from tests.conftest import Client, login
 from tests.databases import transaction
+from tests.zone import LOCAL_ZONE, today
 
 
 async def _csrf(client: Client) -> str:
@@ -22,7 +22,7 @@ async def _csrf(client: Client) -> str:
 async def test_daylist_kiosk_and_calendar_agree(demo: object, client: Client, db_url: str) -> None:
     """Anna's team list, a citizen's next visit and Anna's team feed name the same visits."""
     assert await login(client, "anna") == 303
-    tomorrow = local_day(utcnow()) + dt.timedelta(days=1)
+    tomorrow = today() + dt.timedelta(days=1)
     listing = await client.get(f"/api/daylist?date={tomorrow.isoformat()}")
     assert listing.status == 200
     visits = (await listing.json())["visits"]
@@ -33,7 +33,7 @@ async def test_daylist_kiosk_and_calendar_agree(demo: object, client: Client, db
         citizen_id = visits[0]["citizen_id"]
         citizen = await session.get_one(Citizen, citizen_id)
         upcoming = await next_visit_for_citizen(
-            session, citizen_id, dt.datetime.fromisoformat(visits[0]["window_start"])
+            session, citizen_id, dt.datetime.fromisoformat(visits[0]["window_start"]), LOCAL_ZONE
         )
     assert upcoming is not None and upcoming.visit_id == visits[0]["visit_id"]
     created = await client.post(

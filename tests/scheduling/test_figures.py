@@ -19,11 +19,11 @@ from server.models import (
     VisitStatus,
 )
 from server.scheduling.figures import team_figures, week_starts
-from server.scheduling.recurrence import LOCAL_ZONE
 from server.settings import Settings
 from tests.conftest import Client, login
 from tests.databases import transaction
 from tests.scheduling.world import World, make_world
+from tests.zone import LOCAL_ZONE
 
 MONDAY = dt.date(2026, 3, 9)  # ISO week 2026-W11
 
@@ -108,7 +108,7 @@ async def test_figures_of_a_constructed_week(db_url: str) -> None:
             ]
         )  # fmt: skip
     async with transaction(db_url) as session:
-        figures = await team_figures(session, [world.team_id], _day(6), weeks=2)
+        figures = await team_figures(session, [world.team_id], _day(6), weeks=2, zone=LOCAL_ZONE)
     previous, week = figures[world.team_id]
     assert (previous.week, week.week, week.starts) == ("2026-W10", "2026-W11", MONDAY)
     assert (week.visits, week.calls, week.missed, week.escalated) == (4, 4, 1, 1)

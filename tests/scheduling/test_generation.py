@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from server.models import Channel, Outcome, PlanChange, Visit, VisitPlan, VisitStatus
 from server.scheduling.generation import generate
-from server.scheduling.recurrence import LOCAL_ZONE
 from tests.databases import transaction
 from tests.scheduling.world import add_plan, make_world
+from tests.zone import LOCAL_ZONE
 
 NOW = dt.datetime(2026, 3, 23, 5, 0, tzinfo=dt.UTC)  # Monday 06:00 in Copenhagen
 
@@ -33,9 +33,9 @@ async def test_generation_is_idempotent(db_url: str) -> None:
         world = await make_world(session)
         await add_plan(session, world, world.citizens[0], "medication", dt.time(8, 0))
     async with transaction(db_url) as session:
-        first = await generate(session, NOW, horizon_days=6)
+        first = await generate(session, NOW, zone=LOCAL_ZONE, horizon_days=6)
     async with transaction(db_url) as session:
-        second = await generate(session, NOW, horizon_days=6)
+        second = await generate(session, NOW, zone=LOCAL_ZONE, horizon_days=6)
     assert (first.created, second.created) == (7, 0)
     assert len(await _visits(db_url)) == 7
 
@@ -48,7 +48,7 @@ async def test_generation_keeps_wall_clock_across_spring_forward(db_url: str) ->
         await add_plan(session, world, world.citizens[0], "medication", dt.time(2, 30))
     now = dt.datetime(2026, 3, 27, 12, 0, tzinfo=dt.UTC)
     async with transaction(db_url) as session:
-        await generate(session, now, horizon_days=3)
+        await generate(session, now, zone=LOCAL_ZONE, horizon_days=3)
     local = [v.planned_at.astimezone(LOCAL_ZONE) for v in await _visits(db_url)]
     eights = sorted(t for t in local if t.hour == 8)
     assert [t.utcoffset() for t in eights] == [dt.timedelta(hours=h) for h in (1, 2, 2)]
@@ -63,7 +63,7 @@ async def test_generation_autumn_ambiguous_time_is_first(db_url: str) -> None:
         await add_plan(session, world, world.citizens[0], "medication", dt.time(2, 30))
     now = dt.datetime(2026, 10, 24, 12, 0, tzinfo=dt.UTC)
     async with transaction(db_url) as session:
-        await generate(session, now, horizon_days=1)
+        await generate(session, now, zone=LOCAL_ZONE, horizon_days=1)
     change_day = [
         v.planned_at
         for v in await _visits(db_url)
@@ -78,7 +78,7 @@ async def test_generation_first_visit_is_physical(db_url: str) -> None:
         world = await make_world(session)
         await add_plan(session, world, world.citizens[0], "reassurance", dt.time(9, 0))
     async with transaction(db_url) as session:
-        await generate(session, NOW, horizon_days=2)
+        await generate(session, NOW, zone=LOCAL_ZONE, horizon_days=2)
     channels = [v.channel for v in await _visits(db_url)]
     assert channels == [Channel.PHYSICAL, Channel.SCREEN, Channel.SCREEN]
 
@@ -89,7 +89,7 @@ async def test_generation_edit_moves_only_untouched_future_visits(db_url: str) -
         world = await make_world(session)
         plan_id = await add_plan(session, world, world.citizens[0], "medication", dt.time(8, 0))
     async with transaction(db_url) as session:
-        await generate(session, NOW, horizon_days=3)
+        await generate(session, NOW, zone=LOCAL_ZONE, horizon_days=3)
     first = (await _visits(db_url))[0]
     async with transaction(db_url) as session:
         visit = await session.get_one(Visit, first.id)
@@ -100,7 +100,7 @@ async def test_generation_edit_moves_only_untouched_future_visits(db_url: str) -
     async with transaction(db_url) as session:
         stored_plan = await session.get_one(VisitPlan, plan_id)
         stored_plan.local_time = dt.time(9, 0)
-        result = await generate(session, NOW, horizon_days=3)
+        result = await generate(session, NOW, zone=LOCAL_ZONE, horizon_days=3)
     visits = await _visits(db_url)
     assert result.cancelled == 1
     assert visits[0].planned_at.astimezone(LOCAL_ZONE).hour == 8  # documented, unchanged
@@ -122,9 +122,11 @@ async def test_generation_for_one_citizen_leaves_others_alone(db_url: str) -> No
         for citizen in world.citizens:
             await add_plan(session, world, citizen, "reassurance", dt.time(11, 0))
     async with transaction(db_url) as session:
-        await generate(session, NOW, horizon_days=3)
+        await generate(session, NOW, zone=LOCAL_ZONE, horizon_days=3)
     async with transaction(db_url) as session:
-        again = await generate(session, NOW, horizon_days=3, citizen_ids=[world.citizens[0]])
+        again = await generate(
+            session, NOW, zone=LOCAL_ZONE, horizon_days=3, citizen_ids=[world.citizens[0]]
+        )
     assert (again.created, again.cancelled) == (0, 0)
     statuses = {v.status for v in await _visits(db_url)}
     assert statuses == {VisitStatus.PLANNED}

@@ -4,6 +4,7 @@ import time as clock
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,12 +17,14 @@ from server.scheduling.occurrences import (
 from server.scheduling.recurrence import (
     Adjustment,
     Cancel,
-    Channel,
     Move,
     Pause,
     PlanSpec,
     SwitchChannel,
 )
+from server.vocabulary import Channel
+
+CPH = ZoneInfo("Europe/Copenhagen")  # the wall clock these plans recur in
 
 SCREEN, PHYSICAL = Channel.SCREEN, Channel.PHYSICAL
 MON = date(2026, 3, 2)  # a Monday
@@ -31,8 +34,9 @@ PLAN = PlanSpec(
     visit_type="medication",
     rrule="FREQ=DAILY",
     time_of_day=time(8),
-    window_minutes=15,
-    duration_minutes=5,
+    window_min=15,
+    duration_min=5,
+    zone=CPH,
     valid_from=date(2026, 1, 1),
 )
 
@@ -66,7 +70,7 @@ def test_occurrences_follow_the_rule(rule: str, weekdays: list[int]) -> None:
     """Daily and weekly rules give visits on the expected weekdays at 08:00 local."""
     found = occurrences(plan(rrule=rule), *week())
     assert [day.weekday() for day in days(found)] == weekdays
-    assert {occ.local_start.time() for occ in found} == {time(8)}
+    assert {occ.start.astimezone(CPH).time() for occ in found} == {time(8)}
 
 
 def test_occurrences_channel_by_weekday() -> None:
@@ -140,7 +144,7 @@ def test_occurrences_move_across_the_range() -> None:
     assert [occ.key.local_date for occ in occurrences(plan(exceptions=out), MON, MON)] == [MON]
     into = {date(2026, 3, 20): Move(datetime(2026, 3, 2, 14, 0))}
     found = occurrences(plan(exceptions=into), MON, MON)
-    assert [(occ.key.local_date, occ.local_start.hour) for occ in found] == [
+    assert [(occ.key.local_date, occ.start.astimezone(CPH).hour) for occ in found] == [
         (MON, 8),
         (date(2026, 3, 20), 14),
     ]
@@ -154,7 +158,7 @@ def test_occurrences_pause_applies_to_the_moved_day() -> None:
         date(2026, 3, 5): Move(datetime(2026, 3, 3, 12, 0)),
     }
     found = occurrences(plan(pauses=pause, exceptions=exceptions), MON, date(2026, 3, 5))
-    assert [(occ.key.local_date.day, occ.local_start.day) for occ in found] == [
+    assert [(occ.key.local_date.day, occ.start.astimezone(CPH).day) for occ in found] == [
         (2, 2),
         (4, 4),
         (3, 4),
@@ -164,7 +168,11 @@ def test_occurrences_pause_applies_to_the_moved_day() -> None:
 def test_occurrences_several_a_day_are_numbered() -> None:
     """Visits on the same date get seq 0, 1, 2 in time order."""
     found = occurrences(plan(rrule="FREQ=DAILY;BYHOUR=8,12,17"), MON, MON)
-    assert [(occ.key.seq, occ.local_start.hour) for occ in found] == [(0, 8), (1, 12), (2, 17)]
+    assert [(occ.key.seq, occ.start.astimezone(CPH).hour) for occ in found] == [
+        (0, 8),
+        (1, 12),
+        (2, 17),
+    ]
 
 
 def test_occurrences_temporary_adjustment() -> None:
@@ -176,15 +184,15 @@ def test_occurrences_temporary_adjustment() -> None:
         time_of_day=time(15),
         valid_from=MON,
         valid_to=MON + timedelta(days=13),
-        window_minutes=30,
-        duration_minutes=10,
+        window_min=30,
+        duration_min=10,
     )
     found = occurrences(plan(adjustments=(extra,)), MON, MON + timedelta(days=20))
     calls = [occ for occ in found if occ.key.source == "adj:3"]
     assert len(calls) == 14
-    assert {(occ.visit_type, occ.local_start.time(), occ.window_minutes) for occ in calls} == {
-        ("reassurance", time(15), 30)
-    }
+    assert {
+        (occ.visit_type, occ.start.astimezone(CPH).time(), occ.window_min) for occ in calls
+    } == {("reassurance", time(15), 30)}
     assert len(found) == 21 + 14
 
 
@@ -217,7 +225,7 @@ def test_occurrences_0800_across_dst(day: date, utc_hour: int) -> None:
     """An 08:00 plan stays at 08:00 local; its UTC hour moves 7→6 in spring and 6→7 in autumn."""
     (occ,) = occurrences(plan(), day, day)
     assert occ.start.tzinfo is UTC
-    assert (occ.start.hour, occ.local_start.hour) == (utc_hour, 8)
+    assert (occ.start.hour, occ.start.astimezone(CPH).hour) == (utc_hour, 8)
 
 
 @pytest.mark.parametrize(
@@ -231,7 +239,7 @@ def test_occurrences_0230_on_clock_change_days(day: date, utc: datetime, local_h
     """02:30 is shifted to 03:30 in spring and is the first (summer-time) 02:30 in autumn."""
     (occ,) = occurrences(plan(time_of_day=time(2, 30)), day, day)
     assert occ.start == utc
-    assert occ.local_start.strftime("%H:%M") == local_hhmm
+    assert occ.start.astimezone(CPH).strftime("%H:%M") == local_hhmm
 
 
 def test_occurrences_are_idempotent() -> None:

@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.auth.identity import StaffIdentity
-from server.console import outcomes
 from server.db import make_engine, make_sessionmaker
+from server.identity import StaffIdentity
 from server.models import (
     Alert,
     AlertKind,
@@ -32,12 +31,14 @@ from server.models import (
     VisitStatus,
 )
 from server.orgsettings import RetryLadder
-from server.scheduling.daylist import next_visit_for_citizen
 from server.scheduling.jobs import Scheduler
 from server.scheduling.notifier import LoggingNotifier
 from server.settings import Settings
+from server.visits import outcomes
+from server.visits.daylist import next_visit_for_citizen
 from tests.databases import transaction
 from tests.scheduling.world import World, make_world
+from tests.zone import LOCAL_ZONE
 
 PLANNED = dt.datetime(2026, 3, 23, 7, 0, tzinfo=dt.UTC)  # Monday 08:00 in Copenhagen, ±15
 MIN = dt.timedelta(minutes=1)
@@ -237,7 +238,9 @@ async def test_tablet_keeps_showing_the_visit_being_called(
             )
         )
     async with transaction(db_url) as session:
-        found = await next_visit_for_citizen(session, world.citizens[0], PLANNED + 20 * MIN)
+        found = await next_visit_for_citizen(
+            session, world.citizens[0], PLANNED + 20 * MIN, LOCAL_ZONE
+        )
     assert found is not None and found.visit_id == visit_id
 
 

@@ -3,6 +3,7 @@
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -31,8 +32,9 @@ PLAN = PlanSpec(
     visit_type="medication",
     rrule="FREQ=DAILY",
     time_of_day=time(8),
-    window_minutes=15,
-    duration_minutes=5,
+    window_min=15,
+    duration_min=5,
+    zone=ZoneInfo("Europe/Copenhagen"),  # the wall clock this plan recurs in
     valid_from=date(2026, 1, 5),
     valid_to=date(2026, 12, 31),
 )
@@ -75,20 +77,20 @@ def test_validate_plan_accepts_a_sound_plan() -> None:
         ({"rrule": "FREQ=SOMETIMES"}, [("invalid_rrule", ERROR)]),
         ({"rrule": "FREQ=DAILY;UNTIL=20260301T000000"}, [("invalid_rrule", ERROR)]),
         ({"valid_to": date(2026, 1, 4)}, [("valid_to_before_valid_from", ERROR)]),
-        ({"duration_minutes": 0}, [("duration_out_of_range", ERROR)]),
-        ({"duration_minutes": 600}, [("duration_out_of_range", ERROR)]),
-        ({"window_minutes": -1}, [("window_out_of_range", ERROR)]),
-        ({"window_minutes": 241}, [("window_out_of_range", ERROR)]),
-        ({"rrule": HOURLY, "window_minutes": 90}, [("window_overlaps_next", ERROR)]),
-        ({"rrule": HOURLY, "window_minutes": 30}, [("window_overlaps_next", ERROR)]),
-        ({"rrule": HOURLY, "window_minutes": 29}, []),
+        ({"duration_min": 0}, [("duration_out_of_range", ERROR)]),
+        ({"duration_min": 600}, [("duration_out_of_range", ERROR)]),
+        ({"window_min": -1}, [("window_out_of_range", ERROR)]),
+        ({"window_min": 241}, [("window_out_of_range", ERROR)]),
+        ({"rrule": HOURLY, "window_min": 90}, [("window_overlaps_next", ERROR)]),
+        ({"rrule": HOURLY, "window_min": 30}, [("window_overlaps_next", ERROR)]),
+        ({"rrule": HOURLY, "window_min": 29}, []),
         ({"rrule": "FREQ=HOURLY;INTERVAL=2;BYHOUR=9"}, [("invalid_rrule", ERROR)]),
         ({"rrule": "FREQ=DAILY;INTERVAL=7;BYDAY=TU"}, [("no_occurrences", WARNING)]),
         (
-            {"rrule": "FREQ=DAILY;BYHOUR=8,10", "window_minutes": 60},
+            {"rrule": "FREQ=DAILY;BYHOUR=8,10", "window_min": 60},
             [("window_overlaps_next", ERROR)],
         ),
-        ({"rrule": "FREQ=DAILY;BYHOUR=8,12", "window_minutes": 60}, []),
+        ({"rrule": "FREQ=DAILY;BYHOUR=8,12", "window_min": 60}, []),
         ({"rrule": "FREQ=DAILY;BYMONTHDAY=31;BYMONTH=2"}, [("no_occurrences", WARNING)]),
         ({"channels": {7: "screen"}}, [("invalid_weekday", ERROR)]),
         ({"pauses": (Pause(MON, MON - timedelta(days=1)),)}, [("pause_inverted", ERROR)]),
@@ -106,7 +108,7 @@ def test_validate_plan_reports_problems(
 
 def test_validate_plan_hourly_plan_with_wide_window() -> None:
     """A round-the-clock hourly plan with ±90 min overlaps, and hits both clock changes."""
-    problems = validate_plan(plan(rrule="FREQ=HOURLY", window_minutes=90))
+    problems = validate_plan(plan(rrule="FREQ=HOURLY", window_min=90))
     assert codes(problems) == [
         ("window_overlaps_next", ERROR),
         ("nonexistent_local_time", WARNING),
@@ -160,7 +162,7 @@ def test_validate_plan_checks_moves() -> None:
 def test_require_valid_plan_raises_with_problems() -> None:
     """Errors raise PlanInvalid carrying every problem; warnings alone are returned."""
     with pytest.raises(PlanInvalid) as caught:
-        require_valid_plan(plan(window_minutes=300, time_of_day=time(2, 30)))
+        require_valid_plan(plan(window_min=300, time_of_day=time(2, 30)))
     assert caught.value.code == "plan_invalid"
     assert [p.code for p in caught.value.problems][0] == "window_out_of_range"
     warnings = require_valid_plan(plan(time_of_day=time(2, 30)))
@@ -182,7 +184,7 @@ def test_overlapping_non_swappable_reports_clash_once() -> None:
     [
         ({"time_of_day": time(8, 34)}, True),  # 08:00 may run until 08:20, 08:34 may start 08:19
         ({"time_of_day": time(8, 35)}, False),
-        ({"time_of_day": time(8), "window_minutes": 0}, True),
+        ({"time_of_day": time(8), "window_min": 0}, True),
         ({"visit_type": "reassurance"}, False),
         ({"citizen_id": 11}, False),
         (

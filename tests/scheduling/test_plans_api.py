@@ -18,12 +18,11 @@ from server.models import (
     Visit,
     VisitPlan,
     VisitStatus,
-    utcnow,
 )
-from server.scheduling.recurrence import LOCAL_ZONE, local_day
 from server.settings import Settings
 from tests.conftest import Client, login
 from tests.databases import transaction
+from tests.zone import LOCAL_ZONE, today
 
 
 @pytest.fixture
@@ -42,7 +41,7 @@ async def _ids(db_url: str) -> tuple[int, int]:
 
 
 def _tomorrow() -> dt.date:
-    return local_day(utcnow()) + dt.timedelta(days=1)
+    return today() + dt.timedelta(days=1)
 
 
 def _plan(citizen: int, team: int, **fields: Any) -> dict[str, Any]:

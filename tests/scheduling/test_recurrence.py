@@ -3,21 +3,25 @@
 import time as clock
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil.rrule import rrulestr
 
+from server.localtime import local_day
 from server.scheduling.errors import InvalidRecurrence
 from server.scheduling.recurrence import (
     Adjustment,
     LocalTimeIssue,
     clock_change_days,
-    local_day,
     local_starts,
     local_time_issue,
     parse_rule,
     to_utc,
 )
+
+CPH = ZoneInfo("Europe/Copenhagen")
+ANCHORAGE = ZoneInfo("America/Anchorage")  # west of UTC, clocks change on other Sundays
 
 SPEC = Adjustment(
     id=1,
@@ -96,7 +100,7 @@ def test_parse_rule_is_cached() -> None:
 )
 def test_to_utc_follows_the_fold_zero_rule(local: datetime, utc: datetime) -> None:
     """Wall-clock times map to UTC with the DST offset; gaps shift forward, folds take the first."""
-    assert to_utc(local) == utc
+    assert to_utc(local, CPH) == utc
 
 
 @pytest.mark.parametrize(
@@ -115,21 +119,34 @@ def test_local_time_issue_classifies_gap_and_fold(
     local: datetime, issue: LocalTimeIssue | None
 ) -> None:
     """Times in the spring gap are nonexistent, times in the autumn fold ambiguous."""
-    assert local_time_issue(local) == issue
+    assert local_time_issue(local, CPH) == issue
 
 
 def test_clock_change_days_2026() -> None:
     """Copenhagen changes clocks on the last Sundays of March and October."""
-    assert clock_change_days(date(2026, 1, 1), date(2026, 12, 31)) == [
+    assert clock_change_days(date(2026, 1, 1), date(2026, 12, 31), CPH) == [
         date(2026, 3, 29),
         date(2026, 10, 25),
     ]
 
 
+def test_clock_change_days_follow_the_zone() -> None:
+    """Anchorage (as the US) changes on the second Sunday of March and first of November."""
+    assert clock_change_days(date(2026, 1, 1), date(2026, 12, 31), ANCHORAGE) == [
+        date(2026, 3, 8),
+        date(2026, 11, 1),
+    ]
+    assert to_utc(datetime(2026, 7, 1, 7, 30), ANCHORAGE) == datetime(
+        2026, 7, 1, 15, 30, tzinfo=UTC
+    )
+    assert local_time_issue(datetime(2026, 3, 8, 2, 30), ANCHORAGE) is LocalTimeIssue.NONEXISTENT
+
+
 def test_local_day_of_aware_and_naive() -> None:
     """An aware instant is read in Copenhagen; a naive time is already local."""
-    assert local_day(datetime(2026, 6, 1, 22, 30, tzinfo=UTC)) == date(2026, 6, 2)
-    assert local_day(datetime(2026, 6, 1, 23, 30)) == date(2026, 6, 1)
+    assert local_day(datetime(2026, 6, 1, 22, 30, tzinfo=UTC), CPH) == date(2026, 6, 2)
+    assert local_day(datetime(2026, 6, 1, 23, 30), CPH) == date(2026, 6, 1)
+    assert local_day(datetime(2026, 6, 2, 3, 30, tzinfo=UTC), ANCHORAGE) == date(2026, 6, 1)
 
 
 def test_local_starts_clips_to_validity() -> None:

@@ -8,9 +8,11 @@ import datetime as dt
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
-from server.keys import hub_key, websockets_key
+from server.keys import book_key, websockets_key
 from server.models import AuditEvent, Call, Visit, VisitType, utcnow
+from server.rooms.local_book import LocalBook
 from server.settings import Settings
+from server.signaling import hub_key
 from tests.databases import transaction
 from tests.signaling.conftest import NewClient
 from tests.signaling.wsclient import kiosk_socket, open_socket, staff_socket
@@ -20,11 +22,9 @@ KAREN, POUL = 0, 1  # demo citizen indexes: Karen (id 1) in Team Nord, Poul (id 
 
 def assert_idle(app: web.Application) -> None:
     """No call, peer, socket or timer is left behind."""
-    hub = app[hub_key]
-    assert len(hub.registry) == 0
-    assert hub.peers == {} and hub.kiosk_peers == {} and hub.staff_peers == {}
-    assert hub.seats == {} and hub.calls == {} and hub.watchers == {}
-    assert not hub._timers
+    hub, book = app[hub_key], app[book_key]
+    assert isinstance(book, LocalBook) and book.idle()
+    assert hub.peers == {} and hub.timer_keys == frozenset()
     assert len(app[websockets_key]) == 0
 
 

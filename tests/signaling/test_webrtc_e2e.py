@@ -18,8 +18,9 @@ from kiosk.backoff import Backoff
 from kiosk.caller import StaffCaller
 from kiosk.peers import PeerLink
 from server.demo import DEMO_PASSWORD, demo_kiosk_token
-from server.keys import hub_key, websockets_key
+from server.keys import book_key, websockets_key
 from server.settings import Settings
+from server.signaling import hub_key
 from server.signaling.messages import (
     CloseCode,
     PeerDisconnected,
@@ -192,7 +193,7 @@ async def test_ring_times_out(
         await within(nurse.ended.wait())
         await within(agent.ended.wait())
         assert nurse.end_reason == agent.end_reason == "no_answer"
-        assert len(app[hub_key].registry) == 0
+        assert await app[book_key].call_of_citizen(str(KAREN_ID)) is None
     await all_gone(app)
 
 
@@ -329,13 +330,13 @@ async def test_caller_reconnects_within_grace_and_resumes(
 
 async def check_resumed_seat(app: web.Application, call_id: str, *, gone: str, back: str) -> None:
     """The seat moved to the new peer id; the old id exists nowhere (no ghost)."""
-    hub = app[hub_key]
+    hub, book = app[hub_key], app[book_key]
     await eventually(lambda: gone not in hub.peers, "the old socket is still registered")
-    call = hub.registry.get(call_id)
+    call = await book.get(call_id)
     assert back in call.participants and gone not in call.participants
     assert all(seat.connected for seat in call.participants.values())
-    assert gone not in hub.seats and back in hub.seats
-    assert not [key for key in hub._timers if key[0] == "grace"]
+    assert await book.profile(gone) is None and await book.profile(back) is not None
+    assert not [key for key in hub.timer_keys if key[0] == "grace"]
 
 
 async def test_colleague_joins_three_party_mesh(
@@ -363,7 +364,7 @@ async def test_colleague_joins_three_party_mesh(
             assert set(side.call.peers.links) == ids - {own.client.welcome.peer_id}
             assert all(link.connected.is_set() for link in side.call.peers.links.values())
         assert agent.call is not None and set(agent.call.peers.links) == ids - {kiosk_id}
-        assert len(app[hub_key].registry.get(call_id).participants) == 3
+        assert len((await app[book_key].get(call_id)).participants) == 3
 
         await anna.hangup()  # the call goes on with Carla as staff
         await carla.wait_for(PeerLeft)

@@ -1,0 +1,130 @@
+"""Staff and teams of an organisation: lists, new staff and teams, deactivation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..identity import StaffIdentity
+from ..models import Staff, Team, TeamMembership
+from ..security import hash_password_off_loop
+from ..vocabulary import Role
+
+
+@dataclass(frozen=True, slots=True)
+class StaffRow:
+    """A staff member with their teams."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    active: bool
+    team_ids: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRow:
+    """A team."""
+
+    id: int
+    name: str
+    phone: str | None
+
+
+async def staff_list(session: AsyncSession, org_id: int) -> list[StaffRow]:
+    """Every staff member of the organisation, by name."""
+    people = (
+        await session.scalars(
+            select(Staff).where(Staff.organisation_id == org_id).order_by(Staff.display_name)
+        )
+    ).all()
+    memberships = await session.execute(
+        select(TeamMembership.staff_id, TeamMembership.team_id).where(
+            TeamMembership.staff_id.in_([p.id for p in people])
+        )
+    )
+    teams: dict[int, list[int]] = {}
+    for staff_id, team_id in memberships:
+        teams.setdefault(staff_id, []).append(team_id)
+    return [
+        StaffRow(
+            id=p.id,
+            username=p.username,
+            display_name=p.display_name,
+            role=p.role,
+            active=p.active,
+            team_ids=sorted(teams.get(p.id, [])),
+        )
+        for p in people
+    ]
+
+
+async def team_list(session: AsyncSession, org_id: int) -> list[TeamRow]:
+    """The organisation's teams, by name."""
+    rows = await session.scalars(
+        select(Team).where(Team.organisation_id == org_id).order_by(Team.name)
+    )
+    return [TeamRow(id=t.id, name=t.name, phone=t.phone) for t in rows]
+
+
+async def create_staff(
+    session: AsyncSession,
+    admin: StaffIdentity,
+    *,
+    username: str,
+    display_name: str,
+    role: Role,
+    team_ids: list[int],
+    password: str,
+) -> Staff:
+    """A new staff member in the admin's organisation, in teams of that organisation only."""
+    if await session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
+        raise Conflict("That username is taken.")
+    own = set(
+        await session.scalars(select(Team.id).where(Team.organisation_id == admin.organisation_id))
+    )
+    if not set(team_ids) <= own:
+        raise InvalidInput("Unknown team.")
+    staff = Staff(
+        organisation_id=admin.organisation_id,
+        username=username,
+        display_name=display_name,
+        role=role,
+        password_hash=await hash_password_off_loop(password),
+    )
+    session.add(staff)
+    await session.flush()
+    session.add_all(TeamMembership(staff_id=staff.id, team_id=t) for t in team_ids)
+    return staff
+
+
+async def set_active(
+    session: AsyncSession, admin: StaffIdentity, staff_id: int, active: bool
+) -> Staff:
+    """Deactivate (or reactivate) a staff member; their sessions stop working at once."""
+    staff = await session.get(Staff, staff_id)
+    if staff is None or staff.organisation_id != admin.organisation_id:
+        raise NotFound("No such staff member.")
+    if staff.id == admin.staff_id and not active:
+        raise InvalidInput("You cannot deactivate yourself.")
+    staff.active = active
+    return staff
+
+
+async def create_team(
+    session: AsyncSession, admin: StaffIdentity, name: str, phone: str | None
+) -> Team:
+    """A new team in the admin's organisation."""
+    exists = await session.scalar(
+        select(Team.id).where(Team.organisation_id == admin.organisation_id, Team.name == name)
+    )
+    if exists is not None:
+        raise Conflict("A team with that name exists.")
+    team = Team(organisation_id=admin.organisation_id, name=name, phone=phone)
+    session.add(team)
+    await session.flush()
+    return team

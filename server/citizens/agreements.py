@@ -1,0 +1,173 @@
+"""Agreement sheets ("Aftaler i dag"): who may write them, checks, and the queries pages need.
+
+A sheet is written at a visitation or start-up meeting and stays with the citizen: the tablet
+shows the day's sheet, the call view shows the latest one, the citizen page lists them all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..errors import Forbidden, InvalidInput
+from ..identity import StaffIdentity
+from ..models import AgreementSheet, Citizen, Role, Team, Visit, utcnow
+
+WRITER_ROLES = frozenset({Role.VISITATOR, Role.PLANNER, Role.ADMIN})
+PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,38}$")
+# A sheet is about a real meeting: not years back, not far ahead.
+MAX_PAST = dt.timedelta(days=366)
+MAX_AHEAD = dt.timedelta(days=31)
+
+
+class SheetEmpty(InvalidInput):
+    """A sheet must say what the citizen does or what the municipality does."""
+
+    code = "agreements_empty"
+    default_message = "Write what the citizen does or what the municipality does."
+
+
+class BadPhone(InvalidInput):
+    """The contact phone is not a phone number."""
+
+    code = "invalid_phone"
+    default_message = "The phone number may hold digits, spaces, '-' and a leading '+'."
+
+
+class BadMeetingDate(InvalidInput):
+    """The meeting date is too far in the past or the future."""
+
+    code = "invalid_meeting_date"
+    default_message = "The meeting date must be within the last year or the next month."
+
+
+class BadVisit(InvalidInput):
+    """The visit given is not one of this citizen's visits."""
+
+    code = "invalid_visit"
+    default_message = "The visit is not one of this citizen's visits."
+
+
+class MayNotWrite(Forbidden):
+    """Reading is allowed, writing is not (e.g. a carer, or a nurse of another team)."""
+
+    code = "agreements_write_forbidden"
+    default_message = (
+        "Only visitators, planners, administrators and the team's nurses write sheets."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SheetInput:
+    """What a writer sends; blank strings are already turned into None."""
+
+    meeting_date: dt.date
+    participants: tuple[str, ...]
+    topics: str | None
+    citizen_says: str | None
+    relatives_say: str | None
+    citizen_does: str | None
+    municipality_does: str | None
+    contact_phone: str | None
+    visit_id: int | None
+
+
+def may_write(identity: StaffIdentity, citizen: Citizen) -> bool:
+    """Visitators, planners, administrators of the organisation, and nurses of its team."""
+    if identity.organisation_id != citizen.organisation_id:
+        return False
+    if identity.role in WRITER_ROLES:
+        return True
+    return identity.role == Role.NURSE and citizen.team_id in identity.team_ids
+
+
+def check(data: SheetInput, today: dt.date) -> None:
+    """Content rules beyond field types; raises a coded InvalidInput."""
+    if not (data.citizen_does or data.municipality_does):
+        raise SheetEmpty()
+    if data.contact_phone is not None and not PHONE.match(data.contact_phone):
+        raise BadPhone()
+    day = dt.timedelta(days=1)
+    if not today - MAX_PAST - day <= data.meeting_date <= today + MAX_AHEAD + day:
+        raise BadMeetingDate()
+
+
+async def team_phone(session: AsyncSession, citizen: Citizen) -> str | None:
+    """The citizen's team's phone: the default number on a sheet."""
+    phone: str | None = await session.scalar(select(Team.phone).where(Team.id == citizen.team_id))
+    return phone
+
+
+async def _check_visit(session: AsyncSession, citizen: Citizen, visit_id: int | None) -> None:
+    if visit_id is None:
+        return
+    found = await session.scalar(
+        select(Visit.id).where(Visit.id == visit_id, Visit.citizen_id == citizen.id)
+    )
+    if found is None:
+        raise BadVisit()
+
+
+def _apply(sheet: AgreementSheet, data: SheetInput, phone: str | None) -> None:
+    sheet.meeting_date = data.meeting_date
+    sheet.participants = list(data.participants)
+    sheet.topics = data.topics
+    sheet.citizen_says = data.citizen_says
+    sheet.relatives_say = data.relatives_say
+    sheet.citizen_does = data.citizen_does
+    sheet.municipality_does = data.municipality_does
+    sheet.contact_phone = data.contact_phone or phone
+    sheet.visit_id = data.visit_id
+
+
+async def create(
+    session: AsyncSession, identity: StaffIdentity, citizen: Citizen, data: SheetInput
+) -> AgreementSheet:
+    """Add a sheet; the phone defaults to the team's phone."""
+    await _check_visit(session, citizen, data.visit_id)
+    sheet = AgreementSheet(citizen_id=citizen.id, author_staff_id=identity.staff_id)
+    _apply(sheet, data, await team_phone(session, citizen))
+    session.add(sheet)
+    await session.flush()
+    return sheet
+
+
+async def update(
+    session: AsyncSession,
+    identity: StaffIdentity,
+    citizen: Citizen,
+    sheet: AgreementSheet,
+    data: SheetInput,
+) -> AgreementSheet:
+    """Replace a sheet's content; who changed it and when is kept on the row and in the audit."""
+    await _check_visit(session, citizen, data.visit_id)
+    _apply(sheet, data, await team_phone(session, citizen))
+    sheet.updated_by_staff_id = identity.staff_id
+    sheet.updated_at = utcnow()
+    await session.flush()
+    return sheet
+
+
+async def sheets_for(session: AsyncSession, citizen_id: int) -> list[AgreementSheet]:
+    """Every sheet of a citizen, newest meeting first."""
+    rows = await session.scalars(
+        select(AgreementSheet)
+        .where(AgreementSheet.citizen_id == citizen_id)
+        .order_by(AgreementSheet.meeting_date.desc(), AgreementSheet.id.desc())
+    )
+    return list(rows)
+
+
+async def latest(session: AsyncSession, citizen_id: int, today: dt.date) -> AgreementSheet | None:
+    """Today's sheet, else the most recent earlier one (a later meeting is not yet agreed)."""
+    sheet: AgreementSheet | None = await session.scalar(
+        select(AgreementSheet)
+        .where(AgreementSheet.citizen_id == citizen_id, AgreementSheet.meeting_date <= today)
+        .order_by(AgreementSheet.meeting_date.desc(), AgreementSheet.id.desc())
+        .limit(1)
+    )
+    return sheet

@@ -1,0 +1,31 @@
+"""The HTML edge: each page parses its request, calls services and renders a template.
+
+``setup(app)`` adds every page route and the static files; nothing here is imported by a
+service or by the JSON edge.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..keys import settings_key
+from . import admin, calllist, callview, citizen, figures, kiosk, login
+
+ROUTE_TABLES = (
+    login.routes,
+    calllist.routes,
+    callview.routes,
+    citizen.routes,
+    admin.routes,
+    figures.routes,
+    kiosk.routes,
+)
+
+
+def setup(app: web.Application) -> None:
+    """Add the pages, ``/static/`` and ``/kiosk/static/``."""
+    for table in ROUTE_TABLES:
+        app.add_routes(table)
+    settings = app[settings_key]
+    app.router.add_static("/static/", settings.web_dir / "static", name="static")
+    app.router.add_static("/kiosk/static/", settings.kiosk_dir / "static", name="kiosk_static")

@@ -1,0 +1,57 @@
+"""The call view: video, controls, guidance for the visit type, the citizen's context, outcome."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..auth.authz import require_citizen
+from ..citizens import agreements
+from ..citizens.overview import contacts
+from ..errors import NotFound
+from ..keys import sessionmaker_key, settings_key
+from ..localtime import local_day
+from ..models import utcnow
+from ..query import query_int
+from ..templating import render
+from ..visits.daylist import DayScope, day_list, one_visit
+from ..vocabulary import ObservationCode, OutcomeKind
+
+routes = web.RouteTableDef()
+
+# Six themes of the dignity wheel (Værdighedshjulet), used as conversation prompts.
+DIGNITY_THEMES = ("home", "choices", "community", "safety", "activities", "health_meals")
+OBSERVATION_CODES = [c.value for c in ObservationCode if c is not ObservationCode.OTHER]
+
+
+@routes.get(r"/call/{citizen_id:\d+}", name="call")
+async def call_view(request: web.Request) -> web.Response:
+    """Ring the citizen at once and show everything needed during and after the call."""
+    citizen_id = int(request.match_info["citizen_id"])
+    visit_id = query_int(request, "visit")
+    zone, now = request.app[settings_key].zone, utcnow()
+    today = local_day(now, zone)
+    async with request.app[sessionmaker_key].begin() as session:
+        identity, citizen = await require_citizen(request, session, citizen_id)
+        visit = None
+        if visit_id is not None:
+            visit = await one_visit(session, visit_id, citizen_id=citizen_id, now=now)
+            if visit is None:
+                raise NotFound("No such visit for this citizen.")
+        scope = DayScope(citizen_id=citizen_id, include_cancelled=True, details=False)
+        context: dict[str, object] = {
+            "citizen": citizen,
+            "visit": visit,
+            "contacts": [c.display_name for c in await contacts(session, citizen_id)],
+            "today": await day_list(session, scope, today, tz=zone, now=now),
+            "agreement": await agreements.latest(session, citizen_id, today),
+        }
+    context |= {
+        "tz": zone,
+        "identity": identity,
+        "dignity_themes": DIGNITY_THEMES,
+        "outcome_kinds": [k.value for k in OutcomeKind],
+        "observation_codes": OBSERVATION_CODES,
+        "now": now.astimezone(zone),
+        "request_document": request.query.get("document") == "1",
+    }
+    return render(request, "call.html", context)

@@ -1,0 +1,178 @@
+"""Login and logout pages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .. import audit
+from ..auth import throttle
+from ..auth.sessions import SESSION_COOKIE, close_session, open_session
+from ..errors import TooManyRequests
+from ..keys import (
+    identity_key,
+    login_locks_key,
+    metrics_key,
+    sessionmaker_key,
+    settings_key,
+)
+from ..middlewares import redirect
+from ..models import Staff, utcnow
+from ..security import DUMMY_PASSWORD_HASH, verify_password_off_loop
+from ..settings import Settings
+from ..signaling import hub_key
+from ..templating import render
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+class LoginForm(BaseModel):
+    """The login form's fields (the CSRF token is checked by middleware)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    next: str = Field(default="/", max_length=500)
+
+
+def safe_next(target: str) -> str:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def username_lock(app: web.Application, username: str) -> asyncio.Lock:
+    """The lock serialising login attempts for one username (forgotten when unused)."""
+    locks = app[login_locks_key]
+    lock = locks.get(username)
+    if lock is None:
+        lock = locks[username] = asyncio.Lock()
+    return lock
+
+
+def rule_of(settings: Settings) -> throttle.ThrottleRule:
+    """The throttling rule configured for this deployment."""
+    return throttle.ThrottleRule(
+        settings.login_delay_after, settings.login_lockout_after, settings.login_lockout_minutes
+    )
+
+
+@routes.get("/login", name="login")
+async def login_page(request: web.Request) -> web.StreamResponse:
+    """The login form; a logged-in user goes straight to the start page."""
+    if request.get(identity_key) is not None:
+        raise web.HTTPSeeOther("/")
+    next_path = safe_next(request.query.get("next", "/"))
+    return render_login(request, status=200, next_path=next_path)
+
+
+def render_login(
+    request: web.Request,
+    *,
+    status: int,
+    next_path: str = "/",
+    error: str | None = None,
+    username: str = "",
+) -> web.Response:
+    """Render the login form with an optional error."""
+    context = {"error": error, "next": next_path, "username": username}
+    return render(request, "login.html", context, status=status)
+
+
+@routes.post("/login")
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    """Check the password with throttling, open a session and set the cookie."""
+    try:
+        form = LoginForm.model_validate(dict(await request.post()))
+    except ValidationError:
+        return render_login(request, status=400, error="Udfyld brugernavn og adgangskode.")
+    settings = request.app[settings_key]
+    # One attempt per username at a time in this process: parallel guesses cannot all be
+    # checked before the failures that should have locked the username are counted.
+    async with (
+        username_lock(request.app, form.username),
+        request.app[sessionmaker_key].begin() as session,
+    ):
+        try:
+            staff = await _authenticate(session, request, form, settings)
+        except TooManyRequests as exc:
+            response = render_login(request, status=429, error=exc.message, username=form.username)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        if staff is None:
+            return render_login(
+                request,
+                status=401,
+                error="Forkert brugernavn eller adgangskode.",
+                username=form.username,
+            )
+        token, _ = await open_session(session, staff, settings.session_hours, request.remote)
+    response = redirect(safe_next(form.next))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.secure_cookies,
+        path="/",
+        max_age=settings.session_hours * 3600,
+    )
+    return response
+
+
+async def _authenticate(
+    session: AsyncSession, request: web.Request, form: LoginForm, settings: Settings
+) -> Staff | None:
+    rule = rule_of(settings)
+    throttle.check_allowed(await session.get(throttle.LoginThrottle, form.username), rule, utcnow())
+    staff = await session.scalar(select(Staff).where(Staff.username == form.username))
+    stored = staff.password_hash if staff is not None and staff.active else DUMMY_PASSWORD_HASH
+    metrics = request.app[metrics_key]
+    password_ok = await verify_password_off_loop(stored, form.password)
+    if staff is None or not staff.active or not password_ok:
+        await throttle.record_failure(session, form.username, rule)
+        event = audit.record(
+            session,
+            "login.failed",
+            actor=f"anonymous:{form.username}",
+            request=request,
+            subject=("staff", staff.id) if staff else None,
+        )
+        # Shown to the organisation's administrators when the username is theirs.
+        event.organisation_id = staff.organisation_id if staff else None
+        metrics.logins.labels("failed").inc()
+        return None
+    await throttle.clear(session, form.username)
+    event = audit.record(
+        session,
+        "login",
+        actor=f"staff:{staff.username}",
+        subject=("staff", staff.id),
+        request=request,
+        detail={"organisation_id": staff.organisation_id},
+    )
+    event.organisation_id = staff.organisation_id
+    metrics.logins.labels("ok").inc()
+    return staff
+
+
+@routes.post("/logout", name="logout")
+async def logout(request: web.Request) -> web.StreamResponse:
+    """End the session and clear the cookie."""
+    identity = request.get(identity_key)
+    if identity is not None:
+        async with request.app[sessionmaker_key].begin() as session:
+            await close_session(session, identity.session_id)
+            audit.record(session, "logout", actor=identity, request=request)
+        await request.app[hub_key].close_staff(identity.staff_id, session_id=identity.session_id)
+    response = redirect("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,120 @@
+"""Closed vocabularies: stored in the database, spoken on the wire, used by the pure cores.
+
+A leaf module (it imports nothing of ours or of SQLAlchemy), so the live-call core and the
+schedule core share these enums with the models instead of mirroring them. The wire schema
+(`signaling/messages.py`) spells some of them as `Literal`s; `tests/test_vocabulary.py` binds
+those to these.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    """What a staff member is; decides what they may see and do."""
+
+    NURSE = "nurse"
+    CARER = "carer"
+    VISITATOR = "visitator"
+    PLANNER = "planner"
+    ADMIN = "admin"
+
+
+class ConsentKind(enum.StrEnum):
+    """What the citizen has consented to; scope details live in the consent's JSON scope."""
+
+    SCREEN_VISITS = "screen_visits"
+    AUTO_ANSWER = "auto_answer"
+    RELATIVE_JOIN = "relative_join"
+    RELATIVE_CALL = "relative_call"
+    NOTIFY_RELATIVE = "notify_relative"
+
+
+class Channel(enum.StrEnum):
+    """How a visit is delivered."""
+
+    SCREEN = "screen"
+    PHYSICAL = "physical"
+
+
+class VisitStatus(enum.StrEnum):
+    """Where a visit stands; every visit ends in DONE, MISSED or CANCELLED."""
+
+    PLANNED = "planned"
+    RINGING = "ringing"
+    IN_CALL = "in_call"
+    DONE = "done"
+    NOT_ANSWERED = "not_answered"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class OutcomeKind(enum.StrEnum):
+    """The recorded outcome of a visit (PRODUCT.md rule 5)."""
+
+    COMPLETED = "completed"
+    PARTLY_COMPLETED = "partly_completed"
+    DECLINED = "declined"
+    NOT_ANSWERED = "not_answered"
+    TECHNICAL_FAILURE = "technical_failure"
+    CONVERTED_TO_PHYSICAL = "converted_to_physical"
+    CANCELLED = "cancelled"
+
+
+class CallState(enum.StrEnum):
+    """The lifecycle of one call."""
+
+    RINGING = "ringing"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class PeerKind(enum.StrEnum):
+    """Who sits at one end of a call: a staff member, the citizen's tablet or a guest."""
+
+    STAFF = "staff"
+    KIOSK = "kiosk"
+    GUEST = "guest"
+
+
+class ObservationCode(enum.StrEnum):
+    """Coded observations for early detection of decline (tidlig opsporing)."""
+
+    APPETITE = "appetite"
+    DRINKING = "drinking"
+    MOBILITY = "mobility"
+    MOOD = "mood"
+    CONFUSION = "confusion"
+    SKIN = "skin"
+    PAIN = "pain"
+    LONELINESS = "loneliness"
+    FALL = "fall"
+    BLOOD_SUGAR = "blood_sugar"
+    OTHER = "other"
+
+
+class EndReason(enum.StrEnum):
+    """Why a call or a participation ended (``call.end_reason``; the wire's ``reason``)."""
+
+    HANGUP = "hangup"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    NO_ANSWER = "no_answer"
+    CONNECTION_LOST = "connection_lost"
+
+
+class TaskKind(enum.StrEnum):
+    """What the team has to do."""
+
+    PHYSICAL_VISIT = "physical_visit"
+    CALL_BACK = "call_back"
+
+
+class AlertKind(enum.StrEnum):
+    """Why the team is alerted live in the console."""
+
+    MISSED_VISIT = "missed_visit"
+    TABLET_OFFLINE = "tablet_offline"
+    SELFTEST_FAILED = "selftest_failed"
+    CALL_BACK_REQUEST = "call_back_request"

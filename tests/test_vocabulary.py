@@ -1,0 +1,66 @@
+"""The closed vocabularies have one source; the wire schema's literals are bound to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import get_args
+
+import pytest
+from pydantic import ValidationError
+
+from server import vocabulary as v
+from server.rooms import policy, registry
+from server.scheduling import recurrence
+from server.signaling import messages as m
+from server.visits import status
+
+
+def test_vocabulary_cores_share_the_enums() -> None:
+    """The live-call core, the schedule core and the models use the very same enum classes."""
+    from server import models
+
+    assert registry.PeerKind is v.PeerKind is models.PeerKind
+    assert registry.CallState is v.CallState is models.CallState
+    assert registry.EndReason is v.EndReason
+    assert policy.Role is v.Role is models.Role
+    assert recurrence.Channel is v.Channel is models.Channel
+    assert status.VisitStatus is v.VisitStatus is models.VisitStatus
+
+
+@pytest.mark.parametrize(
+    ("literal", "enum"),
+    [(m.PeerKind, v.PeerKind), (m.EndReason, v.EndReason)],
+    ids=["PeerKind", "EndReason"],
+)
+def test_vocabulary_wire_literals_equal_the_enums(literal: object, enum: type[StrEnum]) -> None:
+    """A literal on the wire names exactly the members of its enum."""
+    assert set(get_args(literal)) == {member.value for member in enum}
+
+
+def test_vocabulary_wire_subsets_name_members() -> None:
+    """The wire's call phases and leave reasons are some of the enums' members."""
+    assert set(get_args(m.CallPhase)) <= {s.value for s in v.CallState}
+    assert set(get_args(m.LeaveReason)) <= {r.value for r in v.EndReason}
+
+
+@pytest.mark.parametrize("visit_status", list(v.VisitStatus))
+def test_vocabulary_every_visit_status_fits_visit_updated(visit_status: v.VisitStatus) -> None:
+    """Every stored visit status can be announced in a `visit-updated`."""
+    message = m.VisitUpdated(visit_id="1", citizen_id="2", team_id="3", status=visit_status.value)
+    assert message.status == visit_status.value
+
+
+@pytest.mark.parametrize("kind", list(v.AlertKind))
+def test_vocabulary_every_alert_kind_fits_alert(kind: v.AlertKind) -> None:
+    """Every alert kind can be pushed in an `alert` message."""
+    message = m.AlertMessage(
+        alert_id="1", team_id="2", kind=kind.value, message="x", created_at=dt.datetime.now(dt.UTC)
+    )
+    assert message.kind == kind.value
+
+
+def test_vocabulary_wire_refuses_other_words() -> None:
+    """Outside the vocabulary the wire schema refuses the message."""
+    with pytest.raises(ValidationError):
+        m.CallEnded(call_id="c1", reason="exploded")
