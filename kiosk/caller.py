@@ -7,6 +7,7 @@ import contextlib
 import logging
 import re
 from types import TracebackType
+from typing import Self
 
 import aiohttp
 
@@ -69,7 +70,7 @@ class StaffCaller(Participant):
         self._joining: str | None = None  # an invitation we accepted: we offer when we enter
         self._runner: asyncio.Task[int | None] | None = None
 
-    async def __aenter__(self) -> StaffCaller:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

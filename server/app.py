@@ -13,7 +13,6 @@ from . import i18n, ops, pages, signaling
 from .api import API_TABLES
 from .api.openapi import build_openapi
 from .api.spec import dump
-from .citizens.enrolment import FailureLimiter
 from .db import database_ctx
 from .keys import (
     enrolment_limiter_key,
@@ -31,6 +30,7 @@ from .middlewares import (
     identity_middleware,
     security_headers,
 )
+from .ratelimit import FailureLimiter
 from .scheduling.jobs import scheduler_ctx
 from .settings import Settings
 

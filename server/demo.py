@@ -179,7 +179,7 @@ async def _seed_citizens(
     types: dict[str, VisitType],
 ) -> None:
     team_cycle = itertools.cycle((("Team Nord", ("anna", "carla")), ("Team Syd", ("bo", "dennis"))))
-    today = dt.date.today()
+    today = local_day(utcnow(), settings.zone)
     for index, ((name, preferred), (team_name, contacts)) in enumerate(
         zip(CITIZEN_NAMES, team_cycle, strict=False)
     ):

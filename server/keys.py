@@ -15,9 +15,9 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from .citizens.enrolment import FailureLimiter
 from .identity import StaffIdentity
 from .metrics import Metrics
+from .ratelimit import FailureLimiter
 from .rooms.book import CallBook
 from .settings import Settings
 from .visits.updates import TeamFeed

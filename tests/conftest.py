@@ -116,3 +116,10 @@ async def login(client: Client, username: str, password: str = DEMO_PASSWORD) ->
 def loopback_only_ice(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep ICE on 127.0.0.1: aioice skips loopback when it lists host addresses."""
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that drives Chromium ``browser``, so ``-m "not browser"`` skips them all."""
+    for item in items:
+        if "chromium_path" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

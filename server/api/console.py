@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from ..auth.authz import require_staff
+from ..auth.scope import citizen_scope
 from ..keys import book_key, sessionmaker_key, settings_key
 from ..models import Staff, TeamMembership, utcnow
 from ..query import requested_day
@@ -114,7 +115,9 @@ async def today(request: web.Request) -> CallList:
     identity = require_staff(request)
     zone = request.app[settings_key].zone
     day = requested_day(request, zone)
-    scope = DayScope(viewer=identity, include_cancelled=True)
+    scope = DayScope(
+        citizens=citizen_scope(identity), contact_person=identity.staff_id, include_cancelled=True
+    )
     async with request.app[sessionmaker_key]() as session:
         rows = await day_list(session, scope, day, tz=zone, now=utcnow())
     return CallList(date=day, rows=[_row(r) for r in call_list_order(rows)])

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import func, select, update
@@ -25,8 +23,6 @@ from ..security import new_token, sign, token_hash
 
 PAIRING_TTL = dt.timedelta(minutes=10)
 PAIRINGS_PER_CLIENT = 20  # per PAIRING_TTL, per client address: a tablet reloading is fine
-CODE_FAILURES_PER_STAFF = 5  # wrong codes per FAILURE_WINDOW_S before a staff member waits
-FAILURE_WINDOW_S = 600.0
 
 ClaimStatus = Literal["waiting", "enrolled", "claimed", "expired"]
 
@@ -47,39 +43,6 @@ class Claim:
     citizen_name: str | None = None
     citizen_id: int | None = None
     kiosk_id: int | None = None
-
-
-@dataclass
-class FailureLimiter:
-    """Wrong codes per staff member in a sliding window (in memory: one process is enough).
-
-    Guessing needs about 500,000 tries per live code; five per ten minutes makes it hopeless.
-    """
-
-    limit: int = CODE_FAILURES_PER_STAFF
-    window_s: float = FAILURE_WINDOW_S
-    _failures: dict[int, deque[float]] = field(default_factory=dict)
-
-    def check(self, staff_id: int, now: float | None = None) -> None:
-        """Raise TooManyRequests while the staff member has too many recent failures."""
-        now = time.monotonic() if now is None else now
-        times = self._recent(staff_id, now)
-        if len(times) >= self.limit:
-            raise TooManyRequests(
-                "For mange forkerte koder. Vent lidt og prøv igen.",
-                retry_after=max(1, int(self.window_s - (now - times[0]))),
-            )
-
-    def record(self, staff_id: int, now: float | None = None) -> None:
-        """Count one wrong code."""
-        now = time.monotonic() if now is None else now
-        self._recent(staff_id, now).append(now)
-
-    def _recent(self, staff_id: int, now: float) -> deque[float]:
-        times = self._failures.setdefault(staff_id, deque())
-        while times and now - times[0] > self.window_s:
-            times.popleft()
-        return times
 
 
 def new_code() -> str:

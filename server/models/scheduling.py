@@ -21,7 +21,7 @@ class PlanChange(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("visit_plan.id", ondelete="CASCADE"))
-    local_date: Mapped[dt.date]  # the original Copenhagen date of the occurrence
+    local_date: Mapped[dt.date]  # the original local date of the occurrence (Settings.timezone)
     kind: Mapped[str] = mapped_column(String(16))  # "move" | "cancel" | "switch"
     move_to_date: Mapped[dt.date | None]
     move_to_time: Mapped[dt.time | None]

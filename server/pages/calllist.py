@@ -6,6 +6,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from ..auth.authz import require_staff
+from ..auth.scope import citizen_scope
 from ..keys import sessionmaker_key, settings_key
 from ..models import Team, utcnow
 from ..query import requested_day
@@ -19,7 +20,9 @@ async def _context(request: web.Request) -> dict[str, object]:
     identity = require_staff(request)
     zone = request.app[settings_key].zone
     day = requested_day(request, zone)
-    scope = DayScope(viewer=identity, include_cancelled=True)
+    scope = DayScope(
+        citizens=citizen_scope(identity), contact_person=identity.staff_id, include_cancelled=True
+    )
     async with request.app[sessionmaker_key]() as session:
         rows = await day_list(session, scope, day, tz=zone, now=utcnow())
         teams = (

@@ -18,8 +18,6 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from ..auth.scope import citizen_scope
-from ..identity import StaffIdentity
 from ..localtime import day_bounds
 from ..models import Citizen, ContactPerson, Staff, Visit, VisitType
 from ..vocabulary import Channel, OutcomeKind, VisitStatus
@@ -36,7 +34,8 @@ OPEN_FOR_KIOSK = frozenset({VisitStatus.PLANNED, VisitStatus.NOT_ANSWERED, *LIVE
 class DayScope:
     """Whose visits a day list holds; every part that is set narrows it."""
 
-    viewer: StaffIdentity | None = None  # only citizens the viewer may see; marks "mine"
+    citizens: ColumnElement[bool] | None = None  # only these citizens (a viewer's scope)
+    contact_person: int | None = None  # marks as "mine" this staff member's own citizens
     team_ids: Collection[int] | None = None  # visits of these teams
     staff_id: int | None = None  # visits assigned to this staff member
     citizen_id: int | None = None  # one citizen's visits
@@ -124,8 +123,8 @@ _AT, _WINDOW, _STATUS = 12, 13, 16  # positions in _SELECT's rows
 
 def _conditions(scope: DayScope) -> list[ColumnElement[bool]]:
     conditions = []
-    if scope.viewer is not None:
-        conditions.append(citizen_scope(scope.viewer))
+    if scope.citizens is not None:
+        conditions.append(scope.citizens)
     if scope.team_ids is not None:
         conditions.append(Visit.team_id.in_(scope.team_ids))
     if scope.staff_id is not None:
@@ -155,7 +154,7 @@ async def day_list(
     found = [_visit(row, now) for row in (await connection.execute(query)).all()]
     if not scope.details or not found:
         return found
-    return await _with_details(session, scope.viewer, found)
+    return await _with_details(session, scope.contact_person, found)
 
 
 async def one_visit(
@@ -179,13 +178,15 @@ _make_visit: Callable[..., DayVisit] = DayVisit
 
 
 async def _with_details(
-    session: AsyncSession, viewer: StaffIdentity | None, rows: Sequence[DayVisit]
+    session: AsyncSession, contact_person: int | None, rows: Sequence[DayVisit]
 ) -> list[DayVisit]:
     """The rows with their tablets, outcomes in force and whether they are the viewer's."""
     citizen_ids = {row.citizen_id for row in rows}
     tablets = await citizens_tablets(session, citizen_ids)
     outcomes = await in_force_of(session, [row.visit_id for row in rows])
-    mine = await _contact_person_of(session, viewer, citizen_ids) if viewer else set()
+    mine = set()
+    if contact_person is not None:
+        mine = await _contact_person_of(session, contact_person, citizen_ids)
     return [
         replace(
             row,
@@ -198,11 +199,11 @@ async def _with_details(
 
 
 async def _contact_person_of(
-    session: AsyncSession, viewer: StaffIdentity, citizen_ids: set[int]
+    session: AsyncSession, staff_id: int, citizen_ids: set[int]
 ) -> set[int]:
     rows = await session.scalars(
         select(ContactPerson.citizen_id).where(
-            ContactPerson.staff_id == viewer.staff_id, ContactPerson.citizen_id.in_(citizen_ids)
+            ContactPerson.staff_id == staff_id, ContactPerson.citizen_id.in_(citizen_ids)
         )
     )
     return set(rows)

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -93,14 +94,14 @@ class StaffHttp:
         self.http = http
         self.csrf = csrf
 
-    async def post(self, path: str, body: object) -> tuple[int, dict[str, object]]:
+    async def post(self, path: str, body: object) -> tuple[int, dict[str, Any]]:
         """POST JSON; the status and the decoded body."""
         async with self.http.post(
             self.server.make_url(path), json=body, headers={"X-CSRF-Token": self.csrf}
         ) as response:
             return response.status, await response.json()
 
-    async def get(self, path: str) -> tuple[int, dict[str, object]]:
+    async def get(self, path: str) -> tuple[int, dict[str, Any]]:
         """GET JSON; the status and the decoded body."""
         async with self.http.get(self.server.make_url(path)) as response:
             return response.status, await response.json()

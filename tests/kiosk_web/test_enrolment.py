@@ -24,7 +24,7 @@ async def test_enrol_by_pairing_code_then_start_and_self_test(
     assert code is not None and len(code) == 6
     await screenshot(page, "kiosk-pairing")
     status, body = await anna_http.post(f"/api/citizens/{KAREN}/enrol", {"code": "000000"})
-    assert (status, body["error"]["code"]) == (400, "pairing_code_invalid")  # type: ignore[index]
+    assert (status, body["error"]["code"]) == (400, "pairing_code_invalid")
     status, body = await anna_http.post(f"/api/citizens/{KAREN}/enrol", {"code": code})
     assert status == 200, body
     await wait_screen(page, "start")
@@ -33,7 +33,7 @@ async def test_enrol_by_pairing_code_then_start_and_self_test(
     await wait_screen(page, "idle")
     await page.wait_for_selector("body[data-selftest='ok']", timeout=30_000)
     status, body = await anna_http.get("/api/citizens/readiness")
-    karen = next(c for c in body["citizens"] if c["citizen_id"] == int(KAREN))  # type: ignore[union-attr,index]
+    karen = next(c for c in body["citizens"] if c["citizen_id"] == int(KAREN))
     assert karen["online"] and karen["selftest"]["ok"] and karen["ready"], karen
     # The demo tablet of this citizen was replaced by the new one.
     await page.reload()

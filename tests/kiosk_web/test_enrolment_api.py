@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 import secrets
 
-from aiohttp.test_utils import TestClient
-
 from server.demo import demo_kiosk_token
 from server.settings import Settings
+from tests.conftest import Client
 from tests.signaling.wsclient import kiosk_socket, staff_socket
 
-Client = TestClient  # type: ignore[type-arg]
 KAREN = 1
 
 

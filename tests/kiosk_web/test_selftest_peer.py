@@ -19,7 +19,12 @@ async def test_echo_peer_returns_data_and_is_capped() -> None:
     try:
         channel = tablet.createDataChannel("echo")
         echoed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        channel.on("message", lambda m: echoed.done() or echoed.set_result(m))
+
+        def on_message(message: str) -> None:
+            if not echoed.done():
+                echoed.set_result(message)
+
+        channel.on("message", on_message)
         channel.on("open", lambda: channel.send("ping:1"))
         await tablet.setLocalDescription(await tablet.createOffer())
         answer = await peers.answer(tablet.localDescription.sdp, [])

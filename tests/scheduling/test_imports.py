@@ -53,7 +53,8 @@ async def test_import_csv_creates_citizen_plans_and_visits(demo: object, client:
     status, body = await _post(client, "csv", GOOD_CSV)
     assert status == 200, body
     assert body["imported"] is True and body["plans"] == 2
-    assert body["visits_generated"] > 0
+    generated = body["visits_generated"]
+    assert isinstance(generated, int) and generated > 0
 
 
 async def test_import_is_idempotent_by_ref(demo: object, client: Client, db_url: str) -> None:

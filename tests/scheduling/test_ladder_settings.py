@@ -150,8 +150,8 @@ def test_effective_rule_org_default_type_only_stricter() -> None:
 def test_standard_ladder_matches_visit_type_defaults() -> None:
     """The 'not set' values of a visit type are its column defaults and the org's defaults."""
     columns = VisitType.__table__.c
-    assert columns.retry_count.default.arg == RetryLadder().retries  # type: ignore[union-attr]
-    assert columns.retry_delay_min.default.arg == RetryLadder().delay_min  # type: ignore[union-attr]
+    assert columns.retry_count.default.arg == RetryLadder().retries
+    assert columns.retry_delay_min.default.arg == RetryLadder().delay_min
 
 
 async def test_org_without_retries_escalates_after_first_failure(db_url: str) -> None:

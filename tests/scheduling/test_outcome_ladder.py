@@ -287,3 +287,23 @@ async def test_late_correction_to_not_answered_does_not_reopen(db_url: str) -> N
     visit = await _tick(db_url, PLANNED + dt.timedelta(days=7, minutes=1))
     assert visit.status == VisitStatus.MISSED and visit.next_attempt_at is None
     assert (await _count(db_url, Alert), await _count(db_url, Notification)) == (0, 0)
+
+
+async def test_documenting_a_no_outcome_escalation_closes_it(db_url: str) -> None:
+    """ "Besøget mangler dokumentation": once the nurse records "Gennemført", the visit is done
+    and the escalation's physical-visit task and alert are closed (nobody drives out)."""
+    world, visit_id = await _setup(db_url)
+    end = PLANNED + 16 * MIN
+    await _call(db_url, visit_id, PLANNED + 10 * MIN, end, answered=True)
+    assert (await _tick(db_url, end + 31 * MIN)).status == VisitStatus.MISSED
+    await _nurse_records(db_url, world, visit_id, OutcomeKind.COMPLETED, end + 40 * MIN)
+    async with transaction(db_url) as session:
+        visit = await session.get_one(Visit, visit_id)
+        open_tasks = await session.scalar(
+            select(func.count()).select_from(CareTask).where(CareTask.done_at.is_(None))
+        )
+        open_alerts = await session.scalar(
+            select(func.count()).select_from(Alert).where(Alert.acknowledged_at.is_(None))
+        )
+    assert visit.status == VisitStatus.DONE
+    assert (open_tasks, open_alerts) == (0, 0)

@@ -16,12 +16,12 @@ from server.scheduling.plan_rules import (
 from server.scheduling.recurrence import (
     Adjustment,
     Cancel,
-    Channel,
     Move,
     Pause,
     PlanSpec,
     SwitchChannel,
 )
+from server.vocabulary import Channel
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 HOURLY = "FREQ=HOURLY;BYHOUR=6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22"  # daytime only

@@ -21,7 +21,7 @@ from server.models import (
     VisitType,
 )
 
-TYPES = (
+TYPES: tuple[tuple[str, str, bool, list[str], int, int], ...] = (
     # code, Danish name, non-swappable, qualified roles, retries, delay
     ("medication", "Medicin", True, ["nurse"], 2, 5),
     ("reassurance", "Tryghedsopkald", False, [], 2, 5),

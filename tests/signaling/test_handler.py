@@ -13,6 +13,7 @@ from server.models import AuditEvent, Call, Visit, VisitType, utcnow
 from server.rooms.local_book import LocalBook
 from server.settings import Settings
 from server.signaling import hub_key
+from tests.conftest import ClientFactory
 from tests.databases import transaction
 from tests.signaling.conftest import NewClient
 from tests.signaling.wsclient import kiosk_socket, open_socket, staff_socket
@@ -334,8 +335,8 @@ async def test_auto_answer_only_within_consented_visit(
 
 
 async def test_shutdown_closes_sockets_going_away(
-    aiohttp_client,
-    signaling_settings: Settings,  # type: ignore[no-untyped-def]
+    aiohttp_client: ClientFactory,
+    signaling_settings: Settings,
 ) -> None:
     """On shutdown every signalling socket is closed with 1001 so clients reconnect."""
     from server.app import create_app

@@ -288,10 +288,12 @@ async def test_expired_credentials_are_refused(coturn: Coturn) -> None:
     async with closing(offerer, answerer):
         became_connected = asyncio.Event()
         for pc in (offerer, answerer):
-            pc.on(
-                "connectionstatechange",
-                lambda pc=pc: pc.connectionState == "connected" and became_connected.set(),
-            )
+
+            def on_change(pc: RTCPeerConnection = pc) -> None:
+                if pc.connectionState == "connected":
+                    became_connected.set()
+
+            pc.on("connectionstatechange", on_change)
         offerer.addTrack(ColourBarsTrack())
         await offerer.setLocalDescription(await offerer.createOffer())
         assert candidate_types(offerer.localDescription.sdp) == set()

@@ -101,14 +101,33 @@ export function currentLanguage() {
   return language;
 }
 
-/** "Mandag 3. marts" / "Monday 3 March" for the idle screen. */
-export function longDate(date) {
+// The organisation's time zone (from /api/kiosk/me): the clock shows the same wall time as the
+// visit times, whatever zone the device itself is set to. Undefined until known: the device's.
+let timeZone = localStorage.getItem("sv.timeZone") || undefined;
+
+/** Follow the organisation's time zone (an IANA name such as "Europe/Copenhagen"). */
+export function setTimeZone(zone) {
+  if (!zone || zone === timeZone) return;
+  try {
+    new Intl.DateTimeFormat("da-DK", { timeZone: zone });
+  } catch {
+    return; // a zone this browser does not know: keep the device's
+  }
+  timeZone = zone;
+  localStorage.setItem("sv.timeZone", zone);
+}
+
+/** "Mandag 3. marts" / "Monday 3 March" for the idle screen (``zone`` defaults to the
+ * organisation's). */
+export function longDate(date, zone = timeZone) {
   const locale = language === "en" ? "en-GB" : "da-DK";
-  const text = date.toLocaleDateString(locale, { weekday: "long", day: "numeric", month: "long" });
+  const options = { weekday: "long", day: "numeric", month: "long", timeZone: zone };
+  const text = date.toLocaleDateString(locale, options);
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** "08:00" in 24-hour time. */
+/** "08:00" in 24-hour time, in the organisation's time zone. */
 export function clockTime(date) {
-  return date.toLocaleTimeString("da-DK", { hour: "2-digit", minute: "2-digit" }).replace(".", ":");
+  const options = { hour: "2-digit", minute: "2-digit", timeZone };
+  return date.toLocaleTimeString("da-DK", options).replace(".", ":");
 }

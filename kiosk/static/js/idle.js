@@ -3,7 +3,7 @@
 
 import { call } from "./api.js";
 import { setPhoto } from "./call.js";
-import { clockTime, currentLanguage, longDate, t } from "./i18n.js";
+import { clockTime, currentLanguage, longDate, setTimeZone, t } from "./i18n.js";
 import { $ } from "./screens.js";
 
 const REFRESH_MS = 5 * 60 * 1000;
@@ -28,6 +28,8 @@ export class IdleScreen {
     try {
       this.home = await call("GET", "/api/kiosk/me", this.token());
       localStorage.setItem("sv.teamPhone", this.home.team_phone ?? "");
+      setTimeZone(this.home.timezone);
+      this._tick();
       this._render();
     } catch (err) {
       if (err.status === 403) throw err;
@@ -69,10 +71,10 @@ export class IdleScreen {
     // Plain text, not a tel: link: a locked tablet has no dialer and must not leave the kiosk.
     $("#agreements-phone").textContent = phone;
     $("#agreements-phone-box").hidden = !phone;
-    const meeting = new Date(`${sheet.meeting_date}T12:00:00`);
+    const meeting = new Date(`${sheet.meeting_date}T12:00:00Z`); // a calendar date: read in UTC
     $("#agreements-title").textContent = sheet.is_today
       ? t("agreements_title")
-      : t("agreements_from").replace("{date}", midSentence(longDate(meeting)));
+      : t("agreements_from").replace("{date}", midSentence(longDate(meeting, "UTC")));
   }
 
   /** "Ring til mig": put a call-back request in the team's queue. */
