@@ -9,9 +9,9 @@ Days are the organisation's local dates (``Settings.timezone``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, select
@@ -43,9 +43,9 @@ class DayScope:
     details: bool = True  # readiness, outcome in force and "mine" (three more queries)
 
 
-@dataclass(frozen=True, slots=True)
-class DayVisit:
-    """One visit on a day list."""
+class DayVisit(NamedTuple):
+    """One visit on a day list (a named tuple: built straight from a result row, cheaply;
+    a 750-visit team day is read within the day list's 20 ms goal, docs/benchmarks.md)."""
 
     visit_id: int
     plan_id: int | None
@@ -69,7 +69,7 @@ class DayVisit:
     assigned_staff_id: int | None
     assigned_staff_name: str | None
     assigned_staff_photo_url: str | None
-    shown: ListStatus  # the status as the call list shows it at the time of the read
+    read_at: dt.datetime  # when the list was read: the clock of `shown`
     mine: bool = False  # the viewer is one of the citizen's contact persons
     outcome: OutcomeKind | None = None  # the outcome in force
     tablet: Tablet | None = None  # the citizen's active tablet (None: none, or no details)
@@ -79,6 +79,11 @@ class DayVisit:
         """The visit's window."""
         return Window(self.planned_at, self.window_min)
 
+    @property
+    def shown(self) -> ListStatus:
+        """The status as the call list shows it at the time of the read."""
+        return list_status(self.status, self.window, self.read_at)
+
     def type_name(self, language: str) -> str:
         """The visit type's name in the reader's language."""
         return self.visit_type_name_en if language == "en" else self.visit_type_name_da
@@ -87,7 +92,7 @@ class DayVisit:
 _ASSIGNEE = aliased(Staff)
 # Plain columns, not entities: a 750-visit team day otherwise spends most of its time building
 # ORM objects (docs/benchmarks.md). The (team_id, planned_at) filter uses
-# ix_visit_team_id_planned_at. In DayVisit's field order, up to `shown`.
+# ix_visit_team_id_planned_at. In DayVisit's field order, up to `read_at`.
 _SELECT = (
     select(
         Visit.id,
@@ -118,7 +123,6 @@ _SELECT = (
     .outerjoin(_ASSIGNEE, _ASSIGNEE.id == Visit.assigned_staff_id)
     .order_by(Visit.planned_at, Citizen.name, Visit.id)
 )
-_AT, _WINDOW, _STATUS = 12, 13, 16  # positions in _SELECT's rows
 
 
 def _conditions(scope: DayScope) -> list[ColumnElement[bool]]:
@@ -168,13 +172,8 @@ async def one_visit(
 
 
 def _visit(row: Sequence[Any], now: dt.datetime) -> DayVisit:
-    """A row of ``_SELECT`` with its call-list status at ``now``."""
-    shown = list_status(row[_STATUS], Window(row[_AT], row[_WINDOW]), now)
-    return _make_visit(*row, shown)
-
-
-# DayVisit, typed loosely: mypy cannot count a result row's columns against its fields.
-_make_visit: Callable[..., DayVisit] = DayVisit
+    """A row of ``_SELECT``, read at ``now`` (without details: not mine, no outcome, no tablet)."""
+    return DayVisit._make((*row, now, False, None, None))
 
 
 async def _with_details(
@@ -188,8 +187,7 @@ async def _with_details(
     if contact_person is not None:
         mine = await _contact_person_of(session, contact_person, citizen_ids)
     return [
-        replace(
-            row,
+        row._replace(
             mine=row.citizen_id in mine,
             outcome=outcome.kind if (outcome := outcomes.get(row.visit_id)) else None,
             tablet=tablets.get(row.citizen_id),
