@@ -44,7 +44,7 @@ class LocalBook:
             for team_id in _team_ids(profile):
                 self._teams.setdefault(team_id, set()).add(peer_id)
             return None
-        if profile.citizen_id is None:
+        if profile.kind is not PeerKind.KIOSK or profile.citizen_id is None:
             return None
         older = self._kiosks.get(profile.citizen_id)
         self._kiosks[profile.citizen_id] = peer_id
@@ -60,7 +60,9 @@ class LocalBook:
                 _discard(self._teams, team_id, peer_id)
             return False
         citizen_id = profile.citizen_id
-        if citizen_id is None or self._kiosks.get(citizen_id) != peer_id:
+        if profile.kind is not PeerKind.KIOSK or citizen_id is None:
+            return False
+        if self._kiosks.get(citizen_id) != peer_id:
             return False
         del self._kiosks[citizen_id]
         return True

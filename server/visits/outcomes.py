@@ -306,7 +306,8 @@ async def close_follow_up(
     kind: OutcomeKind,
     now: dt.datetime,
 ) -> None:
-    """The visit did happen after all: close the escalation's physical-visit task and alert."""
+    """The visit did happen after all: close its open physical-visit task (the escalation's)
+    and its open alerts (the escalation's, and any warning about the tablet before it)."""
     if kind not in DONE_KINDS:
         return
     why = "Lukket: besøget blev gennemført alligevel."

@@ -71,3 +71,13 @@ async def test_book_resume_moves_the_face_to_the_new_socket() -> None:
     over = await book.cancel("c1", "s9")
     assert over.meta == META and over.ended.reason is EndReason.CANCELLED
     assert book.idle()
+
+
+async def test_book_only_a_kiosk_is_the_citizens_tablet() -> None:
+    """A guest joining about a citizen is never taken for that citizen's tablet."""
+    book = LocalBook(max_participants=6)
+    guest = PeerProfile(PeerKind.GUEST, "g1", "Ida", None, "1", citizen_id="1")
+    assert await book.connect("g1", guest) is None
+    assert await book.kiosk_peer("1") is None and await book.online_citizens(["1"]) == set()
+    assert await book.disconnect("g1", guest) is False
+    assert book.idle()
