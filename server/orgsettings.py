@@ -6,7 +6,7 @@ The one place that reads and writes them; keys other features keep in the same J
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -28,6 +28,15 @@ class RetryLadder(BaseModel):
     notify_relative: bool = False
 
 
+class OverdueEscalation(BaseModel):
+    """Who hears of an inbox item that passed its due time while still open (once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: Literal["planners", "on_call", "nobody"] = "planners"  # planners: the team's lead role
+    on_call_staff_ids: list[int] = Field(default_factory=list, max_length=50)
+
+
 class OrgSettings(BaseModel):
     """Settings an administrator may change; unknown keys in the stored JSON are kept aside."""
 
@@ -38,6 +47,7 @@ class OrgSettings(BaseModel):
     auto_answer_after_s: int = Field(default=10, ge=3, le=120)
     retry_ladder: RetryLadder = Field(default_factory=RetryLadder)
     outcome_edit_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    overdue: OverdueEscalation = Field(default_factory=OverdueEscalation)
 
 
 FIELDS = frozenset(OrgSettings.model_fields)

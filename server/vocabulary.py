@@ -104,17 +104,33 @@ class EndReason(enum.StrEnum):
     CONNECTION_LOST = "connection_lost"
 
 
-class TaskKind(enum.StrEnum):
-    """What the team has to do."""
+class InboxKind(enum.StrEnum):
+    """What an item in a team's inbox is about."""
 
-    PHYSICAL_VISIT = "physical_visit"
-    CALL_BACK = "call_back"
+    MISSED_VISIT = "missed_visit"  # the missed-visit ladder escalated a visit
+    TABLET_OFFLINE = "tablet_offline"  # before a screen visit's window
+    SELFTEST_FAILED = "selftest_failed"  # before a screen visit's window
+    CALL_BACK_REQUEST = "call_back_request"  # "Ring til mig" on the tablet
+    PHYSICAL_VISIT = "physical_visit"  # a screen visit converted to a physical one
+    CALL_BACK = "call_back"  # a staff member's note to ring a citizen back
+    RELATIVE_NOTICE = "relative_notice"  # relatives were told of a missed visit
 
 
-class AlertKind(enum.StrEnum):
-    """Why the team is alerted live in the console."""
+# Kinds that need someone's attention at once: a live banner on the team's consoles.
+ALERT_KINDS = frozenset(
+    {
+        InboxKind.MISSED_VISIT,
+        InboxKind.TABLET_OFFLINE,
+        InboxKind.SELFTEST_FAILED,
+        InboxKind.CALL_BACK_REQUEST,
+    }
+)
 
-    MISSED_VISIT = "missed_visit"
-    TABLET_OFFLINE = "tablet_offline"
-    SELFTEST_FAILED = "selftest_failed"
-    CALL_BACK_REQUEST = "call_back_request"
+
+class InboxState(enum.StrEnum):
+    """Where an inbox item stands: open, taken by someone, done (with a note) or dismissed."""
+
+    OPEN = "open"
+    TAKEN = "taken"
+    DONE = "done"
+    DISMISSED = "dismissed"

@@ -54,8 +54,8 @@ def test_vocabulary_every_visit_status_fits_visit_updated(visit_status: v.VisitS
     assert message.status == visit_status.value
 
 
-@pytest.mark.parametrize("kind", list(v.AlertKind))
-def test_vocabulary_every_alert_kind_fits_alert(kind: v.AlertKind) -> None:
+@pytest.mark.parametrize("kind", list(v.InboxKind))
+def test_vocabulary_every_alert_kind_fits_alert(kind: v.InboxKind) -> None:
     """Every alert kind can be pushed in an `alert` message."""
     message = m.AlertMessage(
         alert_id="1", team_id="2", kind=kind.value, message="x", created_at=dt.datetime.now(dt.UTC)

@@ -15,7 +15,7 @@ from ..auth.authz import require_visit
 from ..errors import NotFound
 from ..identity import StaffIdentity
 from ..keys import sessionmaker_key, team_feed_key
-from ..models import CareTask, Observation, Outcome, Staff, Visit, utcnow
+from ..models import InboxItem, Observation, Outcome, Staff, Visit, utcnow
 from ..visits import outcomes
 from ..visits.updates import update_of
 from ..vocabulary import ObservationCode, OutcomeKind
@@ -95,7 +95,7 @@ async def _out(
     identity: StaffIdentity,
     outcome: Outcome,
     edit_minutes: int,
-    task: CareTask | None = None,
+    task: InboxItem | None = None,
 ) -> OutcomeOut:
     author = await session.get(Staff, outcome.author_staff_id) if outcome.author_staff_id else None
     editable = outcomes.may_edit(outcome, identity, edit_minutes, utcnow())
@@ -120,7 +120,7 @@ def _audit(
     action: str,
     visit: Visit,
     outcome: Outcome,
-    task: CareTask | None,
+    task: InboxItem | None,
 ) -> None:
     detail = {"visit": visit.id, "outcome": outcome.id, "kind": outcome.kind.value}
     if task is not None:

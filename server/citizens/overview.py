@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import (
     Call,
-    CareTask,
     Citizen,
     Consent,
     ContactPerson,
+    InboxItem,
     Observation,
     Relative,
     Staff,
@@ -27,6 +27,7 @@ from ..models import (
     VisitType,
 )
 from ..scheduling.rrule_text import describe
+from ..visits.inbox import ACTIVE
 from ..visits.outcomes import in_force_of
 from ..visits.readiness import citizen_tablets
 
@@ -362,8 +363,8 @@ async def _observations(session: AsyncSession, cid: int) -> list[ObservationPoin
 
 async def _tasks(session: AsyncSession, cid: int) -> list[TaskRow]:
     rows = await session.scalars(
-        select(CareTask)
-        .where(CareTask.citizen_id == cid, CareTask.done_at.is_(None))
-        .order_by(CareTask.created_at.desc())
+        select(InboxItem)
+        .where(InboxItem.citizen_id == cid, InboxItem.state.in_(ACTIVE))
+        .order_by(InboxItem.created_at.desc())
     )
-    return [TaskRow(t.id, t.kind.value, t.reason, t.due_at, t.created_at) for t in rows]
+    return [TaskRow(t.id, t.kind.value, t.message, t.due_at, t.created_at) for t in rows]

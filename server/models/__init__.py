@@ -1,25 +1,25 @@
 """All tables share one ``Base``; import models from here."""
 
 from ..vocabulary import (
-    AlertKind,
     CallState,
     Channel,
     ConsentKind,
     EndReason,
+    InboxKind,
+    InboxState,
     ObservationCode,
     OutcomeKind,
     PeerKind,
     Role,
-    TaskKind,
     VisitStatus,
 )
 from .agreements import AgreementSheet
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .calls import Call, CallParticipant
-from .care import Alert, CareTask, KioskSelfTest
 from .citizen import Citizen, Consent, ContactPerson, KioskDevice, Relative
-from .kiosk import KioskPairing
+from .inbox import InboxItem
+from .kiosk import KioskPairing, KioskSelfTest
 from .organisation import LoginThrottle, Organisation, Staff, StaffSession, Team, TeamMembership
 from .scheduling import (
     CalendarFeed,
@@ -41,17 +41,16 @@ __all__ = [
     "Notification",
     "PlanAdjustment",
     "PlanChange",
-    "Alert",
-    "AlertKind",
-    "CareTask",
+    "InboxItem",
     "KioskSelfTest",
-    "TaskKind",
     "AuditEvent",
     "Base",
     "Call",
     "CallParticipant",
     "CallState",
     "EndReason",
+    "InboxKind",
+    "InboxState",
     "Channel",
     "Citizen",
     "Consent",

@@ -1,10 +1,11 @@
-"""Tablet enrolment: a short-lived pairing code that a staff member enters for a citizen."""
+"""Tablets: enrolment by a short-lived pairing code, and the self-tests a tablet reports."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -31,3 +32,20 @@ class KioskPairing(Base):
     approved_at: Mapped[dt.datetime | None]
     kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_device.id", ondelete="SET NULL"))
     claimed_at: Mapped[dt.datetime | None]
+
+
+class KioskSelfTest(Base):
+    """One tablet self-test: camera, microphone, signalling round-trip, media loopback."""
+
+    __tablename__ = "kiosk_selftest"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kiosk_id: Mapped[int] = mapped_column(
+        ForeignKey("kiosk_device.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ok: Mapped[bool]
+    failed_part: Mapped[str | None] = mapped_column(String(32))
+    rtt_ms: Mapped[float | None]
+    loss_pct: Mapped[float | None]
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

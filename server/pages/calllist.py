@@ -12,6 +12,7 @@ from ..models import Team, utcnow
 from ..query import requested_day
 from ..templating import render
 from ..visits.daylist import DayScope, call_list_order, day_list
+from ..visits.inbox_list import entries
 
 routes = web.RouteTableDef()
 
@@ -36,11 +37,24 @@ async def _context(request: web.Request) -> dict[str, object]:
 
 @routes.get("/", name="home")
 async def home(request: web.Request) -> web.Response:
-    """Today's call list for my teams, my own contact-person citizens first."""
-    return render(request, "home.html", await _context(request))
+    """The team's inbox, then today's call list, my own contact-person citizens first."""
+    context = await _context(request)
+    async with request.app[sessionmaker_key]() as session:
+        context["items"] = await entries(session, require_staff(request), utcnow())
+    return render(request, "home.html", context)
 
 
 @routes.get("/today/rows", name="today_rows")
 async def today_rows(request: web.Request) -> web.Response:
     """Just the list's rows, for the live refresh after a ``visit-updated``."""
     return render(request, "_calllist_rows.html", await _context(request))
+
+
+@routes.get("/inbox/items", name="inbox_items")
+async def inbox_items(request: web.Request) -> web.Response:
+    """Just the inbox's items, for the live refresh after an ``alert`` or ``inbox-changed``."""
+    identity = require_staff(request)
+    async with request.app[sessionmaker_key]() as session:
+        items = await entries(session, identity, utcnow())
+    zone = request.app[settings_key].zone
+    return render(request, "_inbox_items.html", {"items": items, "tz": zone})

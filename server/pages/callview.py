@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.authz import require_citizen
 from ..citizens import agreements
 from ..citizens.overview import contacts
 from ..errors import NotFound
+from ..identity import StaffIdentity
 from ..keys import sessionmaker_key, settings_key
 from ..localtime import local_day
 from ..models import utcnow
 from ..query import query_int
 from ..templating import render
 from ..visits.daylist import DayScope, day_list, one_visit
+from ..visits.inbox_list import InboxEntry, entry_for
 from ..vocabulary import ObservationCode, OutcomeKind
 
 routes = web.RouteTableDef()
@@ -28,6 +33,7 @@ async def call_view(request: web.Request) -> web.Response:
     """Ring the citizen at once and show everything needed during and after the call."""
     citizen_id = int(request.match_info["citizen_id"])
     visit_id = query_int(request, "visit")
+    item_id = query_int(request, "inbox")
     zone, now = request.app[settings_key].zone, utcnow()
     today = local_day(now, zone)
     async with request.app[sessionmaker_key].begin() as session:
@@ -44,6 +50,7 @@ async def call_view(request: web.Request) -> web.Response:
             "contacts": [c.display_name for c in await contacts(session, citizen_id)],
             "today": await day_list(session, scope, today, tz=zone, now=now),
             "agreement": await agreements.latest(session, citizen_id, today),
+            "inbox_item": await _inbox_item(session, identity, item_id, citizen_id, now),
         }
     context |= {
         "tz": zone,
@@ -55,3 +62,19 @@ async def call_view(request: web.Request) -> web.Response:
         "request_document": request.query.get("document") == "1",
     }
     return render(request, "call.html", context)
+
+
+async def _inbox_item(
+    session: AsyncSession,
+    identity: StaffIdentity,
+    item_id: int | None,
+    citizen_id: int,
+    now: dt.datetime,
+) -> InboxEntry | None:
+    """The inbox item the call answers (a "Ring til mig"), when it is this citizen's."""
+    if item_id is None:
+        return None
+    entry = await entry_for(session, identity, item_id, now)
+    if entry.citizen_id != citizen_id:
+        raise NotFound("No such inbox item for this citizen.")
+    return entry

@@ -29,7 +29,7 @@ from ..orgsettings import RetryLadder
 from ..visits import inbox, lifecycle, outcomes
 from ..visits.inbox import AlertRaised
 from ..visits.status import Change
-from ..vocabulary import AlertKind, ConsentKind
+from ..vocabulary import ConsentKind, InboxKind
 from .ladder import Escalate
 
 # Only a citizen who did not pick up or declined is a reason to tell relatives: with no call
@@ -72,18 +72,22 @@ async def escalate(
         why = REASONS_DA.get(reason, reason)
         await outcomes.record_for_ladder(session, visit, decision.outcome, why, now)
     message = team_message(reason, citizen, vtype, visit, zone)
-    if steps.create_physical_task:
-        await inbox.open_physical_task(session, visit, message, now + task_due, now)
-    notified = 0
+    item = None
+    if steps.alert_team or steps.create_physical_task:
+        # One item: the team is told, and asked for a physical visit by a deadline if wanted.
+        due = now + task_due if steps.create_physical_task else None
+        new = inbox.NewItem(citizen, InboxKind.MISSED_VISIT, message, visit, due)
+        item = await inbox.add(session, new, now)
+    told: list[str] = []
     if steps.notify_relative and reason in RELATIVE_REASONS:
         notice = _Notice(citizen, visit, vtype, now, zone, visit_follows=steps.create_physical_task)
-        notified = await _notify_relatives(session, notice)
-    _audit(session, citizen, visit, reason, steps, notified, now)
-    if not steps.alert_team:
-        return Escalated(None)
-    alert = await inbox.raise_alert(
-        session, citizen, AlertKind.MISSED_VISIT, message, now, visit=visit
-    )
+        told = await _notify_relatives(session, notice)
+        if told:
+            text = f"{citizen.name}: pårørende har fået besked om det missede besøg: "
+            new = inbox.NewItem(citizen, InboxKind.RELATIVE_NOTICE, text + ", ".join(told), visit)
+            await inbox.add(session, new, now)
+    _audit(session, citizen, visit, reason, steps, len(told), now)
+    alert = inbox.raised(item) if item is not None and steps.alert_team else None
     return Escalated(alert)
 
 
@@ -145,8 +149,9 @@ class _Notice:
     visit_follows: bool  # promise a visit only when the escalation creates the task for one
 
 
-async def _notify_relatives(session: AsyncSession, notice: _Notice) -> int:
-    """Queue a notice for each relative who may be notified, if the citizen consents; how many."""
+async def _notify_relatives(session: AsyncSession, notice: _Notice) -> list[str]:
+    """Queue a notice for each relative who may be notified, if the citizen consents; to whom
+    (e.g. "Ida (datter)")."""
     citizen = notice.citizen
     consent = await session.scalar(
         select(Consent.id).where(
@@ -156,7 +161,7 @@ async def _notify_relatives(session: AsyncSession, notice: _Notice) -> int:
         )
     )
     if consent is None:
-        return 0
+        return []
     relatives = await session.scalars(
         select(Relative).where(
             Relative.citizen_id == citizen.id, Relative.may_be_notified.is_(True)
@@ -165,9 +170,9 @@ async def _notify_relatives(session: AsyncSession, notice: _Notice) -> int:
     local = notice.visit.planned_at.astimezone(notice.zone)
     first_name = citizen.preferred_name or citizen.name.split()[0]
     follow_up = "følger op med et besøg" if notice.visit_follows else "følger op"
-    count = 0
+    told = []
     for relative in relatives:
-        count += 1
+        told.append(f"{relative.name} ({relative.relation})")
         session.add(
             Notification(
                 citizen_id=citizen.id,
@@ -182,4 +187,4 @@ async def _notify_relatives(session: AsyncSession, notice: _Notice) -> int:
                 created_at=notice.now,
             )
         )
-    return count
+    return told

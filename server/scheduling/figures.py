@@ -29,9 +29,9 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..localtime import day_bounds, local_day
-from ..models import Alert, Call, Visit
+from ..models import Call, InboxItem, Visit
 from ..visits.status import Window, on_time
-from ..vocabulary import AlertKind, Channel, VisitStatus
+from ..vocabulary import Channel, InboxKind, VisitStatus
 
 CONTINUITY_DAYS = 14
 MAX_WEEKS = 52
@@ -241,9 +241,9 @@ async def _calls(session: AsyncSession, span: _Span) -> dict[int, list[CallFact]
 async def _escalated(session: AsyncSession, span: _Span) -> set[int]:
     """Visits the team was alerted about as missed."""
     rows = await session.scalars(
-        select(Alert.visit_id)
-        .join(Visit, Visit.id == Alert.visit_id)
-        .where(Alert.kind == AlertKind.MISSED_VISIT, *span.conditions())
+        select(InboxItem.visit_id)
+        .join(Visit, Visit.id == InboxItem.visit_id)
+        .where(InboxItem.kind == InboxKind.MISSED_VISIT, *span.conditions())
         .distinct()
     )
     return {visit_id for visit_id in rows if visit_id is not None}

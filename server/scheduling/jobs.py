@@ -1,4 +1,5 @@
-"""Background scheduling jobs: generation, and a tick of readiness, ladder, watchdog and notices.
+"""Background scheduling jobs: generation, and a tick of readiness, ladder, watchdog, overdue
+inbox items and notices.
 
 `Scheduler.generate(now)` and `Scheduler.tick(now)` each run one step with an explicit `now`
 (tests drive them directly); `scheduler_ctx` runs them periodically for the app's lifetime.
@@ -30,6 +31,7 @@ from .joblock import hold_job_lock
 from .ladder import LadderPolicy
 from .ladder_run import run_ladder
 from .notifier import Notifier, make_notifier
+from .overdue import Overdue, escalate_overdue
 from .tablet_alerts import OnlineCitizens, check_readiness
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class TickReport:
 
     alerts: list[AlertRaised] = field(default_factory=list)
     retries: int = 0
+    overdue: list[Overdue] = field(default_factory=list)
     delivered: int = 0
 
 
@@ -86,11 +89,15 @@ class Scheduler:
             ladder = await run_ladder(session, now, self.policy, zone)
             report.alerts += ladder.alerts
             report.retries = ladder.retries
+            report.overdue = await escalate_overdue(session, now)
         # After the commit: the consoles may load what they are told about.
         for alert in report.alerts:
             await self.feed.alert_raised(alert)
         for update in ladder.updated:
             await self.feed.visit_changed(update)
+        for overdue in report.overdue:
+            await self.feed.inbox_changed(overdue.change)
+            await self.feed.staff_alerted(overdue.staff_ids, overdue.alert)
         report.delivered = await self.deliver(now)
         return report
 

@@ -20,9 +20,9 @@ from ..visits import inbox
 from ..visits.inbox import AlertRaised
 from ..visits.readiness import alert_for, citizens_tablets
 from ..visits.status import Window
-from ..vocabulary import AlertKind, Channel, VisitStatus
+from ..vocabulary import Channel, InboxKind, VisitStatus
 
-READINESS_KINDS = {AlertKind.TABLET_OFFLINE, AlertKind.SELFTEST_FAILED}
+READINESS_KINDS = {InboxKind.TABLET_OFFLINE, InboxKind.SELFTEST_FAILED}
 # Which of these citizens' tablets are connected right now (live state, not stored).
 OnlineCitizens = Callable[[Collection[int]], Awaitable[set[int]]]
 
@@ -64,12 +64,12 @@ def _coming(window: Window, lead: dt.timedelta, now: dt.datetime) -> bool:
 
 
 async def _alert(
-    session: AsyncSession, visit: Visit, kind: AlertKind, now: dt.datetime, zone: ZoneInfo
+    session: AsyncSession, visit: Visit, kind: InboxKind, now: dt.datetime, zone: ZoneInfo
 ) -> AlertRaised:
     """Write the readiness alert in Danish for the team."""
     citizen = await session.get_one(Citizen, visit.citizen_id)
     local = visit.planned_at.astimezone(zone)
-    what = "er ikke online" if kind is AlertKind.TABLET_OFFLINE else "fejlede sin sidste selvtest"
+    what = "er ikke online" if kind is InboxKind.TABLET_OFFLINE else "fejlede sin sidste selvtest"
     message = (
         f"{citizen.name}s tablet {what} før skærmbesøget kl. {local:%H:%M}. "
         "Overvej et fysisk besøg."

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -24,7 +24,7 @@ from ..rooms.registry import LiveCall
 from ..settings import Settings
 from ..turn import ice_servers_for
 from ..visits import readiness
-from ..visits.inbox import AlertRaised
+from ..visits.inbox import AlertRaised, InboxChange
 from ..visits.updates import VisitUpdate
 from ..vocabulary import PeerKind
 from .bus import Bus, InProcessBus
@@ -34,6 +34,7 @@ from .messages import (
     CloseCode,
     ErrorCode,
     IceServer,
+    InboxChanged,
     Presence,
     PresenceEntry,
     VisitUpdated,
@@ -178,16 +179,19 @@ class Hub:
 
     async def alert_raised(self, alert: AlertRaised) -> None:
         """The team feed: an alert was stored (``alert``)."""
-        message = AlertMessage(
-            alert_id=str(alert.alert_id),
-            team_id=str(alert.team_id),
-            citizen_id=None if alert.citizen_id is None else str(alert.citizen_id),
-            visit_id=None if alert.visit_id is None else str(alert.visit_id),
-            kind=alert.kind.value,
-            message=alert.message,
-            created_at=alert.created_at,
+        await self.notify_team(alert.team_id, _alert_message(alert))
+
+    async def inbox_changed(self, change: InboxChange) -> None:
+        """The team feed: an inbox item was added or changed state (``inbox-changed``)."""
+        message = InboxChanged(
+            item_id=str(change.item_id), team_id=str(change.team_id), state=change.state.value
         )
-        await self.notify_team(alert.team_id, message)
+        await self.notify_team(change.team_id, message)
+
+    async def staff_alerted(self, staff_ids: Collection[int], alert: AlertRaised) -> None:
+        """The team feed: an alert for these staff members' open consoles, wherever their team."""
+        peer_ids = [p for s in staff_ids for p in await self.book.staff_tabs(str(s))]
+        await self.bus.fan_out(peer_ids, _alert_message(alert))
 
     async def to_call(
         self, call: LiveCall, message: BaseModel, *, exclude: str | None = None
@@ -257,6 +261,19 @@ class Hub:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _alert_message(alert: AlertRaised) -> AlertMessage:
+    """The wire form of an alert (the message is cut to the wire's 500 characters)."""
+    return AlertMessage(
+        alert_id=str(alert.alert_id),
+        team_id=str(alert.team_id),
+        citizen_id=None if alert.citizen_id is None else str(alert.citizen_id),
+        visit_id=None if alert.visit_id is None else str(alert.visit_id),
+        kind=alert.kind.value,
+        message=alert.message[:500],
+        created_at=alert.created_at,
+    )
 
 
 # Declared here, not in keys.py: keys.py would have to import the hub, which needs keys.py.

@@ -490,6 +490,15 @@ class AlertMessage(_ServerMessage):
     created_at: AwareDatetime
 
 
+class InboxChanged(_ServerMessage):
+    """Staff only: an item of a team's inbox was added or changed state (reload the inbox)."""
+
+    type: Literal["inbox-changed"] = "inbox-changed"
+    item_id: Id
+    team_id: Id
+    state: Label
+
+
 class VisitUpdated(_ServerMessage):
     """Staff only: a visit on a team's list changed status (the call list updates live)."""
 
@@ -518,6 +527,7 @@ ServerMessage = Annotated[
     | RelayedAnswer
     | RelayedCandidate
     | AlertMessage
+    | InboxChanged
     | VisitUpdated,
     Field(discriminator="type"),
 ]

@@ -39,8 +39,8 @@ from sqlalchemy.orm import aliased
 
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..identity import StaffIdentity
-from ..models import CareTask, Observation, Outcome, Visit, utcnow
-from ..vocabulary import ObservationCode, OutcomeKind
+from ..models import InboxItem, Observation, Outcome, Visit, utcnow
+from ..vocabulary import ALERT_KINDS, InboxKind, ObservationCode, OutcomeKind
 from . import inbox, lifecycle
 from .status import Change, after_outcome
 
@@ -127,7 +127,7 @@ async def record(
     data: OutcomeInput,
     *,
     now: dt.datetime | None = None,
-) -> tuple[Outcome, CareTask | None]:
+) -> tuple[Outcome, InboxItem | None]:
     """The first outcome of a visit, its observations, its status and any physical-visit task."""
     reason = check_reason(data)
     current = await in_force(session, visit.id)
@@ -186,7 +186,7 @@ async def edit(
     *,
     edit_minutes: int,
     now: dt.datetime,
-) -> tuple[Outcome, CareTask | None]:
+) -> tuple[Outcome, InboxItem | None]:
     """Correct an outcome in place (author, within the window); observations are replaced."""
     if not may_edit(outcome, identity, edit_minutes, now):
         raise EditWindowClosed()
@@ -209,7 +209,7 @@ async def amend(
     data: OutcomeInput,
     *,
     now: dt.datetime | None = None,
-) -> tuple[Outcome, CareTask | None]:
+) -> tuple[Outcome, InboxItem | None]:
     """A new outcome replacing ``old``; the old row stays as history."""
     reason = check_reason(data)
     newer = await session.scalar(select(Outcome.id).where(Outcome.amends_id == old.id))
@@ -273,7 +273,7 @@ async def _physical_task(
     kind: OutcomeKind,
     reason: str | None,
     now: dt.datetime,
-) -> CareTask | None:
+) -> InboxItem | None:
     """ "Converted to physical" gives the team one open physical-visit task for the visit."""
     if kind is not OutcomeKind.CONVERTED_TO_PHYSICAL:
         return None
@@ -295,8 +295,8 @@ async def _cancel_physical_task(
     if before is not OutcomeKind.CONVERTED_TO_PHYSICAL or after is before:
         return
     why = "Annulleret: udfaldet blev ændret, så det fysiske besøg er ikke længere nødvendigt."
-    closing = inbox.TaskClosing(identity, visit, after, now, why, "task.cancelled")
-    await inbox.close_physical_tasks(session, closing)
+    closing = inbox.VisitClosing(identity, visit, after, now, why, "task.cancelled")
+    await inbox.close_for_visit(session, closing, {InboxKind.PHYSICAL_VISIT})
 
 
 async def close_follow_up(
@@ -311,9 +311,8 @@ async def close_follow_up(
     if kind not in DONE_KINDS:
         return
     why = "Lukket: besøget blev gennemført alligevel."
-    closing = inbox.TaskClosing(identity, visit, kind, now, why, "task.closed")
-    await inbox.close_physical_tasks(session, closing)
-    await inbox.acknowledge_visit_alerts(session, visit.id, identity.staff_id, now)
+    closing = inbox.VisitClosing(identity, visit, kind, now, why, "task.closed")
+    await inbox.close_for_visit(session, closing, inbox.VISIT_FOLLOW_UPS | ALERT_KINDS)
 
 
 async def record_for_ladder(

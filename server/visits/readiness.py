@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import KioskDevice, KioskSelfTest
-from ..vocabulary import AlertKind
+from ..vocabulary import InboxKind
 
 SEEN_RECENTLY = dt.timedelta(minutes=2)  # a socket this recent counts as online for alerts
 READY_WITHIN = dt.timedelta(hours=24)  # a self-test older than this no longer counts
@@ -123,19 +123,19 @@ def problem(tablet: Tablet | None, online: bool, now: dt.datetime) -> str | None
     return None
 
 
-def alert_for(tablet: Tablet | None, online: bool, now: dt.datetime) -> AlertKind | None:
+def alert_for(tablet: Tablet | None, online: bool, now: dt.datetime) -> InboxKind | None:
     """Whether to warn the team before a screen visit: offline, or its last self-test failed.
 
     Gentler than ``problem``: a tablet seen within ``SEEN_RECENTLY`` counts as online (it may
     be reconnecting), and a missing self-test is no reason to send someone out.
     """
     if tablet is None:
-        return AlertKind.TABLET_OFFLINE
+        return InboxKind.TABLET_OFFLINE
     seen = tablet.last_seen_at is not None and tablet.last_seen_at >= now - SEEN_RECENTLY
     if not (online or seen):
-        return AlertKind.TABLET_OFFLINE
+        return InboxKind.TABLET_OFFLINE
     test = tablet.selftest
-    return AlertKind.SELFTEST_FAILED if test is not None and not test.ok else None
+    return InboxKind.SELFTEST_FAILED if test is not None and not test.ok else None
 
 
 async def mark_seen(session: AsyncSession, kiosk_id: int, now: dt.datetime) -> None:

@@ -1,4 +1,4 @@
-"""Telling the team's open consoles that a visit changed or an alert was raised.
+"""Telling the team's open consoles that a visit changed, an alert was raised or the inbox moved.
 
 ``update_of`` is the one builder of a visit's update; ``TeamFeed`` is the port through which
 services publish updates and alerts after their transaction commits. The signalling hub
@@ -8,12 +8,13 @@ services never import the hub, so the arrows keep pointing inward.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 from ..models import Visit
 from ..vocabulary import VisitStatus
-from .inbox import AlertRaised
+from .inbox import AlertRaised, InboxChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,12 @@ class TeamFeed(Protocol):
     async def alert_raised(self, alert: AlertRaised) -> None:
         """An alert for the team was stored."""
 
+    async def inbox_changed(self, change: InboxChange) -> None:
+        """An item of the team's inbox was added or changed state."""
+
+    async def staff_alerted(self, staff_ids: Collection[int], alert: AlertRaised) -> None:
+        """These staff members (outside the team's consoles, e.g. on call) must see an alert."""
+
 
 class SilentFeed:
     """Nobody listens live (a command-line run, or the scheduler before the hub exists)."""
@@ -48,4 +55,10 @@ class SilentFeed:
         """Nothing to tell; the rows are written all the same."""
 
     async def alert_raised(self, alert: AlertRaised) -> None:
+        """Nothing to tell; the rows are written all the same."""
+
+    async def inbox_changed(self, change: InboxChange) -> None:
+        """Nothing to tell; the rows are written all the same."""
+
+    async def staff_alerted(self, staff_ids: Collection[int], alert: AlertRaised) -> None:
         """Nothing to tell; the rows are written all the same."""

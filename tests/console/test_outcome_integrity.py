@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from server.db import make_engine, make_sessionmaker
-from server.models import CareTask, Observation, ObservationCode, Outcome, OutcomeKind, Visit
+from server.models import InboxItem, Observation, ObservationCode, Outcome, OutcomeKind, Visit
 from server.settings import Settings
 from tests.conftest import Client, login
 from tests.console.test_outcomes import _set_edit_minutes, post, rows_of
@@ -35,7 +35,7 @@ async def test_double_submit_gives_one_outcome_and_one_task(
     refused = next(data for status, data in results if status == 409)
     assert refused["error"]["code"] == "outcome_exists"
     assert len(await rows_of(demo, Outcome)) == 1
-    assert len([t for t in await rows_of(demo, CareTask) if t.visit_id == visits["Karen"]]) == 1
+    assert len([t for t in await rows_of(demo, InboxItem) if t.visit_id == visits["Karen"]]) == 1
 
 
 async def test_database_refuses_a_second_outcome_in_force(
@@ -115,8 +115,8 @@ async def test_changing_converted_to_physical_cancels_its_task(
     assert status == 201 and first["task_id"] is not None
     status, _ = await post(client, f"/api/outcomes/{first['id']}/edit", {"kind": "completed"})
     assert status == 200
-    task = next(t for t in await rows_of(demo, CareTask) if t.id == first["task_id"])
-    assert task.done_at is not None and "Annulleret" in (task.reason or "")
+    task = next(t for t in await rows_of(demo, InboxItem) if t.id == first["task_id"])
+    assert task.closed_at is not None and "Annulleret" in (task.note or "")
     status, again = await post(client, f"/api/outcomes/{first['id']}/edit", converted)
     assert status == 200 and again["task_id"] not in (None, first["task_id"])
     await _set_edit_minutes(demo, 0)
@@ -124,9 +124,11 @@ async def test_changing_converted_to_physical_cancels_its_task(
         client, f"/api/outcomes/{first['id']}/amend", {"kind": "completed"}
     )
     assert status == 201
-    open_tasks = [t for t in await rows_of(demo, CareTask) if t.visit_id == visit and not t.done_at]
+    open_tasks = [
+        t for t in await rows_of(demo, InboxItem) if t.visit_id == visit and not t.closed_at
+    ]
     assert open_tasks == []
-    assert len(await rows_of(demo, CareTask)) >= 2, "cancelled tasks stay as history"
+    assert len(await rows_of(demo, InboxItem)) >= 2, "cancelled tasks stay as history"
 
 
 async def test_edit_replaces_only_the_outcomes_own_observations(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from server.db import make_engine, make_sessionmaker
-from server.models import CareTask, Observation, Organisation, TaskKind
+from server.models import InboxItem, InboxKind, Observation, Organisation
 from server.settings import Settings
 from tests.conftest import Client, login
 from tests.console.conftest import csrf
@@ -73,9 +73,9 @@ async def test_outcome_converted_to_physical_creates_team_task(
     body = {"kind": "converted_to_physical", "reason": "Svimmel, skal ses"}
     status, data = await post(client, f"/api/visits/{visits['Karen']}/outcome", body)
     assert status == 201 and data["task_id"] is not None
-    tasks = await rows_of(demo, CareTask)
-    assert [(t.kind, t.visit_id, t.reason) for t in tasks] == [
-        (TaskKind.PHYSICAL_VISIT, visits["Karen"], "Svimmel, skal ses")
+    tasks = await rows_of(demo, InboxItem)
+    assert [(t.kind, t.visit_id, t.message) for t in tasks] == [
+        (InboxKind.PHYSICAL_VISIT, visits["Karen"], "Svimmel, skal ses")
     ]
     status, again = await post(client, f"/api/visits/{visits['Karen']}/outcome", body)
     assert status == 409 and again["error"]["code"] == "outcome_exists"

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.models import (
-    Alert,
-    AlertKind,
     Call,
     CallState,
     Channel,
+    InboxItem,
+    InboxKind,
     Team,
     Visit,
     VisitStatus,
@@ -101,9 +101,9 @@ async def test_figures_of_a_constructed_week(db_url: str) -> None:
                 _call(late, _at(_day(1), 10, 30), 120, carer, 0),
                 _call(missed, _at(_day(2), 10, 0), None, nurse, 0),
                 _call(missed, _at(_day(2), 10, 5), None, nurse, 1),
-                Alert(
+                InboxItem(
                     organisation_id=world.org_id, team_id=world.team_id, citizen_id=b,
-                    visit_id=missed.id, kind=AlertKind.MISSED_VISIT, message="Mistet besøg",
+                    visit_id=missed.id, kind=InboxKind.MISSED_VISIT, message="Mistet besøg",
                 ),
             ]
         )  # fmt: skip

@@ -14,12 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.db import make_engine, make_sessionmaker
 from server.models import (
-    Alert,
-    AlertKind,
     Call,
     CallState,
-    CareTask,
     Channel,
+    InboxItem,
+    InboxKind,
     Outcome,
     OutcomeKind,
     Visit,
@@ -122,12 +121,9 @@ async def _assert_invariant(db_url: str, now: dt.datetime) -> None:
     async with transaction(db_url) as session:
         visits = list(await session.scalars(select(Visit)))
         outcomes = set(await session.scalars(select(Outcome.visit_id)))
-        alerts = Counter(
-            await session.scalars(
-                select(Alert.visit_id).where(Alert.kind == AlertKind.MISSED_VISIT)
-            )
-        )
-        tasks = Counter(await session.scalars(select(CareTask.visit_id)))
+        escalations = select(InboxItem.visit_id).where(InboxItem.kind == InboxKind.MISSED_VISIT)
+        alerts = Counter(await session.scalars(escalations))
+        tasks = Counter(await session.scalars(escalations.where(InboxItem.due_at.is_not(None))))
     ended = [v for v in visits if v.planned_at + dt.timedelta(hours=2) < now]
     assert len(ended) >= 12
     statuses = Counter(v.status for v in ended)

@@ -12,14 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.db import make_engine, make_sessionmaker
 from server.models import (
-    Alert,
-    AlertKind,
     AuditEvent,
     Call,
     CallState,
-    CareTask,
     Consent,
     ConsentKind,
+    InboxItem,
+    InboxKind,
     Notification,
     Organisation,
     Outcome,
@@ -30,7 +29,7 @@ from server.models import (
     VisitType,
 )
 from server.orgsettings import RetryLadder
-from server.scheduling.jobs import Scheduler
+from server.scheduling.jobs import Scheduler, TickReport
 from server.scheduling.ladder import effective_rule
 from server.scheduling.notifier import LoggingNotifier
 from server.settings import Settings
@@ -97,7 +96,7 @@ async def _fail_and_tick(db_url: str, visit_id: int, at: dt.datetime) -> Visit:
         )
     engine, scheduler = _scheduler(db_url)
     try:
-        await scheduler.tick(at + dt.timedelta(minutes=2))
+        REPORTS[visit_id] = await scheduler.tick(at + dt.timedelta(minutes=2))
     finally:
         await engine.dispose()
     async with transaction(db_url) as session:
@@ -111,15 +110,33 @@ def _scheduler(db_url: str) -> tuple[AsyncEngine, Scheduler]:
     return engine, Scheduler(settings, make_sessionmaker(engine), LoggingNotifier())
 
 
-async def _count(db_url: str, model: type[Any], visit_id: int) -> int:
-    """Rows of `model` about the visit."""
+ALERT, TASK = "missed-visit item", "physical-visit task"  # kinds of rows _count counts
+REPORTS: dict[int, TickReport] = {}  # visit id → what the last tick of _fail_and_tick did
+
+
+async def _count(db_url: str, model: type[Any] | str, visit_id: int) -> int:
+    """Rows of `model` about the visit; ALERT and TASK count the escalation's inbox item, and
+    its request for a physical visit (a due time)."""
     async with transaction(db_url) as session:
+        if model in (ALERT, TASK):
+            query = select(func.count()).where(
+                InboxItem.visit_id == visit_id, InboxItem.kind == InboxKind.MISSED_VISIT
+            )
+            if model == TASK:
+                query = query.where(InboxItem.due_at.is_not(None))
+            return int(await session.scalar(query) or 0)
+        assert isinstance(model, type)
         column = AuditEvent.subject_id if model is AuditEvent else model.visit_id
         key: object = str(visit_id) if model is AuditEvent else visit_id
-        query = select(func.count()).where(column == key)
-        if model is Alert:  # the readiness check may alert about the offline tablet too
-            query = query.where(Alert.kind == AlertKind.MISSED_VISIT)
-        return int(await session.scalar(query) or 0)
+        return int(await session.scalar(select(func.count()).where(column == key)) or 0)
+
+
+def _alerted(visit_id: int) -> bool:
+    """Whether the last tick pushed a live missed-visit alert (not a tablet warning) about it."""
+    return any(
+        alert.visit_id == visit_id and alert.kind is InboxKind.MISSED_VISIT
+        for alert in REPORTS[visit_id].alerts
+    )
 
 
 def test_effective_rule_org_default_type_only_stricter() -> None:
@@ -160,8 +177,8 @@ async def test_org_without_retries_escalates_after_first_failure(db_url: str) ->
     visit = await _fail_and_tick(db_url, visit_id, PLANNED)
     assert visit.status == VisitStatus.MISSED
     assert await _count(db_url, Outcome, visit_id) == 1
-    assert await _count(db_url, Alert, visit_id) == 1
-    assert await _count(db_url, CareTask, visit_id) == 1
+    assert await _count(db_url, ALERT, visit_id) == 1 and _alerted(visit_id)
+    assert await _count(db_url, TASK, visit_id) == 1
     assert await _count(db_url, AuditEvent, visit_id) == 1
 
 
@@ -192,22 +209,22 @@ async def test_org_raises_ladder_for_type_left_at_standard(db_url: str) -> None:
 
 
 async def test_no_team_alert_still_outcome_and_task(db_url: str) -> None:
-    """alert_team off: no Alert row, but the visit is missed with its outcome and task."""
+    """alert_team off: no live alert, but the visit is missed with its outcome and task."""
     _, visit_id = await _setup(db_url, {"retries": 0, "alert_team": False})
     visit = await _fail_and_tick(db_url, visit_id, PLANNED)
     assert visit.status == VisitStatus.MISSED
-    assert await _count(db_url, Alert, visit_id) == 0
+    assert not _alerted(visit_id)
     assert await _count(db_url, Outcome, visit_id) == 1
-    assert await _count(db_url, CareTask, visit_id) == 1
+    assert await _count(db_url, TASK, visit_id) == 1
 
 
 async def test_no_physical_task(db_url: str) -> None:
-    """create_physical_task off: the team is alerted, but no CareTask is created."""
+    """create_physical_task off: the team is alerted, but asked for no physical visit."""
     _, visit_id = await _setup(db_url, {"retries": 0, "create_physical_task": False})
     visit = await _fail_and_tick(db_url, visit_id, PLANNED)
     assert visit.status == VisitStatus.MISSED
-    assert await _count(db_url, CareTask, visit_id) == 0
-    assert await _count(db_url, Alert, visit_id) == 1
+    assert await _count(db_url, TASK, visit_id) == 0
+    assert await _count(db_url, ALERT, visit_id) == 1 and _alerted(visit_id)
 
 
 async def test_all_steps_off_still_leaves_a_trace(db_url: str) -> None:
@@ -216,10 +233,7 @@ async def test_all_steps_off_still_leaves_a_trace(db_url: str) -> None:
     _, visit_id = await _setup(db_url, ladder)
     visit = await _fail_and_tick(db_url, visit_id, PLANNED)
     assert visit.status == VisitStatus.MISSED
-    assert (await _count(db_url, Alert, visit_id), await _count(db_url, CareTask, visit_id)) == (
-        0,
-        0,
-    )
+    assert (await _count(db_url, ALERT, visit_id), _alerted(visit_id)) == (0, False)
     assert await _count(db_url, Outcome, visit_id) == 1
     async with transaction(db_url) as session:
         audit = await session.scalar(

@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.db import make_engine, make_sessionmaker
 from server.identity import StaffIdentity
 from server.models import (
-    Alert,
-    AlertKind,
     Call,
     CallState,
-    CareTask,
     Consent,
     ConsentKind,
+    InboxItem,
+    InboxKind,
+    InboxState,
     Notification,
     Organisation,
     Outcome,
@@ -106,20 +106,28 @@ async def _tick(db_url: str, now: dt.datetime) -> Visit:
         return await session.get_one(Visit, (await session.scalars(select(Visit.id))).one())
 
 
-async def _count(db_url: str, model: type[Any]) -> int:
-    """Rows of `model` (missed-visit alerts only)."""
+ALERT, TASK = "missed-visit item", "physical-visit request"  # inbox rows _count counts
+
+
+async def _count(db_url: str, model: type[Any] | str) -> int:
+    """Rows of `model`; ALERT: the escalations' inbox items, TASK: those asking for a visit."""
     async with transaction(db_url) as session:
-        query = select(func.count()).select_from(model)
-        if model is Alert:
-            query = query.where(Alert.kind == AlertKind.MISSED_VISIT)
-        return int(await session.scalar(query) or 0)
+        if model in (ALERT, TASK):
+            query = select(func.count()).where(InboxItem.kind == InboxKind.MISSED_VISIT)
+            if model == TASK:
+                query = query.where(InboxItem.due_at.is_not(None))
+            return int(await session.scalar(query) or 0)
+        assert isinstance(model, type)
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def _alert_text(db_url: str) -> str:
     """The one missed-visit alert's message."""
     async with transaction(db_url) as session:
         return (
-            await session.scalars(select(Alert.message).where(Alert.kind == AlertKind.MISSED_VISIT))
+            await session.scalars(
+                select(InboxItem.message).where(InboxItem.kind == InboxKind.MISSED_VISIT)
+            )
         ).one()
 
 
@@ -171,7 +179,7 @@ async def test_no_call_alert_blames_nobody_and_spares_relatives(db_url: str) -> 
     assert visit.status == VisitStatus.MISSED
     assert (await _alert_text(db_url)).startswith("Ingen har ringet")
     assert await _count(db_url, Notification) == 0
-    assert await _count(db_url, CareTask) == 1
+    assert await _count(db_url, TASK) == 1
 
 
 async def test_unanswered_escalation_still_notifies_relative(db_url: str) -> None:
@@ -194,7 +202,7 @@ async def test_hand_recorded_failure_retries_then_escalates_once(db_url: str) ->
     await _call(db_url, visit_id, PLANNED + 8 * MIN, PLANNED + 9 * MIN, answered=False)
     visit = await _tick(db_url, PLANNED + 10 * MIN)
     assert visit.status == VisitStatus.MISSED
-    assert (await _count(db_url, Alert), await _count(db_url, CareTask)) == (1, 1)
+    assert (await _count(db_url, ALERT), await _count(db_url, TASK)) == (1, 1)
     assert await _count(db_url, Outcome) == 1, "the escalation added no second outcome"
 
 
@@ -208,7 +216,7 @@ async def test_hand_recorded_failure_without_retry_escalates_at_deadline(db_url:
     assert (await _tick(db_url, PLANNED + 12 * MIN)).status == VisitStatus.NOT_ANSWERED
     visit = await _tick(db_url, PLANNED + 16 * MIN)
     assert visit.status == VisitStatus.MISSED
-    assert await _count(db_url, Outcome) == 1 and await _count(db_url, Alert) == 1
+    assert await _count(db_url, Outcome) == 1 and await _count(db_url, ALERT) == 1
 
 
 async def test_failure_recorded_on_missed_visit_does_not_reopen_it(db_url: str) -> None:
@@ -217,7 +225,7 @@ async def test_failure_recorded_on_missed_visit_does_not_reopen_it(db_url: str) 
     assert (await _tick(db_url, PLANNED + 16 * MIN)).status == VisitStatus.MISSED
     await _nurse_records(db_url, world, visit_id, OutcomeKind.NOT_ANSWERED, PLANNED + 20 * MIN)
     assert (await _tick(db_url, PLANNED + 60 * MIN)).status == VisitStatus.MISSED
-    assert await _count(db_url, Alert) == 1
+    assert await _count(db_url, ALERT) == 1
 
 
 @pytest.mark.parametrize("status", [VisitStatus.RINGING, VisitStatus.IN_CALL])
@@ -252,7 +260,7 @@ async def test_hand_recorded_refusal_is_final(db_url: str) -> None:
     for minutes in (3, 30, 120):
         visit = await _tick(db_url, PLANNED + minutes * MIN)
         assert visit.status == VisitStatus.DONE and visit.next_attempt_at is None
-    assert (await _count(db_url, Alert), await _count(db_url, Notification)) == (0, 0)
+    assert (await _count(db_url, ALERT), await _count(db_url, Notification)) == (0, 0)
 
 
 async def test_completed_retry_replaces_the_failed_attempt(db_url: str) -> None:
@@ -268,14 +276,14 @@ async def test_completed_retry_replaces_the_failed_attempt(db_url: str) -> None:
     assert visit.status == VisitStatus.DONE
     async with transaction(db_url) as session:
         kinds = [o.kind for o in await session.scalars(select(Outcome).order_by(Outcome.id))]
-        open_tasks = await session.scalar(
-            select(func.count()).select_from(CareTask).where(CareTask.done_at.is_(None))
-        )
-        open_alerts = await session.scalar(
-            select(func.count()).select_from(Alert).where(Alert.acknowledged_at.is_(None))
+        open_follow_ups = await session.scalar(
+            select(func.count()).where(
+                InboxItem.kind.in_([InboxKind.MISSED_VISIT, InboxKind.PHYSICAL_VISIT]),
+                InboxItem.state.in_([InboxState.OPEN, InboxState.TAKEN]),
+            )
         )
     assert kinds == [OutcomeKind.NOT_ANSWERED, OutcomeKind.COMPLETED]
-    assert (open_tasks, open_alerts) == (0, 0)
+    assert open_follow_ups == 0
 
 
 async def test_late_correction_to_not_answered_does_not_reopen(db_url: str) -> None:
@@ -286,7 +294,7 @@ async def test_late_correction_to_not_answered_does_not_reopen(db_url: str) -> N
     )
     visit = await _tick(db_url, PLANNED + dt.timedelta(days=7, minutes=1))
     assert visit.status == VisitStatus.MISSED and visit.next_attempt_at is None
-    assert (await _count(db_url, Alert), await _count(db_url, Notification)) == (0, 0)
+    assert (await _count(db_url, ALERT), await _count(db_url, Notification)) == (0, 0)
 
 
 async def test_documenting_a_no_outcome_escalation_closes_it(db_url: str) -> None:
@@ -299,11 +307,11 @@ async def test_documenting_a_no_outcome_escalation_closes_it(db_url: str) -> Non
     await _nurse_records(db_url, world, visit_id, OutcomeKind.COMPLETED, end + 40 * MIN)
     async with transaction(db_url) as session:
         visit = await session.get_one(Visit, visit_id)
-        open_tasks = await session.scalar(
-            select(func.count()).select_from(CareTask).where(CareTask.done_at.is_(None))
-        )
-        open_alerts = await session.scalar(
-            select(func.count()).select_from(Alert).where(Alert.acknowledged_at.is_(None))
+        open_follow_ups = await session.scalar(
+            select(func.count()).where(
+                InboxItem.kind.in_([InboxKind.MISSED_VISIT, InboxKind.PHYSICAL_VISIT]),
+                InboxItem.state.in_([InboxState.OPEN, InboxState.TAKEN]),
+            )
         )
     assert visit.status == VisitStatus.DONE
-    assert (open_tasks, open_alerts) == (0, 0)
+    assert open_follow_ups == 0

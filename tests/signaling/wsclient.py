@@ -13,7 +13,7 @@ from server.settings import Settings
 from tests.conftest import Client, login
 
 # Unsolicited messages that may interleave with any exchange.
-NOTIFICATIONS = frozenset({"presence", "visit-updated", "alert"})
+NOTIFICATIONS = frozenset({"presence", "visit-updated", "alert", "inbox-changed"})
 
 
 @dataclass

@@ -18,7 +18,7 @@ from server.visits.readiness import (
     citizens_tablets,
     problem,
 )
-from server.vocabulary import AlertKind
+from server.vocabulary import InboxKind
 from tests.databases import transaction
 
 KAREN = 1
@@ -87,16 +87,16 @@ def test_readiness_problem(found: Tablet | None, online: bool, expected: str | N
 @pytest.mark.parametrize(
     ("found", "online", "expected"),
     [
-        (None, False, AlertKind.TABLET_OFFLINE),
-        (tablet(), False, AlertKind.TABLET_OFFLINE),
+        (None, False, InboxKind.TABLET_OFFLINE),
+        (tablet(), False, InboxKind.TABLET_OFFLINE),
         (tablet(seen_ago=SEEN_RECENTLY), False, None),  # reconnecting: give it a moment
-        (tablet(seen_ago=SEEN_RECENTLY + dt.timedelta(seconds=1)), False, AlertKind.TABLET_OFFLINE),
+        (tablet(seen_ago=SEEN_RECENTLY + dt.timedelta(seconds=1)), False, InboxKind.TABLET_OFFLINE),
         (tablet(), True, None),  # no self-test yet is no reason to send someone out
-        (tablet(test=selftest(False)), True, AlertKind.SELFTEST_FAILED),
+        (tablet(test=selftest(False)), True, InboxKind.SELFTEST_FAILED),
     ],
 )
 def test_readiness_alert_before_a_visit(
-    found: Tablet | None, online: bool, expected: AlertKind | None
+    found: Tablet | None, online: bool, expected: InboxKind | None
 ) -> None:
     """The scheduler's gentler rule for warning the team before a screen visit."""
     assert alert_for(found, online, NOW) is expected

@@ -17,7 +17,7 @@ from kiosk.agent import AgentOptions, KioskAgent
 from server.db import make_engine, make_sessionmaker
 from server.demo import DEMO_PASSWORD, demo_kiosk_token
 from server.keys import book_key
-from server.models import CareTask, Observation, TaskKind
+from server.models import InboxItem, InboxKind, Observation
 from server.settings import Settings
 from tests.browser.axe import AXE, describe, serious_violations
 from tests.browser.conftest import screenshot
@@ -120,7 +120,7 @@ async def test_console_call_document_and_see_list_update(
         await done.wait_for(timeout=WAIT_MS)  # live, without a reload
 
     tasks, observations = await _written(demo)
-    assert [(t.kind, t.visit_id) for t in tasks] == [(TaskKind.PHYSICAL_VISIT, karen)]
+    assert [(t.kind, t.visit_id) for t in tasks] == [(InboxKind.PHYSICAL_VISIT, karen)]
     assert {o.code.value for o in observations} == {"appetite", "other"}
 
     await page.goto(str(server.make_url("/citizens/1")))
@@ -134,11 +134,11 @@ async def test_console_call_document_and_see_list_update(
     await shot(page, "console-calllist-phone")
 
 
-async def _written(settings: Settings) -> tuple[list[CareTask], list[Observation]]:
+async def _written(settings: Settings) -> tuple[list[InboxItem], list[Observation]]:
     engine = make_engine(settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session:
-            tasks = list(await session.scalars(select(CareTask)))
+            tasks = list(await session.scalars(select(InboxItem)))
             observations = list(await session.scalars(select(Observation)))
             return tasks, observations
     finally:

@@ -92,10 +92,20 @@ client.on("state", ({ state }) => {
 client.on("presence", (message) => {
   for (const entry of message.entries ?? []) applyPresence(entry);
 });
-client.on("visit-updated", () => refresh());
+/** Let the page's other parts (the inbox) hear the team's notifications too. */
+function forward(message) {
+  document.dispatchEvent(new CustomEvent("console-event", { detail: message }));
+}
+
+client.on("visit-updated", (message) => {
+  refresh();
+  forward(message);
+});
 client.on("alert", (message) => {
   showAlert(message);
   refresh();
+  forward(message);
 });
+client.on("inbox-changed", forward);
 setInterval(refresh, REFRESH_EVERY_MS);
 client.start();

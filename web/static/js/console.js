@@ -46,3 +46,23 @@ function setupLanguageSwitch() {
 }
 
 setupLanguageSwitch();
+
+/** The header's inbox badge: the active items of my teams (overdue ones make it red). */
+async function setupInboxBadge() {
+  const badge = document.querySelector("[data-inbox-badge]");
+  if (!badge) return;
+  const show = (active, overdue) => {
+    badge.textContent = String(active);
+    badge.hidden = active === 0;
+    badge.classList.toggle("overdue", overdue > 0);
+  };
+  document.addEventListener("inbox-count", (event) => show(event.detail.active, 0));
+  try {
+    const summary = await api("/api/inbox/summary");
+    show(summary.active, summary.overdue);
+  } catch {
+    badge.hidden = true; // the badge is a convenience; the inbox itself is on the start page
+  }
+}
+
+setupInboxBadge();
