@@ -55,8 +55,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(selftest_ctx)
     app.on_response_prepare.append(security_headers)
-    app.on_shutdown.append(close_websockets)
     _add_routes(app)
+    app.on_shutdown.append(close_websockets)  # after signalling's: calls end before sockets close
     app.cleanup_ctx.append(scheduler_ctx)  # after the hub: it reaches the consoles through it
     return app
 

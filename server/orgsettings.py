@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .errors import NotFound
-from .models import Organisation
+from .errors import InvalidInput, NotFound
+from .models import Organisation, Staff
+from .vocabulary import TabletRefusal
 
 
 class RetryLadder(BaseModel):
@@ -48,6 +49,7 @@ class OrgSettings(BaseModel):
     retry_ladder: RetryLadder = Field(default_factory=RetryLadder)
     outcome_edit_minutes: int = Field(default=15, ge=0, le=24 * 60)
     overdue: OverdueEscalation = Field(default_factory=OverdueEscalation)
+    tablet_refusal: TabletRefusal = TabletRefusal.RETRY
 
 
 FIELDS = frozenset(OrgSettings.model_fields)
@@ -95,5 +97,25 @@ async def save(session: AsyncSession, organisation_id: int, new: OrgSettings) ->
     org = await session.get(Organisation, organisation_id)
     if org is None:
         raise NotFound("No such organisation.")
+    await _check_on_call(session, organisation_id, new.overdue.on_call_staff_ids)
     org.settings = merged(org.settings, new)
     return new
+
+
+async def _check_on_call(session: AsyncSession, organisation_id: int, ids: list[int]) -> None:
+    """The on-call list names active staff of the organisation, each once."""
+    if not ids:
+        return
+    found = set(
+        await session.scalars(
+            select(Staff.id).where(
+                Staff.id.in_(ids), Staff.organisation_id == organisation_id, Staff.active.is_(True)
+            )
+        )
+    )
+    unknown = sorted(set(ids) - found)
+    if unknown or len(set(ids)) != len(ids):
+        raise InvalidInput(
+            "The on-call list must name active staff of the organisation, each once.",
+            details={"field": "overdue.on_call_staff_ids", "unknown": unknown},
+        )

@@ -81,6 +81,7 @@ class Settings:
     ring_timeout_s: int = 45
     auto_answer_after_s: int = 10
     reconnect_grace_s: int = 30
+    call_lease_s: float = 30.0  # a live call's lease, renewed every third of it by its process
     max_call_participants: int = 6
     ws_heartbeat_s: float = 20.0
     ws_auth_deadline_s: float = 10.0
@@ -168,6 +169,7 @@ _CASTS: dict[str, Callable[[str], Any]] = {
     "ring_timeout_s": int,
     "auto_answer_after_s": int,
     "reconnect_grace_s": int,
+    "call_lease_s": float,
     "max_call_participants": int,
     "ws_heartbeat_s": float,
     "ws_auth_deadline_s": float,

@@ -102,6 +102,16 @@ class EndReason(enum.StrEnum):
     CANCELLED = "cancelled"
     NO_ANSWER = "no_answer"
     CONNECTION_LOST = "connection_lost"
+    # Recorded only, never sent in `call-ended` (protocol version 1 does not know them):
+    OFFLINE = "offline"  # a ring refused at once: the citizen's tablet was not connected
+    BUSY = "busy"  # a ring refused at once: the citizen was already in a call
+    SERVER_LOST = "server_lost"  # the server that held the call stopped or died
+
+
+# End reasons the call's participants never hear (see EndReason).
+RECORDED_ONLY = frozenset({EndReason.OFFLINE, EndReason.BUSY, EndReason.SERVER_LOST})
+# A call that never reached the citizen through no choice of theirs.
+TECHNICAL = frozenset({EndReason.OFFLINE, EndReason.BUSY, EndReason.SERVER_LOST})
 
 
 class InboxKind(enum.StrEnum):
@@ -114,6 +124,7 @@ class InboxKind(enum.StrEnum):
     PHYSICAL_VISIT = "physical_visit"  # a screen visit converted to a physical one
     CALL_BACK = "call_back"  # a staff member's note to ring a citizen back
     RELATIVE_NOTICE = "relative_notice"  # relatives were told of a missed visit
+    DECLINED_CALL = "declined_call"  # declined on the tablet: ring again? (refusal policy "ask")
 
 
 # Kinds that need someone's attention at once: a live banner on the team's consoles.
@@ -123,8 +134,17 @@ ALERT_KINDS = frozenset(
         InboxKind.TABLET_OFFLINE,
         InboxKind.SELFTEST_FAILED,
         InboxKind.CALL_BACK_REQUEST,
+        InboxKind.DECLINED_CALL,
     }
 )
+
+
+class TabletRefusal(enum.StrEnum):
+    """What a citizen's "Afvis" on the tablet leads to (an organisation's setting)."""
+
+    RETRY = "retry"  # a failed attempt like a ring nobody answered: the ladder rings again
+    FINAL = "final"  # the citizen's answer: the visit ends as declined at once
+    ASK = "ask"  # no automatic retry: the team is asked whether to ring again
 
 
 class InboxState(enum.StrEnum):

@@ -9,14 +9,17 @@ from pathlib import Path
 import aioice.ice
 import pytest
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from server.app import create_app
 from server.demo import DEMO_PASSWORD, seed_demo
 from server.settings import Settings
 from tests import databases
 
-ClientFactory = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
+ClientFactory = Callable[
+    [web.Application | TestServer], Awaitable[TestClient[web.Request, web.Application]]
+]
+ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 Client = TestClient[web.Request, web.Application]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import get_args
 
 import pytest
@@ -31,14 +30,24 @@ def test_vocabulary_cores_share_the_enums() -> None:
             assert getattr(module, name) is getattr(v, name), f"{module.__name__}.{name}"
 
 
-@pytest.mark.parametrize(
-    ("literal", "enum"),
-    [(m.PeerKind, v.PeerKind), (m.EndReason, v.EndReason)],
-    ids=["PeerKind", "EndReason"],
-)
-def test_vocabulary_wire_literals_equal_the_enums(literal: object, enum: type[StrEnum]) -> None:
-    """A literal on the wire names exactly the members of its enum."""
-    assert set(get_args(literal)) == {member.value for member in enum}
+def test_vocabulary_wire_peer_kinds_equal_the_enum() -> None:
+    """A peer kind on the wire names exactly the members of its enum."""
+    assert set(get_args(m.PeerKind)) == {member.value for member in v.PeerKind}
+
+
+def test_vocabulary_wire_end_reasons_are_the_enum_less_the_recorded_only() -> None:
+    """`call-ended` names every end reason except those only the database keeps (version 1)."""
+    assert set(get_args(m.EndReason)) == {r.value for r in v.EndReason if r not in v.RECORDED_ONLY}
+
+
+@pytest.mark.parametrize("reason", list(v.EndReason))
+def test_vocabulary_every_end_reason_fits_call_ended(reason: v.EndReason) -> None:
+    """Every end reason, the recorded-only ones mapped, can be sent in a `call-ended`."""
+    from server.signaling.calls import wire_reason
+
+    message = m.CallEnded(call_id="c1", reason=wire_reason(reason))
+    expected = "connection_lost" if reason in v.RECORDED_ONLY else reason.value
+    assert message.reason == expected
 
 
 def test_vocabulary_wire_subsets_name_members() -> None:

@@ -156,6 +156,12 @@ class CallBook(Protocol):
     async def timeout(self, call_id: str) -> Over | None:
         """The ring ran out; None when the call was answered or ended meanwhile."""
 
+    async def abort(self, call_id: str) -> Over | None:
+        """The server stops: the call ends as lost; None when it ended meanwhile."""
+
+    async def live_calls(self) -> tuple[LiveCall, ...]:
+        """Every live call this book holds."""
+
     async def invite(self, call_id: str, by_peer_id: str, identity_id: str) -> LiveCall:
         """A staff participant invites a colleague (the invitation reserves a seat)."""
 

@@ -161,6 +161,15 @@ class LocalBook:
         ended = self.registry.timeout(call_id)
         return None if ended is None else self._over(ended)
 
+    async def abort(self, call_id: str) -> Over | None:
+        """End the call as lost (the server stops)."""
+        ended = self.registry.abort(call_id)
+        return None if ended is None else self._over(ended)
+
+    async def live_calls(self) -> tuple[LiveCall, ...]:
+        """Every live call of this process."""
+        return self.registry.calls()
+
     async def invite(self, call_id: str, by_peer_id: str, identity_id: str) -> LiveCall:
         """Reserve a seat for a colleague."""
         return self.registry.invite(call_id, by_peer_id, identity_id)

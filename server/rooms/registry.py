@@ -229,6 +229,11 @@ class RoomRegistry:
             raise Forbidden(call_id, "only staff can cancel a ring")
         return self._end(self._ringing(call_id), EndReason.CANCELLED, peer_id)
 
+    def abort(self, call_id: str) -> Ended | None:
+        """The server stops: end the call as lost; None if it ended meanwhile."""
+        call = self._calls.get(call_id)
+        return None if call is None else self._end(call, EndReason.SERVER_LOST, None)
+
     def timeout(self, call_id: str) -> Ended | None:
         """The ring timer fired; None if the call was answered or ended meanwhile."""
         call = self._calls.get(call_id)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import (
@@ -22,8 +23,11 @@ from ..models import (
 )
 from ..orgsettings import read_settings, stored_settings
 from ..visits.status import Window
-from ..vocabulary import CallState, Channel, ConsentKind, PeerKind, Role
+from ..vocabulary import CallState, Channel, ConsentKind, EndReason, PeerKind, Role
 from .policy import CitizenFacts, ConsentFacts, TimeWindow
+
+# A call row written before leases existed has none: it counts as lost this long after its ring.
+UNLEASED_LOST_AFTER = dt.timedelta(hours=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,31 +158,56 @@ async def staff_photo(session: AsyncSession, staff_id: int) -> str | None:
     return await session.scalar(select(Staff.photo_url).where(Staff.id == staff_id))
 
 
-async def create_call(
-    session: AsyncSession,
-    public_id: str,
-    citizen_id: int,
-    caller_staff_id: int,
-    kiosk_id: int,
-    visit_id: int | None,
-    auto_answer: bool,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class NewCall:
+    """A call about to ring: who rings whom, for which visit, and which process holds it."""
+
+    public_id: str
+    citizen_id: int
+    caller_staff_id: int
+    kiosk_id: int | None
+    visit_id: int | None
+    auto_answer: bool
+    owner: str
+    lease_until: dt.datetime
+
+
+async def create_call(session: AsyncSession, new: NewCall) -> None:
     """Persist a new ringing call with its first two participants."""
     call = Call(
-        public_id=public_id,
-        citizen_id=citizen_id,
-        visit_id=visit_id,
-        caller_staff_id=caller_staff_id,
-        auto_answer=auto_answer,
+        public_id=new.public_id,
+        citizen_id=new.citizen_id,
+        visit_id=new.visit_id,
+        caller_staff_id=new.caller_staff_id,
+        auto_answer=new.auto_answer,
+        owner=new.owner,
+        lease_until=new.lease_until,
     )
     session.add(call)
     await session.flush()
-    session.add_all(
-        [
-            CallParticipant(call_id=call.id, kind=PeerKind.STAFF, staff_id=caller_staff_id),
-            CallParticipant(call_id=call.id, kind=PeerKind.KIOSK, kiosk_id=kiosk_id),
-        ]
+    session.add(CallParticipant(call_id=call.id, kind=PeerKind.STAFF, staff_id=new.caller_staff_id))
+    if new.kiosk_id is not None:
+        session.add(CallParticipant(call_id=call.id, kind=PeerKind.KIOSK, kiosk_id=new.kiosk_id))
+
+
+async def record_refused(
+    session: AsyncSession, new: NewCall, reason: EndReason, at: dt.datetime
+) -> None:
+    """A ring that never reached the tablet (offline, busy): an attempt all the same."""
+    session.add(
+        Call(
+            public_id=new.public_id,
+            citizen_id=new.citizen_id,
+            visit_id=new.visit_id,
+            caller_staff_id=new.caller_staff_id,
+            auto_answer=False,
+            state=CallState.ENDED,
+            ring_started_at=at,
+            ended_at=at,
+            end_reason=reason.value,
+        )
     )
+    await session.flush()
 
 
 async def _call_id(session: AsyncSession, public_id: str) -> int | None:
@@ -240,3 +269,78 @@ async def end_call(session: AsyncSession, public_id: str, reason: str) -> None:
         .where(CallParticipant.call_id == call_id, CallParticipant.left_at.is_(None))
         .values(left_at=now)
     )
+
+
+async def renew_leases(
+    session: AsyncSession, owner: str, live: Collection[str], until: dt.datetime
+) -> None:
+    """This process still holds these live calls: move their leases on to ``until``.
+
+    Only calls the process's book still holds: a row it failed to end (the database was away
+    when the call ended) is not renewed, so its lease runs out and it is ended as lost.
+    """
+    if live:
+        await session.execute(
+            update(Call)
+            .where(Call.owner == owner, Call.public_id.in_(list(live)))
+            .where(Call.state != CallState.ENDED)
+            .values(lease_until=until)
+        )
+
+
+async def open_call_owners(session: AsyncSession) -> set[str]:
+    """The processes that hold open calls, as the rows name them."""
+    owners = await session.scalars(
+        select(Call.owner).where(Call.state != CallState.ENDED, Call.owner.is_not(None)).distinct()
+    )
+    return {o for o in owners if o is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class LostCall:
+    """A call ended because the process that held it is gone."""
+
+    public_id: str
+    citizen_id: int
+    visit_id: int | None
+
+
+async def end_lost_calls(
+    session: AsyncSession,
+    now: dt.datetime,
+    *,
+    gone: Collection[str] = (),
+    unleased_after: dt.timedelta = UNLEASED_LOST_AFTER,
+) -> list[LostCall]:
+    """End every open call whose lease ran out or whose owner is ``gone`` (``server_lost``).
+
+    The caller renews its own live calls first, in the same transaction. A call from before
+    leases existed (no lease) counts as lost ``unleased_after`` its ring.
+    """
+    lost = (
+        await session.execute(
+            select(Call.id, Call.public_id, Call.citizen_id, Call.visit_id)
+            .where(
+                Call.state != CallState.ENDED,
+                or_(
+                    Call.lease_until < now,
+                    Call.owner.in_(list(gone)),
+                    and_(Call.lease_until.is_(None), Call.ring_started_at < now - unleased_after),
+                ),
+            )
+            .order_by(Call.id)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for call_id, *_ in lost:
+        await session.execute(
+            update(Call)
+            .where(Call.id == call_id, Call.state != CallState.ENDED)
+            .values(state=CallState.ENDED, ended_at=now, end_reason=EndReason.SERVER_LOST.value)
+        )
+        await session.execute(
+            update(CallParticipant)
+            .where(CallParticipant.call_id == call_id, CallParticipant.left_at.is_(None))
+            .values(left_at=now)
+        )
+    return [LostCall(public_id, citizen, visit) for _, public_id, citizen, visit in lost]

@@ -30,7 +30,7 @@ from ..visits import inbox, lifecycle, outcomes
 from ..visits.inbox import AlertRaised
 from ..visits.status import Change
 from ..vocabulary import ConsentKind, InboxKind
-from .ladder import Escalate
+from .ladder import Escalate, Tried
 
 # Only a citizen who did not pick up or declined is a reason to tell relatives: with no call
 # (staff never rang) or no outcome (the call happened, the documentation is missing) the citizen
@@ -42,6 +42,13 @@ REASONS_DA = {
     "declined": "borgeren afviste opkaldet",
     "no_call": "der blev ikke ringet i tidsvinduet",
     "no_outcome": "der er ikke registreret et udfald",
+    "technical_failure": "opkaldene nåede ikke frem til tabletten",
+}
+# What each attempt that never reached the citizen ran into, for "what was tried".
+TRIED_DA = {
+    "offline": "tabletten var ikke forbundet",
+    "busy": "borgeren var allerede i et opkald",
+    "server_lost": "forbindelsen til serveren blev afbrudt",
 }
 
 
@@ -71,7 +78,8 @@ async def escalate(
     if decision.outcome is not None:
         why = REASONS_DA.get(reason, reason)
         await outcomes.record_for_ladder(session, visit, decision.outcome, why, now)
-    message = team_message(reason, citizen, vtype, visit, zone)
+    message = team_message(reason, citizen, vtype, visit, zone, decision.tried)
+    await _close_questions(session, visit, now)
     item = None
     if steps.alert_team or steps.create_physical_task:
         # One item: the team is told, and asked for a physical visit by a deadline if wanted.
@@ -92,11 +100,20 @@ async def escalate(
 
 
 def team_message(
-    reason: str, citizen: Citizen, vtype: VisitType, visit: Visit, zone: ZoneInfo
+    reason: str,
+    citizen: Citizen,
+    vtype: VisitType,
+    visit: Visit,
+    zone: ZoneInfo,
+    tried: Tried | None = None,
 ) -> str:
     """The alert and task text: what went wrong, in words that fit the reason."""
-    local = visit.planned_at.astimezone(zone)
-    what = f"{vtype.name_da.lower()} kl. {local:%H:%M}"
+    what = _what(vtype, visit, zone)
+    if reason == "technical_failure" and tried is not None:
+        return (
+            f"Teknisk fejl: {citizen.name} blev ikke nået om {what}. {tried_text(tried, zone)} "
+            "Tjek tabletten, ring på telefon, eller planlæg et fysisk besøg."
+        )
     if reason == "no_call":
         return (
             f"Ingen har ringet til {citizen.name} om {what} i tidsvinduet. "
@@ -110,6 +127,47 @@ def team_message(
         )
     why = REASONS_DA.get(reason, reason)
     return f"{citizen.name}: {what} blev ikke til noget ({why}). Planlæg et fysisk besøg."
+
+
+def tried_text(tried: Tried, zone: ZoneInfo) -> str:
+    """What was tried, e.g. "18 opkald nåede ikke frem (17 × tabletten var ikke forbundet,
+    1 × forbindelsen til serveren blev afbrudt), første kl. 09:02, sidste kl. 09:40." """
+    parts = ", ".join(f"{n} × {TRIED_DA.get(reason, reason)}" for reason, n in tried.reasons)
+    first, last = tried.first.astimezone(zone), tried.last.astimezone(zone)
+    when = (
+        f"kl. {first:%H:%M}"
+        if tried.count == 1
+        else f"første kl. {first:%H:%M}, sidste kl. {last:%H:%M}"
+    )
+    return f"{tried.count} opkald nåede ikke frem ({parts}), {when}."
+
+
+def _what(vtype: VisitType, visit: Visit, zone: ZoneInfo) -> str:
+    local = visit.planned_at.astimezone(zone)
+    return f"{vtype.name_da.lower()} kl. {local:%H:%M}"
+
+
+async def ask_team(
+    session: AsyncSession, visit: Visit, now: dt.datetime, zone: ZoneInfo
+) -> AlertRaised | None:
+    """The citizen declined on the tablet and the organisation lets the nurse decide: ask the
+    visit's team (one open question per visit); the alert when the question is new."""
+    citizen = await session.get_one(Citizen, visit.citizen_id)
+    vtype = await session.get_one(VisitType, visit.visit_type_id)
+    message = (
+        f"{citizen.name} afviste opkaldet om {_what(vtype, visit, zone)} på tabletten. "
+        "Ring igen, eller registrér udfaldet."
+    )
+    new = inbox.NewItem(citizen, InboxKind.DECLINED_CALL, message, visit)
+    item, created = await inbox.add_once(session, new, now)
+    return inbox.raised(item) if created else None
+
+
+async def _close_questions(session: AsyncSession, visit: Visit, now: dt.datetime) -> None:
+    """An escalation answers the "ring again?" question of a declined call."""
+    why = "Lukket: besøget er eskaleret."
+    closing = inbox.VisitClosing(None, visit, None, now, why, "task.closed")
+    await inbox.close_for_visit(session, closing, {InboxKind.DECLINED_CALL})
 
 
 def _audit(

@@ -4,7 +4,8 @@ Definitions (one week = the visits planned Monday to Sunday, cancelled visits le
 
 * on-time rate: of the visits with at least one call, the share whose first call started
   within the window (planned time ± window);
-* answer rate: of the calls made for the week's visits, the share that were answered;
+* answer rate: of the calls made for the week's visits, the share that were answered (a ring
+  refused before it reached the tablet, offline or busy, is no call made: left out everywhere);
 * missed: visits that ended missed; escalated: visits the team was alerted about as missed;
 * continuity: distinct staff per citizen over the 14 days ending on the week's Sunday,
   averaged over the citizens with a completed visit then (lower is better). Who made a visit
@@ -25,13 +26,15 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..localtime import day_bounds, local_day
 from ..models import Call, InboxItem, Visit
 from ..visits.status import Window, on_time
-from ..vocabulary import Channel, InboxKind, VisitStatus
+from ..vocabulary import Channel, EndReason, InboxKind, VisitStatus
+
+NEVER_RANG = (EndReason.OFFLINE.value, EndReason.BUSY.value)
 
 CONTINUITY_DAYS = 14
 MAX_WEEKS = 52
@@ -229,6 +232,7 @@ async def _calls(session: AsyncSession, span: _Span) -> dict[int, list[CallFact]
         )  # fmt: skip
         .join(Visit, Visit.id == Call.visit_id)
         .where(*span.conditions())
+        .where(or_(Call.end_reason.is_(None), Call.end_reason.not_in(NEVER_RANG)))
         .order_by(Call.ring_started_at, Call.id)
     )
     result: defaultdict[int, list[CallFact]] = defaultdict(list)

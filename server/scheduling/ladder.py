@@ -19,12 +19,24 @@ database (visit status, attempts, next_attempt_at, calls), so a restart loses no
   attempts ≤ the effective retries, the visit is `not_answered` and `next_attempt_at` (the
   call's end + the effective delay) tells the console when to retry. One more failure
   escalates, with the outcome `not_answered` or `declined`.
+* **A decline on the tablet** follows the organisation's refusal policy
+  (`OrgSettings.tablet_refusal`): `retry` (the default) treats it as any failed attempt;
+  `final` takes the citizen's "no" as the answer and escalates at once with the outcome
+  `declined`; `ask` counts the attempt, sets no retry time and asks the team in its inbox
+  whether to ring again (a `declined_call` item); the window's deadline escalates as declined
+  if nobody did.
+* **Attempts that never reached the citizen** (the tablet was offline, the citizen was in another
+  call, the server that held the call was lost: ``vocabulary.TECHNICAL``) are attempts, but not
+  failed ones: they do not use up retries. A window that closes after only such attempts
+  escalates as `technical_failure`, with that outcome and a message saying what was tried.
 * **Hand-recorded failures feed the ladder.** A nurse who records "Ikke svaret" or "Borgeren
   afviste" has made a failed attempt, even when the call was answered (the citizen declined in
   the call) or went outside the system. Every call that ended by the time of that outcome
   counts as failed (never twice: the unanswered call she documents is that same attempt), and
   at least one attempt counts. The visit then retries and escalates like any other; the
   escalation keeps her outcome instead of adding a second one.
+* **Live calls.** An unended call holds the ladder back while its process vouches for it (its
+  lease, see ``signaling.leases``); a call whose lease ran out no longer counts as live.
 * **Watchdog.** An open visit with no outcome escalates once its deadline has passed: a screen
   visit's window end (or its pending retry time + one effective delay, if later); a physical
   visit's window end + `physical_outcome_grace`. A visit whose call was answered gets until its
@@ -47,10 +59,11 @@ from typing import Protocol
 
 from ..orgsettings import RetryLadder
 from ..visits.status import Window
-from ..vocabulary import CallState, Channel, EndReason, OutcomeKind
+from ..vocabulary import TECHNICAL, CallState, Channel, EndReason, OutcomeKind, TabletRefusal
 
 FAILED_CALL_REASONS = frozenset({EndReason.NO_ANSWER, EndReason.DECLINED})
-STALE_CALL = dt.timedelta(hours=2)  # a call left unended by a crashed process stops counting
+# A call row from before leases (no lease) left unended by a crashed process stops counting.
+STALE_CALL = dt.timedelta(hours=2)
 STANDARD = RetryLadder()  # equal to VisitType's column defaults: a type's "not set"
 MIN_DOCUMENTATION_GRACE = dt.timedelta(minutes=30)
 # Outcomes a nurse records when the visit did not happen but may still be retried.
@@ -74,6 +87,7 @@ class Rule:
     delay: dt.timedelta
     steps: RetryLadder
     documentation_grace: dt.timedelta = MIN_DOCUMENTATION_GRACE
+    refusal: TabletRefusal = TabletRefusal.RETRY
 
 
 class TypeLadder(Protocol):
@@ -85,7 +99,12 @@ class TypeLadder(Protocol):
     def retry_delay_min(self) -> int: ...
 
 
-def effective_rule(org: RetryLadder, vtype: TypeLadder, edit_minutes: int = 0) -> Rule:
+def effective_rule(
+    org: RetryLadder,
+    vtype: TypeLadder,
+    edit_minutes: int = 0,
+    refusal: TabletRefusal = TabletRefusal.RETRY,
+) -> Rule:
     """The organisation's ladder, made stricter by the visit type (see the module rules)."""
     retries, delay = org.retries, org.delay_min
     if vtype.retry_count != STANDARD.retries:
@@ -93,7 +112,7 @@ def effective_rule(org: RetryLadder, vtype: TypeLadder, edit_minutes: int = 0) -
     if vtype.retry_delay_min != STANDARD.delay_min:
         delay = min(delay, vtype.retry_delay_min)
     grace = max(dt.timedelta(minutes=edit_minutes), MIN_DOCUMENTATION_GRACE)
-    return Rule(max(retries, 0), dt.timedelta(minutes=max(delay, 1)), org, grace)
+    return Rule(max(retries, 0), dt.timedelta(minutes=max(delay, 1)), org, grace, refusal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +135,22 @@ class CallRecord:
     answered_at: dt.datetime | None
     ended_at: dt.datetime | None
     end_reason: str | None
+    lease_until: dt.datetime | None = None
 
     def live(self, now: dt.datetime) -> bool:
-        """Not ended, and not left behind by a crashed process (see ``STALE_CALL``)."""
-        return self.state is not CallState.ENDED and self.rang_at > now - STALE_CALL
+        """Not ended, and its process still vouches for it (a lease not run out; a row without
+        a lease stops counting after ``STALE_CALL``)."""
+        if self.state is CallState.ENDED:
+            return False
+        if self.lease_until is not None:
+            return self.lease_until >= now
+        return self.rang_at > now - STALE_CALL
+
+    @property
+    def technical(self) -> bool:
+        """An attempt that never reached the citizen: refused at once, or its server was lost."""
+        unanswered = self.ended_at is not None and self.answered_at is None
+        return unanswered and self.end_reason in TECHNICAL
 
     @property
     def failed(self) -> bool:
@@ -140,6 +171,31 @@ class RecordedOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Tried:
+    """Attempts that never reached the citizen: how many for each end reason, first and last."""
+
+    reasons: tuple[tuple[str, int], ...]
+    first: dt.datetime
+    last: dt.datetime
+
+    @property
+    def count(self) -> int:
+        """How many attempts in all."""
+        return sum(n for _, n in self.reasons)
+
+
+def tried(calls: Sequence[CallRecord]) -> Tried | None:
+    """The technical attempts among ``calls`` (oldest first); None when there were none."""
+    failed = [c for c in calls if c.technical]
+    if not failed:
+        return None
+    counts: dict[str, int] = {}
+    for call in failed:
+        counts[call.end_reason or ""] = counts.get(call.end_reason or "", 0) + 1
+    return Tried(tuple(counts.items()), failed[0].rang_at, failed[-1].rang_at)
+
+
+@dataclass(frozen=True, slots=True)
 class CallFacts:
     """What the calls of one visit (and a hand-recorded failure) add up to."""
 
@@ -149,6 +205,7 @@ class CallFacts:
     answered: bool
     live: bool
     answered_end: dt.datetime | None = None
+    tried: Tried | None = None
 
     @property
     def failure_kind(self) -> OutcomeKind:
@@ -174,14 +231,24 @@ class Retry:
 
 
 @dataclass(frozen=True, slots=True)
+class Ask:
+    """The citizen declined on the tablet and the organisation lets the nurse decide: count the
+    failed attempts and ask the team whether to ring again (no retry time is set)."""
+
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
 class Escalate:
-    """Give up: ``reason`` says why; ``outcome`` is the ladder's own outcome, if any."""
+    """Give up: ``reason`` says why; ``outcome`` is the ladder's own outcome, if any; ``tried``
+    lists the attempts that never reached the citizen (a technical failure)."""
 
     reason: str
     outcome: OutcomeKind | None = None
+    tried: Tried | None = None
 
 
-Action = Wait | Retry | Escalate
+Action = Wait | Retry | Ask | Escalate
 
 
 def decide(
@@ -199,17 +266,30 @@ def decide(
     if facts.live:
         return Wait()
     if not facts.answered and facts.failed > visit.attempts:
-        if facts.failed > rule.retries:
-            return Escalate(facts.failure_kind.value, facts.failure_kind)
-        assert facts.last_end is not None  # a failed call has ended
-        return Retry(facts.failed, facts.last_end + rule.delay)
+        return after_failure(facts, rule)
     if now < deadline(visit, rule, policy, facts.answered_end):
         return Wait()
     if facts.answered:
         return Escalate("no_outcome")
     if facts.failed:
         return Escalate(facts.failure_kind.value, facts.failure_kind)
+    if facts.tried is not None:
+        return Escalate("technical_failure", OutcomeKind.TECHNICAL_FAILURE, facts.tried)
     return Escalate("no_call")
+
+
+def after_failure(facts: CallFacts, rule: Rule) -> Action:
+    """A new failed attempt: retry, ask the nurse, or escalate (the organisation's refusal
+    policy decides what a decline on the tablet leads to)."""
+    declined = facts.last_reason == EndReason.DECLINED
+    if declined and rule.refusal is TabletRefusal.FINAL:
+        return Escalate(OutcomeKind.DECLINED.value, OutcomeKind.DECLINED)
+    if declined and rule.refusal is TabletRefusal.ASK:
+        return Ask(facts.failed)
+    if facts.failed > rule.retries:
+        return Escalate(facts.failure_kind.value, facts.failure_kind)
+    assert facts.last_end is not None  # a failed call has ended
+    return Retry(facts.failed, facts.last_end + rule.delay)
 
 
 def deadline(
@@ -256,4 +336,5 @@ def call_facts(
         answered=bool(answered),
         live=any(c.live(now) for c in calls),
         answered_end=max(ends) if ends else None,
+        tried=tried(calls),
     )

@@ -23,8 +23,9 @@ from ..visits.outcomes import in_force_of
 from ..visits.status import FINAL, Change
 from ..visits.updates import VisitUpdate, update_of
 from ..vocabulary import VisitStatus
-from .escalation import escalate
+from .escalation import ask_team, escalate
 from .ladder import (
+    Ask,
     CallRecord,
     Escalate,
     LadderPolicy,
@@ -76,12 +77,14 @@ async def run_ladder(
     settings = await load_many(session, {vtype.organisation_id for _, vtype in rows})
     for visit, vtype in rows:
         org = settings.get(vtype.organisation_id, DEFAULTS)
-        rule = effective_rule(org.retry_ladder, vtype, org.outcome_edit_minutes)
+        rule = effective_rule(org.retry_ladder, vtype, org.outcome_edit_minutes, org.tablet_refusal)
         found = outcomes.get(visit.id)
         recorded = RecordedOutcome(found.kind, found.recorded_at) if found else None
         action = decide(_state(visit), calls.get(visit.id, ()), recorded, rule, policy, now)
         if isinstance(action, Retry):
             await _retry(session, visit, action, report)
+        elif isinstance(action, Ask):
+            await _ask(session, visit, action, now, zone, report)
         elif isinstance(action, Escalate):
             done = await escalate(session, visit, action, now, steps=rule.steps, zone=zone,
                                   task_due=policy.task_due)  # fmt: skip
@@ -104,6 +107,25 @@ async def _retry(session: AsyncSession, visit: Visit, retry: Retry, report: Ladd
         report.updated.append(update_of(visit))
 
 
+async def _ask(
+    session: AsyncSession,
+    visit: Visit,
+    ask: Ask,
+    now: dt.datetime,
+    zone: ZoneInfo,
+    report: LadderReport,
+) -> None:
+    """Record the failed attempts, set no retry, and ask the team whether to ring again."""
+    if not await lifecycle.move(
+        session, visit, Change.RETRY, attempts=ask.attempts, next_attempt_at=None
+    ):
+        return
+    report.updated.append(update_of(visit))
+    alert = await ask_team(session, visit, now, zone)
+    if alert is not None:
+        report.alerts.append(alert)
+
+
 def _report(report: LadderReport, visit: Visit, alert: AlertRaised | None) -> None:
     """An escalation: its alert (unless the organisation wants none) and the visit's update."""
     if alert is not None:
@@ -123,12 +145,13 @@ async def _calls(session: AsyncSession, visit_ids: Sequence[int]) -> dict[int, l
             Call.answered_at,
             Call.ended_at,
             Call.end_reason,
+            Call.lease_until,
         )
         .where(Call.visit_id.in_(visit_ids))
         .order_by(Call.ring_started_at, Call.id)
     )
     grouped: defaultdict[int, list[CallRecord]] = defaultdict(list)
-    for visit_id, state, rang, answered, ended, reason in rows:
+    for visit_id, state, rang, answered, ended, reason, lease in rows:
         if visit_id is not None:
-            grouped[visit_id].append(CallRecord(state, rang, answered, ended, reason))
+            grouped[visit_id].append(CallRecord(state, rang, answered, ended, reason, lease))
     return grouped

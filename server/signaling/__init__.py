@@ -10,6 +10,7 @@ from ..keys import book_key, metrics_key, sessionmaker_key, settings_key, team_f
 from ..rooms.local_book import LocalBook
 from .handler import websocket_handler
 from .hub import Hub, hub_key
+from .leases import end_own_calls, leases_ctx
 from .messages import signaling_json_schema
 
 __all__ = ["hub_key", "setup"]
@@ -35,5 +36,8 @@ async def signaling_schema(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     """Wire signalling into the app (called once, from ``create_app``)."""
     app.cleanup_ctx.append(hub_ctx)
+    app.cleanup_ctx.append(leases_ctx)
+    # Before the sockets close (``app.close_websockets``): people hear their call ended.
+    app.on_shutdown.append(end_own_calls)
     app.router.add_get("/ws", websocket_handler, name="ws")
     app.router.add_get("/api/signaling-schema.json", signaling_schema)

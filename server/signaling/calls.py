@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +20,7 @@ from ..security import new_token
 from ..visits import lifecycle
 from ..visits.status import Change
 from ..visits.updates import VisitUpdate
-from ..vocabulary import EndReason, PeerKind
+from ..vocabulary import RECORDED_ONLY, EndReason, PeerKind
 from . import colleagues
 from .errors import SignalingError
 from .facts import caller_facts, db_id
@@ -36,6 +37,9 @@ from .messages import (
     LeaveReason,
     PeerLeft,
     Ring,
+)
+from .messages import (
+    EndReason as WireEndReason,
 )
 from .peer import Peer
 from .views import snapshot
@@ -56,8 +60,12 @@ async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
     citizen_id = db_id(msg.citizen_id)
     meta, auto_s = await _ring_checks(hub, peer, citizen_id, msg.visit_id)
     kiosk = await hub.kiosk_peer(msg.citizen_id)
-    if kiosk is None or citizen_id is None:
+    if kiosk is None:
+        await _refused(hub, peer, meta, EndReason.OFFLINE)
         raise SignalingError(ErrorCode.OFFLINE, "the citizen's tablet is not online")
+    if await hub.book.call_of_citizen(msg.citizen_id) is not None:
+        await _refused(hub, peer, meta, EndReason.BUSY)
+        raise SignalingError(ErrorCode.BUSY, "the citizen is already in a call")
     call = await hub.book.ring(new_token(12), msg.citizen_id, peer.seat(), kiosk.seat(), meta)
     # Recorded before anyone hears of it, so a quick decline always finds the row to end.
     try:
@@ -151,21 +159,46 @@ def ring_message(
     )
 
 
+def _new_call(
+    hub: Hub, call_id: str, caller: Peer, kiosk: Peer | None, meta: CallMeta, auto: bool
+) -> store.NewCall:
+    staff = caller.profile.staff
+    assert staff is not None
+    return store.NewCall(
+        public_id=call_id,
+        citizen_id=meta.citizen_db_id,
+        caller_staff_id=staff.staff_id,
+        kiosk_id=kiosk.profile.kiosk_db_id if kiosk is not None else None,
+        visit_id=meta.visit_id,
+        auto_answer=auto,
+        owner=hub.owner,
+        lease_until=hub.lease_until(utcnow()),
+    )
+
+
+async def _refused(hub: Hub, caller: Peer, meta: CallMeta, reason: EndReason) -> None:
+    """Record a ring that never reached the tablet: for the ladder it is an attempt."""
+    staff = caller.profile.staff
+    assert staff is not None
+    new = _new_call(hub, new_token(12), caller, None, meta, auto=False)
+    try:
+        async with asyncio.timeout(END_WRITE_TIMEOUT_S), hub.transaction() as session:
+            await store.record_refused(session, new, reason, utcnow())
+            detail = {"call": new.public_id, "visit": meta.visit_id, "reason": reason.value}
+            subject = ("citizen", meta.citizen_db_id)
+            audit.record(session, "call.refused", actor=staff, subject=subject, detail=detail)
+    except Exception:  # the nurse must hear the refusal even if it could not be written
+        logger.exception("could not record a refused ring to citizen %s", meta.citizen_db_id)
+
+
 async def _record_ring(
     hub: Hub, caller: Peer, kiosk: Peer, call: LiveCall, meta: CallMeta, auto_s: int | None
 ) -> None:
     staff = caller.profile.staff
-    assert staff is not None and kiosk.profile.kiosk_db_id is not None
+    assert staff is not None
     async with hub.transaction() as session:
-        await store.create_call(
-            session,
-            call.call_id,
-            meta.citizen_db_id,
-            staff.staff_id,
-            kiosk.profile.kiosk_db_id,
-            meta.visit_id,
-            auto_s is not None,
-        )
+        new = _new_call(hub, call.call_id, caller, kiosk, meta, auto_s is not None)
+        await store.create_call(session, new)
         audit.record(
             session,
             "call.ring",
@@ -267,16 +300,24 @@ async def _record_end(hub: Hub, over: Over) -> VisitUpdate | None:
     call, reason, meta = over.ended.call, over.ended.reason, over.meta
     async with hub.transaction() as session:
         await store.end_call(session, call.call_id, reason.value)
-        audit.record(
-            session,
-            "call.end",
-            actor="system",
-            subject=("citizen", meta.citizen_db_id if meta else call.citizen_id),
-            detail={"call": call.call_id, "reason": reason.value},
-        )
+        citizen = meta.citizen_db_id if meta else call.citizen_id
+        audit_end(session, call.call_id, citizen, reason)
         # The outcome (recorded by the nurse) or the missed-visit ladder closes the visit;
         # until then it is open again: planned, or not answered after failed attempts.
         return await _visit_follows(session, meta, reason)
+
+
+def audit_end(session: AsyncSession, call_id: str, citizen: int | str, reason: EndReason) -> None:
+    """The end of a call in the audit log (the system ends calls, whoever pressed a button)."""
+    detail = {"call": call_id, "reason": reason.value}
+    audit.record(session, "call.end", actor="system", subject=("citizen", citizen), detail=detail)
+
+
+def wire_reason(reason: EndReason) -> WireEndReason:
+    """The reason `call-ended` carries: version 1 knows no recorded-only reason (a server that
+    stops says the connection was lost, which is what the participants experience)."""
+    # The binding test (tests/test_vocabulary.py) keeps the other values equal to the wire's.
+    return "connection_lost" if reason in RECORDED_ONLY else cast(WireEndReason, reason.value)
 
 
 async def finish(hub: Hub, over: Over, *, leaver: str | None = None) -> None:
@@ -298,7 +339,7 @@ async def finish(hub: Hub, over: Over, *, leaver: str | None = None) -> None:
     logger.info("call %s ended: %s", call.call_id, ended.reason.value)
     await hub.to_call(
         call,
-        CallEnded(call_id=call.call_id, reason=ended.reason.value, by=ended.by),
+        CallEnded(call_id=call.call_id, reason=wire_reason(ended.reason), by=ended.by),
         exclude=leaver,
     )
     await colleagues.cancel_invitations(hub, call)

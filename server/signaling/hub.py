@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 
 from aiohttp import web
@@ -21,6 +24,7 @@ from ..metrics import Metrics
 from ..models import utcnow
 from ..rooms.book import CallBook
 from ..rooms.registry import LiveCall
+from ..security import new_token
 from ..settings import Settings
 from ..turn import ice_servers_for
 from ..visits import readiness
@@ -59,10 +63,16 @@ class Hub:
         self.sessionmaker = sessionmaker
         self.metrics = metrics
         self.book = book
+        # Who holds this process's calls in the database: unique per process start.
+        self.owner = f"{socket.gethostname()[:36]}:{os.getpid()}:{new_token(6)}"
         self.peers: dict[str, Peer] = {}
         self.bus: Bus = InProcessBus(self.peers)
         self._timers: dict[TimerKey, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def lease_until(self, now: dt.datetime) -> dt.datetime:
+        """Until when this process vouches for a call it holds, from ``now``."""
+        return now + dt.timedelta(seconds=self.settings.call_lease_s)
 
     # -- database --------------------------------------------------------------------------
 

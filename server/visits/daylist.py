@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from ..localtime import day_bounds
-from ..models import Citizen, ContactPerson, Staff, Visit, VisitType
+from ..models import Call, Citizen, ContactPerson, Staff, Visit, VisitType
 from ..vocabulary import Channel, OutcomeKind, VisitStatus
 from .outcomes import in_force_of
 from .readiness import Tablet, citizens_tablets
@@ -41,6 +41,13 @@ class DayScope:
     citizen_id: int | None = None  # one citizen's visits
     include_cancelled: bool = False
     details: bool = True  # readiness, outcome in force and "mine" (three more queries)
+
+
+class LastCall(NamedTuple):
+    """How the visit's latest ended call ended (an ``EndReason`` value), and when."""
+
+    reason: str
+    ended_at: dt.datetime
 
 
 class DayVisit(NamedTuple):
@@ -73,6 +80,7 @@ class DayVisit(NamedTuple):
     mine: bool = False  # the viewer is one of the citizen's contact persons
     outcome: OutcomeKind | None = None  # the outcome in force
     tablet: Tablet | None = None  # the citizen's active tablet (None: none, or no details)
+    last_call: LastCall | None = None  # the latest ended call for the visit (details only)
 
     @property
     def window(self) -> Window:
@@ -173,16 +181,19 @@ async def one_visit(
 
 def _visit(row: Sequence[Any], now: dt.datetime) -> DayVisit:
     """A row of ``_SELECT``, read at ``now`` (without details: not mine, no outcome, no tablet)."""
-    return DayVisit._make((*row, now, False, None, None))
+    return DayVisit._make((*row, now, False, None, None, None))
 
 
 async def _with_details(
     session: AsyncSession, contact_person: int | None, rows: Sequence[DayVisit]
 ) -> list[DayVisit]:
-    """The rows with their tablets, outcomes in force and whether they are the viewer's."""
+    """The rows with their tablets, outcomes in force, last calls and whether they are the
+    viewer's."""
     citizen_ids = {row.citizen_id for row in rows}
     tablets = await citizens_tablets(session, citizen_ids)
-    outcomes = await in_force_of(session, [row.visit_id for row in rows])
+    visit_ids = [row.visit_id for row in rows]
+    outcomes = await in_force_of(session, visit_ids)
+    last_calls = await _last_calls(session, visit_ids)
     mine = set()
     if contact_person is not None:
         mine = await _contact_person_of(session, contact_person, citizen_ids)
@@ -191,9 +202,29 @@ async def _with_details(
             mine=row.citizen_id in mine,
             outcome=outcome.kind if (outcome := outcomes.get(row.visit_id)) else None,
             tablet=tablets.get(row.citizen_id),
+            last_call=last_calls.get(row.visit_id),
         )
         for row in rows
     ]
+
+
+async def _last_calls(session: AsyncSession, visit_ids: Sequence[int]) -> dict[int, LastCall]:
+    """Per visit, how its latest ended call ended."""
+    rows = await session.execute(
+        select(Call.visit_id, Call.end_reason, Call.ended_at)
+        .where(
+            Call.visit_id.in_(visit_ids),
+            Call.ended_at.is_not(None),
+            Call.end_reason.is_not(None),
+        )
+        .order_by(Call.ended_at, Call.id)
+    )
+    # Oldest first: a later call of the same visit overwrites an earlier one.
+    return {
+        visit_id: LastCall(reason, ended)
+        for visit_id, reason, ended in rows
+        if visit_id is not None and reason is not None and ended is not None
+    }
 
 
 async def _contact_person_of(

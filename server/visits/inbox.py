@@ -196,12 +196,19 @@ async def open_physical_task(
     created_by: int | None = None,
 ) -> InboxItem:
     """The visit's one active physical-visit task: the existing one, or a new one."""
-    task = await session.scalar(_active(visit.id, {InboxKind.PHYSICAL_VISIT}).limit(1))
-    if task is not None:
-        return task
     citizen = await session.get_one(Citizen, visit.citizen_id)
     new = NewItem(citizen, InboxKind.PHYSICAL_VISIT, reason or "", visit, due, created_by)
-    return await add(session, new, now)
+    task, _ = await add_once(session, new, now)
+    return task
+
+
+async def add_once(session: AsyncSession, new: NewItem, now: dt.datetime) -> tuple[InboxItem, bool]:
+    """The visit's one active item of ``new.kind``: the existing one, or a new one (True)."""
+    assert new.visit is not None, "one item per visit needs the visit"
+    found = await session.scalar(_active(new.visit.id, {new.kind}).limit(1))
+    if found is not None:
+        return found, False
+    return await add(session, new, now), True
 
 
 def _active(visit_id: int, kinds: Collection[InboxKind]) -> Select[InboxItem]:
@@ -214,9 +221,9 @@ def _active(visit_id: int, kinds: Collection[InboxKind]) -> Select[InboxItem]:
 class VisitClosing:
     """Why and by whom a visit's active items are closed (they stay as history)."""
 
-    identity: StaffIdentity
+    identity: StaffIdentity | None  # None: the system (an escalation)
     visit: Visit
-    kind: OutcomeKind  # the outcome that closes them
+    kind: OutcomeKind | None  # the outcome that closes them, if one does
     now: dt.datetime
     why: str
     action: str  # the audit action: "task.closed", "task.cancelled"
@@ -230,14 +237,19 @@ async def close_for_visit(
     changes = []
     for item in await session.scalars(_active(visit.id, kinds)):
         item.state, item.note = InboxState.DONE, closing.why
-        item.closed_at, item.closed_by_staff_id = closing.now, identity.staff_id
-        audit.record(
+        item.closed_at = closing.now
+        item.closed_by_staff_id = identity.staff_id if identity is not None else None
+        detail: dict[str, object] = {"item": item.id, "visit": visit.id}
+        if closing.kind is not None:
+            detail["outcome_kind"] = closing.kind.value
+        event = audit.record(
             session,
             closing.action,
-            actor=identity,
+            actor=identity if identity is not None else "system",
             subject=("citizen", visit.citizen_id),
-            detail={"item": item.id, "visit": visit.id, "outcome_kind": closing.kind.value},
+            detail=detail,
         )
+        event.organisation_id = item.organisation_id
         changes.append(change_of(item))
     return changes
 

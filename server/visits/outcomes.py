@@ -307,8 +307,12 @@ async def close_follow_up(
     now: dt.datetime,
 ) -> None:
     """The visit did happen after all: close its open physical-visit task (the escalation's)
-    and its open alerts (the escalation's, and any warning about the tablet before it)."""
+    and its open alerts (the escalation's, and any warning about the tablet before it).
+    Any outcome answers the "ring again?" question of a call declined on the tablet."""
     if kind not in DONE_KINDS:
+        why = "Lukket: udfaldet er registreret."
+        closing = inbox.VisitClosing(identity, visit, kind, now, why, "task.closed")
+        await inbox.close_for_visit(session, closing, {InboxKind.DECLINED_CALL})
         return
     why = "Lukket: besøget blev gennemført alligevel."
     closing = inbox.VisitClosing(identity, visit, kind, now, why, "task.closed")

@@ -79,6 +79,35 @@ async def test_access_admin_settings_roundtrip_and_validation(
     assert bad.status == 400 and (await bad.json())["error"]["code"] == "invalid_input"
 
 
+async def test_access_admin_sets_refusal_policy_and_on_call_list(
+    client: Client, demo: Settings
+) -> None:
+    """The refusal policy and the overdue escalation are settings; the on-call list must name
+    active staff of the organisation (a stranger's id is refused, nothing is stored)."""
+    await login(client, "admin")
+    headers = await csrf(client)
+    current = await (await client.get("/api/admin/settings")).json()
+    assert current["tablet_refusal"] == "retry" and current["overdue"]["to"] == "planners"
+    changed = {
+        **current,
+        "tablet_refusal": "ask",
+        "overdue": {"to": "on_call", "on_call_staff_ids": [1]},
+    }
+    assert (await client.post("/api/admin/settings", json=changed, headers=headers)).status == 200
+    for bad_value in (
+        {**changed, "tablet_refusal": "sometimes"},
+        {**changed, "overdue": {"to": "on_call", "on_call_staff_ids": [99_999]}},
+        {**changed, "overdue": {"to": "on_call", "on_call_staff_ids": [1, 1]}},
+    ):
+        bad = await client.post("/api/admin/settings", json=bad_value, headers=headers)
+        assert bad.status == 400 and (await bad.json())["error"]["code"] == "invalid_input"
+    again = await (await client.get("/api/admin/settings")).json()
+    assert again["tablet_refusal"] == "ask"
+    assert again["overdue"] == {"to": "on_call", "on_call_staff_ids": [1]}
+    page = await (await client.get("/admin")).text()
+    assert 'id="tablet_refusal"' in page and 'value="ask" selected' in page
+
+
 async def test_access_admin_audit_filter_and_csv(client: Client, demo: Settings) -> None:
     """Reads of citizen records show in the audit log, filterable, and export as CSV."""
     await login(client, "anna")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from kiosk.backoff import Backoff
 from kiosk.signaling import SignalingClient
@@ -21,8 +19,8 @@ from server.signaling.messages import (
     Welcome,
     client_message,
 )
+from tests.conftest import ServerFactory
 
-ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 RESUME_TOKEN = "r" * 24
 
 

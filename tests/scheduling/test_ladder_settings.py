@@ -46,13 +46,22 @@ def db_url(both_backends: str) -> str:
 
 
 async def _setup(
-    db_url: str, ladder: dict[str, Any], retries: int = 2, delay: int = 5, relative: bool = False
+    db_url: str,
+    ladder: dict[str, Any],
+    retries: int = 2,
+    delay: int = 5,
+    relative: bool = False,
+    refusal: str = "retry",
 ) -> tuple[World, int]:
-    """A world whose organisation has `ladder`, and one screen visit of a type with the numbers."""
+    """A world whose organisation has `ladder` (and the tablet refusal policy `refusal`), and
+    one screen visit of a type with the numbers."""
     async with transaction(db_url) as session:
         world = await make_world(session)
         org = await session.get_one(Organisation, world.org_id)
-        org.settings = {"retry_ladder": RetryLadder(**ladder).model_dump()}
+        org.settings = {
+            "retry_ladder": RetryLadder(**ladder).model_dump(),
+            "tablet_refusal": refusal,
+        }
         vtype = VisitType(
             organisation_id=world.org_id,
             code="checked",
@@ -79,8 +88,11 @@ async def _setup(
         return world, visit.id
 
 
-async def _fail_and_tick(db_url: str, visit_id: int, at: dt.datetime) -> Visit:
-    """One unanswered call at `at`, then a ladder tick a minute after it ended; the visit."""
+async def _fail_and_tick(
+    db_url: str, visit_id: int, at: dt.datetime, reason: str = "no_answer"
+) -> Visit:
+    """One call at `at` that ended a minute later with `reason` (unanswered), then a ladder
+    tick a minute after it ended; the visit."""
     async with transaction(db_url) as session:
         visit = await session.get_one(Visit, visit_id)
         session.add(
@@ -91,12 +103,17 @@ async def _fail_and_tick(db_url: str, visit_id: int, at: dt.datetime) -> Visit:
                 state=CallState.ENDED,
                 ring_started_at=at,
                 ended_at=at + dt.timedelta(minutes=1),
-                end_reason="no_answer",
+                end_reason=reason,
             )
         )
+    return await _tick(db_url, visit_id, at + dt.timedelta(minutes=2))
+
+
+async def _tick(db_url: str, visit_id: int, at: dt.datetime) -> Visit:
+    """One scheduler tick at `at`; the visit after it."""
     engine, scheduler = _scheduler(db_url)
     try:
-        REPORTS[visit_id] = await scheduler.tick(at + dt.timedelta(minutes=2))
+        REPORTS[visit_id] = await scheduler.tick(at)
     finally:
         await engine.dispose()
     async with transaction(db_url) as session:
@@ -279,3 +296,99 @@ async def test_org_settings_read_once_per_tick(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert sum("organisation.settings" in s for s in statements) == 1
+
+
+async def _items(db_url: str, visit_id: int, kind: InboxKind) -> list[InboxItem]:
+    """The visit's inbox items of `kind`, oldest first."""
+    async with transaction(db_url) as session:
+        rows = await session.scalars(
+            select(InboxItem)
+            .where(InboxItem.visit_id == visit_id, InboxItem.kind == kind)
+            .order_by(InboxItem.id)
+        )
+        return list(rows)
+
+
+def _asked(visit_id: int) -> bool:
+    """Whether the last tick pushed a live "ring again?" question about the visit."""
+    return any(a.kind is InboxKind.DECLINED_CALL for a in REPORTS[visit_id].alerts)
+
+
+async def _outcome_kind(db_url: str, visit_id: int) -> OutcomeKind | None:
+    async with transaction(db_url) as session:
+        return await session.scalar(select(Outcome.kind).where(Outcome.visit_id == visit_id))
+
+
+async def test_tablet_refusal_retry_is_todays_ladder(db_url: str) -> None:
+    """The default: a decline on the tablet is a failed attempt, rung again after the delay."""
+    _, visit_id = await _setup(db_url, {})
+    visit = await _fail_and_tick(db_url, visit_id, PLANNED, reason="declined")
+    assert visit.status == VisitStatus.NOT_ANSWERED and visit.attempts == 1
+    assert visit.next_attempt_at == PLANNED + dt.timedelta(minutes=1 + 5)
+
+
+async def test_tablet_refusal_final_ends_the_visit_as_declined(db_url: str) -> None:
+    """ "Respect the refusal": the first decline escalates at once, outcome declined."""
+    _, visit_id = await _setup(db_url, {}, refusal="final")
+    visit = await _fail_and_tick(db_url, visit_id, PLANNED, reason="declined")
+    assert visit.status == VisitStatus.MISSED
+    assert await _outcome_kind(db_url, visit_id) is OutcomeKind.DECLINED
+    assert await _count(db_url, ALERT, visit_id) == 1 and _alerted(visit_id)
+
+
+async def test_tablet_refusal_ask_asks_the_team_once_then_escalates(db_url: str) -> None:
+    """ "Ask the team": no retry time; one open question in the inbox (pushed live once); at the
+    window's end the visit escalates as declined and the question is closed."""
+    _, visit_id = await _setup(db_url, {}, refusal="ask")
+    visit = await _fail_and_tick(db_url, visit_id, PLANNED, reason="declined")
+    assert visit.status == VisitStatus.NOT_ANSWERED and visit.attempts == 1
+    assert visit.next_attempt_at is None
+    (question,) = await _items(db_url, visit_id, InboxKind.DECLINED_CALL)
+    assert question.state.value == "open" and "afviste opkaldet" in question.message
+    assert _asked(visit_id)
+    visit = await _fail_and_tick(
+        db_url, visit_id, PLANNED + dt.timedelta(minutes=5), reason="declined"
+    )
+    assert visit.attempts == 2 and not _asked(visit_id)
+    assert len(await _items(db_url, visit_id, InboxKind.DECLINED_CALL)) == 1
+    visit = await _tick(db_url, visit_id, PLANNED + dt.timedelta(minutes=16))
+    assert visit.status == VisitStatus.MISSED
+    assert await _outcome_kind(db_url, visit_id) is OutcomeKind.DECLINED
+    (question,) = await _items(db_url, visit_id, InboxKind.DECLINED_CALL)
+    assert question.state.value == "done" and "eskaleret" in (question.note or "")
+
+
+async def test_only_refused_rings_end_as_technical_failure_saying_what_was_tried(
+    db_url: str,
+) -> None:
+    """Eighteen rings to an offline tablet are attempts: they use no retries, and at the
+    window's end the visit ends as a technical failure whose alert says what was tried."""
+    _, visit_id = await _setup(db_url, {"retries": 2})
+    async with transaction(db_url) as session:
+        visit = await session.get_one(Visit, visit_id)
+        for minute in range(-12, 6):
+            at = PLANNED + dt.timedelta(minutes=minute)
+            reason = "server_lost" if minute == 5 else "offline"
+            session.add(
+                Call(
+                    public_id=uuid.uuid4().hex,
+                    citizen_id=visit.citizen_id,
+                    visit_id=visit_id,
+                    state=CallState.ENDED,
+                    ring_started_at=at,
+                    ended_at=at,
+                    end_reason=reason,
+                )
+            )
+    visit = await _tick(db_url, visit_id, PLANNED + dt.timedelta(minutes=10))
+    assert visit.status != VisitStatus.MISSED and visit.attempts == 0
+    visit = await _tick(db_url, visit_id, PLANNED + dt.timedelta(minutes=15))
+    assert visit.status == VisitStatus.MISSED
+    assert await _outcome_kind(db_url, visit_id) is OutcomeKind.TECHNICAL_FAILURE
+    (item,) = await _items(db_url, visit_id, InboxKind.MISSED_VISIT)
+    assert item.message.startswith("Teknisk fejl:")
+    assert "18 opkald nåede ikke frem (17 × tabletten var ikke forbundet, 1 × forbindelsen " in (
+        item.message
+    )
+    assert "første kl. 08:48, sidste kl. 09:05" in item.message  # Copenhagen time
+    assert "Ingen har ringet" not in item.message

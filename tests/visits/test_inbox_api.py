@@ -37,7 +37,7 @@ async def server(aiohttp_server, app: web.Application) -> TestServer:  # type: i
 
 async def staff(aiohttp_client: ClientFactory, server: TestServer, username: str) -> Client:
     """A logged-in client of its own (own cookies), as another browser would be."""
-    client: Client = await aiohttp_client(server)  # type: ignore[arg-type]
+    client: Client = await aiohttp_client(server)
     assert await login(client, username) == 303
     return client
 

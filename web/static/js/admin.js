@@ -28,6 +28,11 @@ onSubmit(
     auto_answer_default: field(form, "auto_answer_default").checked,
     auto_answer_after_s: Number(field(form, "auto_answer_after_s").value),
     outcome_edit_minutes: Number(field(form, "outcome_edit_minutes").value),
+    tablet_refusal: field(form, "tablet_refusal").value,
+    overdue: {
+      to: field(form, "overdue_to").value,
+      on_call_staff_ids: [...form.querySelector("#on_call_staff_ids").selectedOptions].map((o) => Number(o.value)),
+    },
     retry_ladder: {
       retries: Number(field(form, "retries").value),
       delay_min: Number(field(form, "delay_min").value),

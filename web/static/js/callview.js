@@ -5,7 +5,7 @@ import { SignalingClient } from "/static/js/signaling.js";
 import { CallMesh } from "/static/js/webrtc.js";
 import { api } from "/static/js/console.js";
 import { setupOutcome } from "/static/js/outcome.js";
-import { takeRing } from "/static/js/ringintent.js";
+import { rememberRing, takeRing } from "/static/js/ringintent.js";
 
 const STATS_EVERY_MS = 2000;
 
@@ -17,6 +17,7 @@ const muteBtn = document.getElementById("btn-mute");
 const cameraBtn = document.getElementById("btn-camera");
 const hangupBtn = document.getElementById("btn-hangup");
 const ringBtn = document.getElementById("btn-ring");
+const againBtn = document.getElementById("btn-ring-again");
 const citizenId = root.dataset.citizenId;
 const visitId = root.dataset.visitId || null;
 
@@ -26,14 +27,44 @@ let stream = null;
 let callId = null;
 let callState = "idle";
 let statsTimer = 0;
+let you = null;
+const kioskPeers = new Set();
 const lastBytes = new Map();
+// States after which the nurse may ring again at once.
+const AGAIN = new Set(["ended", "offline", "busy", "error"]);
 
-function setState(key) {
+/**
+ * Show the call's state; `why` picks the ended text (a data-why-* attribute of #call-state).
+ * @param {string} key
+ * @param {string} [why]
+ */
+function setState(key, why) {
   callState = key;
   root.dataset.callState = key;
-  stateEl.textContent = stateEl.dataset[key] ?? stateEl.dataset.error;
-  hangupBtn.disabled = !["ringing", "active"].includes(key);
+  if (why) root.dataset.endReason = why;
+  else delete root.dataset.endReason;
+  const text = why ? stateEl.dataset[whyKey(why)] : undefined;
+  stateEl.textContent = text ?? stateEl.dataset[key] ?? stateEl.dataset.error;
+  hangupBtn.disabled = !["ringing", "active", "reconnecting"].includes(key);
   ringBtn.hidden = key !== "ready";
+  againBtn.hidden = !(AGAIN.has(key) && root.dataset.documentOnly !== "true");
+}
+
+/** "no_answer" → "whyNoAnswer" (the dataset name of data-why-no-answer). */
+function whyKey(why) {
+  return "why" + why.split("_").map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+}
+
+/**
+ * Why a call ended, in the nurse's terms, from `call-ended` (PROTOCOL.md): who pressed what,
+ * and `connection_lost` without `by` when the server itself stopped.
+ */
+function endedWhy(message) {
+  const { reason, by } = message;
+  const byCitizen = by != null && kioskPeers.has(by);
+  if (reason === "hangup") return byCitizen ? "hangup_citizen" : by === you ? "hangup_self" : "hangup_other";
+  if (reason === "connection_lost") return by == null ? "server_lost" : byCitizen ? "connection_lost" : "connection_lost_other";
+  return reason; // declined, cancelled, no_answer
 }
 
 async function openMedia() {
@@ -59,6 +90,8 @@ async function ring() {
 function onCallState(snapshot) {
   if (!snapshot || snapshot.citizen_id !== citizenId) return;
   callId = snapshot.call_id;
+  you = snapshot.you;
+  for (const peer of snapshot.peers ?? []) if (peer.kind === "kiosk") kioskPeers.add(peer.peer_id);
   client.trackCall(callId);
   setState(snapshot.state === "active" ? "active" : "ringing");
   if (!mesh) {
@@ -73,8 +106,8 @@ function onCallState(snapshot) {
   if (snapshot.state === "active") loadColleagues();
 }
 
-function finish(ended = true) {
-  if (ended) setState("ended");
+function finish(ended = true, why = undefined) {
+  if (ended) setState("ended", why);
   clearInterval(statsTimer);
   mesh?.close();
   mesh = null;
@@ -87,8 +120,15 @@ function finish(ended = true) {
 
 function hangUp() {
   if (!callId) return;
-  client.trySend({ type: callState === "ringing" ? "cancel" : "hangup", call_id: callId });
-  finish();
+  const ringing = callState === "ringing";
+  client.trySend({ type: ringing ? "cancel" : "hangup", call_id: callId });
+  finish(true, ringing ? "cancelled" : "hangup_self");
+}
+
+/** Ring the same citizen (and visit) again: a fresh page that rings at once. */
+function ringAgain() {
+  rememberRing(citizenId, visitId);
+  window.location.reload();
 }
 
 function toggle(button, on) {
@@ -109,6 +149,7 @@ function setupControls() {
     toggle(cameraBtn, off);
   });
   hangupBtn.addEventListener("click", hangUp);
+  againBtn.addEventListener("click", ringAgain);
 }
 
 // -- connection quality from getStats ------------------------------------------------------
@@ -222,10 +263,21 @@ async function start() {
   });
   client.on("call-state", onCallState);
   client.on("message", (message) => mesh?.handle(message));
-  client.on("call-ended", (message) => {
-    if (message.call_id === callId) finish();
+  client.on("peer-joined", (message) => {
+    if (message.peer?.kind === "kiosk") kioskPeers.add(message.peer.peer_id);
   });
-  client.on("resume-failed", () => finish());
+  client.on("peer-reconnected", (message) => {
+    if (message.peer?.kind === "kiosk") kioskPeers.add(message.peer.peer_id);
+  });
+  client.on("call-ended", (message) => {
+    if (message.call_id === callId) finish(true, endedWhy(message));
+  });
+  // The server went away mid-call and came back without it (restarted): the call is over.
+  client.on("resume-failed", () => finish(true, "server_lost"));
+  client.on("state", ({ state }) => {
+    if (state === "reconnecting" && ["ringing", "active"].includes(callState)) setState("reconnecting");
+    else if (state === "open" && callState === "reconnecting") setState(client.callId ? "active" : "ready");
+  });
   statsTimer = setInterval(() => pollStats().catch(() => {}), STATS_EVERY_MS);
   client.start();
 }

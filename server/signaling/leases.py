@@ -1,0 +1,122 @@
+"""Call leases: each process vouches for its live calls; the calls of a process that is gone end.
+
+Every call row names its owner (``Hub.owner``: host, pid and a token, unique per process start)
+and a lease. Every process renews the leases of the calls its book holds every third of
+``call_lease_s`` and, in the same transaction, ends the open calls whose lease ran out: their
+process died (SIGKILL, power, out of memory) or lost the database. They end with the reason
+``server_lost`` and their visits follow at once, back to the missed-visit ladder, instead of
+waiting as "ringing" for hours.
+
+At start-up a process also ends, without waiting for their leases, the calls of a process on the
+same host that no longer runs (its pid is gone, or it is this very pid: a container restarted),
+so a server restarted after a crash retries or escalates its visits within seconds.
+
+A graceful stop (SIGTERM) ends its own calls cleanly first (``end_own_calls``, an
+``on_shutdown`` handler that runs before the sockets close): the participants hear
+`call-ended` and the rows say ``server_lost``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Collection
+
+from aiohttp import web
+
+from ..models import utcnow
+from ..rooms import store
+from ..visits import lifecycle
+from ..visits.updates import VisitUpdate
+from ..vocabulary import EndReason
+from .calls import audit_end, finish
+from .hub import Hub, hub_key
+
+logger = logging.getLogger(__name__)
+
+
+async def reap(hub: Hub, gone: Collection[str] = ()) -> int:
+    """Renew this process's leases and end every lost call; how many were ended."""
+    now = utcnow()
+    live = [call.call_id for call in await hub.book.live_calls()]
+    updates: list[VisitUpdate] = []
+    async with hub.transaction() as session:
+        await store.renew_leases(session, hub.owner, live, hub.lease_until(now))
+        lost = await store.end_lost_calls(session, now, gone=gone)
+        for call in lost:
+            audit_end(session, call.public_id, call.citizen_id, EndReason.SERVER_LOST)
+            if call.visit_id is not None:
+                update = await lifecycle.follow_call(session, call.visit_id, EndReason.SERVER_LOST)
+                if update is not None:
+                    updates.append(update)
+    for update in updates:
+        await hub.visit_changed(update)
+    if lost:
+        logger.warning("ended %d call(s) of a server that is gone", len(lost))
+    return len(lost)
+
+
+def gone_owners(owners: Collection[str], me: str) -> set[str]:
+    """The owners among ``owners`` that are certainly gone: same host, and the pid no longer
+    runs or is this process's own (another start of the same pid, e.g. a container's pid 1)."""
+    host, pid = _host_and_pid(me)
+    gone = set()
+    for owner in owners:
+        their_host, their_pid = _host_and_pid(owner)
+        if owner == me or their_host != host or their_pid is None:
+            continue
+        if their_pid == pid or not _running(their_pid):
+            gone.add(owner)
+    return gone
+
+
+def _host_and_pid(owner: str) -> tuple[str, int | None]:
+    """Split an owner id ``host:pid:token`` (see ``Hub.owner``)."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return owner, None
+    return parts[0], int(parts[1])
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
+
+
+async def _renew_forever(hub: Hub, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await reap(hub)
+        except Exception:  # the database may be away for a while; the next round tries again
+            logger.exception("could not renew call leases")
+
+
+async def leases_ctx(app: web.Application) -> AsyncIterator[None]:
+    """End the calls a previous run left open, then keep this process's leases (after the hub)."""
+    hub = app[hub_key]
+    try:
+        async with hub.transaction() as session:
+            owners = await store.open_call_owners(session)
+        await reap(hub, gone_owners(owners, hub.owner))
+    except Exception:  # a server that cannot reach its database still starts; the loop retries
+        logger.exception("could not end the calls of a previous run")
+    task = asyncio.create_task(_renew_forever(hub, max(hub.settings.call_lease_s / 3, 0.5)))
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def end_own_calls(app: web.Application) -> None:
+    """A graceful stop: end every call of this process before the sockets close."""
+    hub = app[hub_key]
+    for call in await hub.book.live_calls():
+        over = await hub.book.abort(call.call_id)
+        if over is not None:
+            await finish(hub, over)
