@@ -104,6 +104,10 @@ def _serve_overrides(args: argparse.Namespace, settings: Settings) -> Settings:
         for name in ("host", "port", "tls_cert", "tls_key")
         if (value := getattr(args, name)) is not None
     }
+    if "port" in changes and settings.public_url == f"http://localhost:{settings.port}":
+        # The public URL was only derived from the port: follow --port, or the consoles' own
+        # origin (localhost:<port>) would be refused on the signalling socket.
+        changes["public_url"] = f"http://localhost:{changes['port']}"
     return dataclasses.replace(settings, **changes)
 
 

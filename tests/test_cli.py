@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from server.security import certificate_hostnames
+from server.settings import Settings
 
 
 def run_cli(
@@ -124,3 +125,15 @@ def wait_https(port: int, cafile: Path) -> int:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_cli_serve_port_moves_a_derived_public_url() -> None:
+    """`serve --port 9000` serves (and accepts sockets from) localhost:9000, unless the public
+    URL was set on purpose."""
+    from server.cli import _serve_overrides, build_parser
+
+    args = build_parser().parse_args(["serve", "--port", "9000"])
+    derived = _serve_overrides(args, Settings())
+    assert derived.public_url == "http://localhost:9000" and derived.port == 9000
+    chosen = Settings(public_url="https://skaermbesoeg.example.dk")
+    assert _serve_overrides(args, chosen).public_url == "https://skaermbesoeg.example.dk"

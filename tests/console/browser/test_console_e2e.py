@@ -155,3 +155,22 @@ async def test_opening_or_reloading_the_call_page_never_rings(
     await page.locator('#callview[data-call-state="ready"]').wait_for(timeout=WAIT_MS)
     assert await server.app[book_key].call_of_citizen("1") is None  # nothing rang
     assert await page.get_by_role("button", name="Ring op").is_visible()
+
+
+async def test_server_stopping_mid_call_tells_the_nurse_and_offers_ring_again(
+    browser: BrowserContext, server: TestServer, demo: Settings
+) -> None:
+    """A graceful stop (SIGTERM) ends the call first: the nurse reads that the server went
+    away (not that Karen hung up), and "Ring igen" is one press away."""
+    async with karens_tablet(server, demo):
+        page = await browser.new_page()
+        await log_in(page, server, "anna")
+        await page.goto(str(server.make_url("/call/1")))
+        await page.get_by_role("button", name="Ring op").click()
+        await page.locator('#callview[data-call-state="active"]').wait_for(timeout=WAIT_MS)
+        await server.app.shutdown()
+        lost = '#callview[data-call-state="ended"][data-end-reason="server_lost"]'
+        await page.locator(lost).wait_for(timeout=WAIT_MS)
+        assert "Serveren blev genstartet" in await page.locator("#call-state").inner_text()
+        assert await page.get_by_role("button", name="Ring igen").is_visible()
+        await shot(page, "console-call-server-lost")

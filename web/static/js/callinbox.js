@@ -12,6 +12,7 @@ form?.addEventListener("submit", async (event) => {
     await api(`/api/inbox/${panel.dataset.itemId}/done`, { note });
     form.hidden = true;
     result.textContent = result.dataset.done;
+    document.dispatchEvent(new CustomEvent("inbox-refresh"));
   } catch (err) {
     result.textContent = err.message;
   }

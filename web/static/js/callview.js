@@ -18,6 +18,7 @@ const cameraBtn = document.getElementById("btn-camera");
 const hangupBtn = document.getElementById("btn-hangup");
 const ringBtn = document.getElementById("btn-ring");
 const againBtn = document.getElementById("btn-ring-again");
+const endNote = document.getElementById("outcome-call-end");
 const citizenId = root.dataset.citizenId;
 const visitId = root.dataset.visitId || null;
 
@@ -45,6 +46,11 @@ function setState(key, why) {
   else delete root.dataset.endReason;
   const text = why ? stateEl.dataset[whyKey(why)] : undefined;
   stateEl.textContent = text ?? stateEl.dataset[key] ?? stateEl.dataset.error;
+  if (endNote) {
+    // Beside the outcome too: the nurse documents knowing how the call ended.
+    endNote.textContent = key === "ended" && text ? text : "";
+    endNote.hidden = !endNote.textContent;
+  }
   hangupBtn.disabled = !["ringing", "active", "reconnecting"].includes(key);
   ringBtn.hidden = key !== "ready";
   againBtn.hidden = !(AGAIN.has(key) && root.dataset.documentOnly !== "true");
@@ -114,8 +120,14 @@ function finish(ended = true, why = undefined) {
   for (const track of stream?.getTracks() ?? []) track.stop();
   client?.forgetCall();
   client?.stop();
-  document.getElementById("outcome")?.scrollIntoView({ block: "start" });
-  document.querySelector("#outcome .kind")?.focus({ preventScroll: true });
+  // A visit to document: go to its outcome; otherwise stay where it says why the call ended.
+  const firstKind = document.querySelector("#outcome .kind");
+  if (firstKind) {
+    document.getElementById("outcome")?.scrollIntoView({ block: "start" });
+    firstKind.focus({ preventScroll: true });
+  } else {
+    stateEl.scrollIntoView({ block: "center" });
+  }
 }
 
 function hangUp() {

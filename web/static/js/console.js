@@ -56,13 +56,17 @@ async function setupInboxBadge() {
     badge.hidden = active === 0;
     badge.classList.toggle("overdue", overdue > 0);
   };
+  const load = async () => {
+    try {
+      const summary = await api("/api/inbox/summary");
+      show(summary.active, summary.overdue);
+    } catch {
+      badge.hidden = true; // the badge is a convenience; the inbox itself is on the start page
+    }
+  };
   document.addEventListener("inbox-count", (event) => show(event.detail.active, 0));
-  try {
-    const summary = await api("/api/inbox/summary");
-    show(summary.active, summary.overdue);
-  } catch {
-    badge.hidden = true; // the badge is a convenience; the inbox itself is on the start page
-  }
+  document.addEventListener("inbox-refresh", load); // an item changed on this page
+  await load();
 }
 
 setupInboxBadge();
