@@ -46,14 +46,15 @@ async def both_backends(
     if request.param == "sqlite":
         yield databases.copy_sqlite(sqlite_template, tmp_path / "test.db")
         return
-    if pg_template is None:
-        databases.missing_service("PostgreSQL at 127.0.0.1:5432")
-        return
-    name = await databases.clone_pg(pg_template)
-    try:
-        yield databases.pg_url(name)
-    finally:
-        await databases.drop_pg(name)
+    async with databases.private_pg(pg_template) as url:
+        yield url
+
+
+@pytest.fixture
+async def postgres_only(pg_template: str | None) -> AsyncIterator[str]:
+    """A fresh migrated PostgreSQL database URL (for tests of production behaviour only)."""
+    async with databases.private_pg(pg_template) as url:
+        yield url
 
 
 @pytest.fixture

@@ -88,6 +88,20 @@ def drop_pg_template() -> None:
     asyncio.run(drop_pg(PG_TEMPLATE))
 
 
+@contextlib.asynccontextmanager
+async def private_pg(template: str | None) -> AsyncIterator[str]:
+    """A database cloned from the template for one test, dropped afterwards; a missing
+    PostgreSQL fails in CI and skips elsewhere."""
+    if template is None:
+        missing_service("PostgreSQL at 127.0.0.1:5432")
+    assert template is not None
+    name = await clone_pg(template)
+    try:
+        yield pg_url(name)
+    finally:
+        await drop_pg(name)
+
+
 async def drop_pg(name: str) -> None:
     """Remove a test database."""
     await _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

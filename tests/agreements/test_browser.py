@@ -9,12 +9,12 @@ import shutil
 from pathlib import Path
 
 from aiohttp.test_utils import TestServer
-from playwright.async_api import BrowserContext, Page
+from playwright.async_api import BrowserContext
 
-from server.demo import DEMO_PASSWORD, demo_kiosk_token
+from server.demo import demo_kiosk_token
 from server.settings import Settings
 from tests.browser.axe import describe, serious_violations
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.kiosk_web.conftest import WAIT_MS, open_kiosk, wait_screen
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -23,15 +23,6 @@ BOTTOM_IN_VIEW = (
     "() => document.getElementById('agreements').getBoundingClientRect().bottom"
     " <= window.innerHeight"
 )
-
-
-async def log_in(page: Page, server: TestServer, username: str) -> None:
-    """Through the real login form, landing on "I dag"."""
-    await page.goto(str(server.make_url("/login")))
-    await page.get_by_label("Brugernavn").fill(username)
-    await page.get_by_label("Adgangskode").fill(DEMO_PASSWORD)
-    await page.get_by_role("button", name="Log ind").click()
-    await page.wait_for_selector("#calllist", timeout=WAIT_MS)
 
 
 async def test_kiosk_idle_screen_shows_todays_sheet_large_and_accessible(

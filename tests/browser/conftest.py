@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import BrowserContext, Page, async_playwright
 
 from server.app import create_app
+from server.demo import DEMO_PASSWORD
 from server.settings import Settings
 from tests.databases import missing_service
 
@@ -74,3 +75,12 @@ async def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+async def log_in(page: Page, server: TestServer, username: str) -> None:
+    """Through the real login form, landing on the start page ("I dag" and the inbox)."""
+    await page.goto(str(server.make_url("/login")))
+    await page.get_by_label("Brugernavn").fill(username)
+    await page.get_by_label("Adgangskode").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Log ind").click()
+    await page.wait_for_selector("#calllist", timeout=30_000)

@@ -10,24 +10,14 @@ from __future__ import annotations
 from aiohttp.test_utils import TestServer
 from playwright.async_api import BrowserContext, Page
 
-from server.demo import DEMO_PASSWORD
 from server.settings import Settings
 from tests.browser.axe import describe, serious_violations
-from tests.browser.conftest import browser, chromium_path, screenshot, server  # noqa: F401
+from tests.browser.conftest import browser, chromium_path, log_in, server  # noqa: F401
 from tests.console.browser.test_console_e2e import shot
 from tests.kiosk_web.conftest import StaffHttp, wait_screen
 
 WAIT_MS = 20_000
 SIZES = {"tablet": (1024, 600), "laptop": (1366, 768), "phone": (390, 844)}
-
-
-async def log_in(page: Page, server: TestServer, username: str) -> None:
-    """Through the real login form, landing on the start page."""
-    await page.goto(str(server.make_url("/login")))
-    await page.get_by_label("Brugernavn").fill(username)
-    await page.get_by_label("Adgangskode").fill(DEMO_PASSWORD)
-    await page.get_by_role("button", name="Log ind").click()
-    await page.wait_for_selector("#inbox", timeout=WAIT_MS)
 
 
 async def test_ring_til_mig_is_answered_from_the_inbox_and_done(

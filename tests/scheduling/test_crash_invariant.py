@@ -26,12 +26,11 @@ import re
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,7 +51,6 @@ from server.models import (
 from server.security import hash_password
 from server.settings import Settings
 from server.vocabulary import CallState, InboxKind, OutcomeKind, Role, VisitStatus
-from tests import databases
 from tests.databases import transaction
 from tests.test_cli import free_port
 
@@ -66,19 +64,6 @@ FINAL = {VisitStatus.DONE, VisitStatus.MISSED, VisitStatus.CANCELLED}
 HARD_LIMIT_S = 150.0  # from the first start: the ladder's latest deadline plus slack
 # What each demo tablet does when it rings (index = demo citizen index).
 PROFILES = ["answer"] * 8 + ["decline"] * 3 + ["ignore"] * 3 + ["offline"] * 3 + ["random"] * 3
-
-
-@pytest.fixture
-async def pg_url(pg_template: str | None) -> AsyncIterator[str]:
-    """A private migrated PostgreSQL database (this test runs on PostgreSQL only)."""
-    if pg_template is None:
-        databases.missing_service("PostgreSQL at 127.0.0.1:5432")
-        return
-    name = await databases.clone_pg(pg_template)
-    try:
-        yield databases.pg_url(name)
-    finally:
-        await databases.drop_pg(name)
 
 
 # -- the world ------------------------------------------------------------------------------
@@ -466,10 +451,10 @@ def log_on_failure(server: ServerProcess, day: Day) -> Iterator[None]:
         ) from None
 
 
-async def test_no_visit_is_lost_when_the_server_dies(pg_url: str, tmp_path: Path) -> None:
+async def test_no_visit_is_lost_when_the_server_dies(postgres_only: str, tmp_path: Path) -> None:
     """A compressed day with the server killed and restarted: every visit ends accounted for."""
     rng = random.Random(SEED)
-    settings = Settings(database_url=pg_url, secret_key=SECRET)
+    settings = Settings(database_url=postgres_only, secret_key=SECRET)
     visits, usernames = await build_world(settings, rng)
     server = ServerProcess(settings, free_port(), tmp_path / "server.log")
     await server.start()

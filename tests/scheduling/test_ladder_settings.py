@@ -95,18 +95,21 @@ async def _fail_and_tick(
     tick a minute after it ended; the visit."""
     async with transaction(db_url) as session:
         visit = await session.get_one(Visit, visit_id)
-        session.add(
-            Call(
-                public_id=uuid.uuid4().hex,
-                citizen_id=visit.citizen_id,
-                visit_id=visit_id,
-                state=CallState.ENDED,
-                ring_started_at=at,
-                ended_at=at + dt.timedelta(minutes=1),
-                end_reason=reason,
-            )
-        )
+        session.add(_unanswered(visit, at, reason, lasted=dt.timedelta(minutes=1)))
     return await _tick(db_url, visit_id, at + dt.timedelta(minutes=2))
+
+
+def _unanswered(visit: Visit, at: dt.datetime, reason: str, lasted: dt.timedelta) -> Call:
+    """A call for the visit that rang at `at` and ended unanswered `lasted` later."""
+    return Call(
+        public_id=uuid.uuid4().hex,
+        citizen_id=visit.citizen_id,
+        visit_id=visit.id,
+        state=CallState.ENDED,
+        ring_started_at=at,
+        ended_at=at + lasted,
+        end_reason=reason,
+    )
 
 
 async def _tick(db_url: str, visit_id: int, at: dt.datetime) -> Visit:
@@ -369,17 +372,7 @@ async def test_only_refused_rings_end_as_technical_failure_saying_what_was_tried
         for minute in range(-12, 6):
             at = PLANNED + dt.timedelta(minutes=minute)
             reason = "server_lost" if minute == 5 else "offline"
-            session.add(
-                Call(
-                    public_id=uuid.uuid4().hex,
-                    citizen_id=visit.citizen_id,
-                    visit_id=visit_id,
-                    state=CallState.ENDED,
-                    ring_started_at=at,
-                    ended_at=at,
-                    end_reason=reason,
-                )
-            )
+            session.add(_unanswered(visit, at, reason, lasted=dt.timedelta()))
     visit = await _tick(db_url, visit_id, PLANNED + dt.timedelta(minutes=10))
     assert visit.status != VisitStatus.MISSED and visit.attempts == 0
     visit = await _tick(db_url, visit_id, PLANNED + dt.timedelta(minutes=15))

@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from kiosk.agent import AgentOptions, KioskAgent
 from server.db import make_engine, make_sessionmaker
-from server.demo import DEMO_PASSWORD, demo_kiosk_token
+from server.demo import demo_kiosk_token
 from server.keys import book_key
 from server.models import InboxItem, InboxKind, Observation
 from server.settings import Settings
 from tests.browser.axe import AXE, describe, serious_violations
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.console.seed import seed_today
 
 WAIT_MS = 30_000
@@ -44,15 +44,6 @@ async def karens_tablet(server: TestServer, settings: Settings) -> AsyncIterator
             await agent.stop()
             async with asyncio.timeout(WAIT_MS / 1000):
                 await task
-
-
-async def log_in(page: Page, server: TestServer, username: str) -> None:
-    """Through the real login form, landing on "I dag"."""
-    await page.goto(str(server.make_url("/login")))
-    await page.get_by_label("Brugernavn").fill(username)
-    await page.get_by_label("Adgangskode").fill(DEMO_PASSWORD)
-    await page.get_by_role("button", name="Log ind").click()
-    await page.wait_for_selector("#calllist", timeout=WAIT_MS)
 
 
 async def shot(page: Page, name: str) -> None:

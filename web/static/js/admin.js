@@ -31,7 +31,7 @@ onSubmit(
     tablet_refusal: field(form, "tablet_refusal").value,
     overdue: {
       to: field(form, "overdue_to").value,
-      on_call_staff_ids: [...form.querySelector("#on_call_staff_ids").selectedOptions].map((o) => Number(o.value)),
+      on_call_staff_ids: [...form.querySelectorAll('input[name="on_call"]:checked')].map((box) => Number(box.value)),
     },
     retry_ladder: {
       retries: Number(field(form, "retries").value),
