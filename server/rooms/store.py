@@ -255,9 +255,11 @@ async def participant_left(
     )
 
 
-async def end_call(session: AsyncSession, public_id: str, reason: str) -> None:
+async def end_call(
+    session: AsyncSession, public_id: str, reason: str, now: dt.datetime | None = None
+) -> None:
     """The call is over: state, end time and reason; everyone still in it leaves now."""
-    now = utcnow()
+    now = now or utcnow()
     call_id = await _call_id(session, public_id)
     await session.execute(
         update(Call)
@@ -305,42 +307,29 @@ class LostCall:
     visit_id: int | None
 
 
-async def end_lost_calls(
+async def lost_calls(
     session: AsyncSession,
     now: dt.datetime,
     *,
     gone: Collection[str] = (),
     unleased_after: dt.timedelta = UNLEASED_LOST_AFTER,
 ) -> list[LostCall]:
-    """End every open call whose lease ran out or whose owner is ``gone`` (``server_lost``).
+    """The open calls whose lease ran out or whose owner is ``gone``, locked for ending.
 
     The caller renews its own live calls first, in the same transaction. A call from before
     leases existed (no lease) counts as lost ``unleased_after`` its ring.
     """
-    lost = (
-        await session.execute(
-            select(Call.id, Call.public_id, Call.citizen_id, Call.visit_id)
-            .where(
-                Call.state != CallState.ENDED,
-                or_(
-                    Call.lease_until < now,
-                    Call.owner.in_(list(gone)),
-                    and_(Call.lease_until.is_(None), Call.ring_started_at < now - unleased_after),
-                ),
-            )
-            .order_by(Call.id)
-            .with_for_update(skip_locked=True)
+    rows = await session.execute(
+        select(Call.public_id, Call.citizen_id, Call.visit_id)
+        .where(
+            Call.state != CallState.ENDED,
+            or_(
+                Call.lease_until < now,
+                Call.owner.in_(list(gone)),
+                and_(Call.lease_until.is_(None), Call.ring_started_at < now - unleased_after),
+            ),
         )
-    ).all()
-    for call_id, *_ in lost:
-        await session.execute(
-            update(Call)
-            .where(Call.id == call_id, Call.state != CallState.ENDED)
-            .values(state=CallState.ENDED, ended_at=now, end_reason=EndReason.SERVER_LOST.value)
-        )
-        await session.execute(
-            update(CallParticipant)
-            .where(CallParticipant.call_id == call_id, CallParticipant.left_at.is_(None))
-            .values(left_at=now)
-        )
-    return [LostCall(public_id, citizen, visit) for _, public_id, citizen, visit in lost]
+        .order_by(Call.id)
+        .with_for_update(skip_locked=True)
+    )
+    return [LostCall(*row) for row in rows]

@@ -10,7 +10,7 @@ from ..keys import book_key, metrics_key, sessionmaker_key, settings_key, team_f
 from ..rooms.local_book import LocalBook
 from .handler import websocket_handler
 from .hub import Hub, hub_key
-from .leases import end_own_calls, leases_ctx
+from .leases import end_own_calls, leases_ctx, owner_id
 from .messages import signaling_json_schema
 
 __all__ = ["hub_key", "setup"]
@@ -20,7 +20,7 @@ async def hub_ctx(app: web.Application) -> AsyncIterator[None]:
     """The live-call book and the hub, for the app's lifetime (after the database)."""
     settings = app[settings_key]
     book = LocalBook(settings.max_call_participants)
-    hub = Hub(settings, app[sessionmaker_key], app[metrics_key], book)
+    hub = Hub(settings, app[sessionmaker_key], app[metrics_key], book, owner_id())
     app[book_key] = book
     app[hub_key] = hub
     app[team_feed_key] = hub

@@ -299,18 +299,29 @@ async def _record_end(hub: Hub, over: Over) -> VisitUpdate | None:
     """Persist the end, audit it, and let the visit follow; returns the visit's update."""
     call, reason, meta = over.ended.call, over.ended.reason, over.meta
     async with hub.transaction() as session:
-        await store.end_call(session, call.call_id, reason.value)
         citizen = meta.citizen_db_id if meta else call.citizen_id
-        audit_end(session, call.call_id, citizen, reason)
-        # The outcome (recorded by the nurse) or the missed-visit ladder closes the visit;
-        # until then it is open again: planned, or not answered after failed attempts.
-        return await _visit_follows(session, meta, reason)
+        visit_id = meta.visit_id if meta else None
+        return await record_end(session, call.call_id, citizen, visit_id, reason)
 
 
-def audit_end(session: AsyncSession, call_id: str, citizen: int | str, reason: EndReason) -> None:
-    """The end of a call in the audit log (the system ends calls, whoever pressed a button)."""
+async def record_end(
+    session: AsyncSession,
+    call_id: str,
+    citizen: int | str,
+    visit_id: int | None,
+    reason: EndReason,
+    now: dt.datetime | None = None,
+) -> VisitUpdate | None:
+    """Store and audit the end of a call (the system ends calls, whoever pressed a button), and
+    let its visit follow; the visit's update to announce, if it moved."""
+    await store.end_call(session, call_id, reason.value, now)
     detail = {"call": call_id, "reason": reason.value}
     audit.record(session, "call.end", actor="system", subject=("citizen", citizen), detail=detail)
+    # The outcome (recorded by the nurse) or the missed-visit ladder closes the visit; until
+    # then it is open again: planned, or not answered after failed attempts.
+    if visit_id is None:
+        return None
+    return await lifecycle.follow_call(session, visit_id, reason)
 
 
 def wire_reason(reason: EndReason) -> WireEndReason:

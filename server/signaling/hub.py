@@ -12,8 +12,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 
 from aiohttp import web
@@ -24,7 +22,6 @@ from ..metrics import Metrics
 from ..models import utcnow
 from ..rooms.book import CallBook
 from ..rooms.registry import LiveCall
-from ..security import new_token
 from ..settings import Settings
 from ..turn import ice_servers_for
 from ..visits import readiness
@@ -58,13 +55,13 @@ class Hub:
         sessionmaker: async_sessionmaker[AsyncSession],
         metrics: Metrics,
         book: CallBook,
+        owner: str,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.metrics = metrics
         self.book = book
-        # Who holds this process's calls in the database: unique per process start.
-        self.owner = f"{socket.gethostname()[:36]}:{os.getpid()}:{new_token(6)}"
+        self.owner = owner  # who holds this process's calls in the database (leases.owner_id)
         self.peers: dict[str, Peer] = {}
         self.bus: Bus = InProcessBus(self.peers)
         self._timers: dict[TimerKey, asyncio.TimerHandle] = {}

@@ -21,16 +21,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 from collections.abc import AsyncIterator, Collection
 
 from aiohttp import web
 
 from ..models import utcnow
 from ..rooms import store
-from ..visits import lifecycle
+from ..security import new_token
 from ..visits.updates import VisitUpdate
 from ..vocabulary import EndReason
-from .calls import audit_end, finish
+from .calls import finish, record_end
 from .hub import Hub, hub_key
 
 logger = logging.getLogger(__name__)
@@ -43,13 +44,14 @@ async def reap(hub: Hub, gone: Collection[str] = ()) -> int:
     updates: list[VisitUpdate] = []
     async with hub.transaction() as session:
         await store.renew_leases(session, hub.owner, live, hub.lease_until(now))
-        lost = await store.end_lost_calls(session, now, gone=gone)
+        lost = await store.lost_calls(session, now, gone=gone)
         for call in lost:
-            audit_end(session, call.public_id, call.citizen_id, EndReason.SERVER_LOST)
-            if call.visit_id is not None:
-                update = await lifecycle.follow_call(session, call.visit_id, EndReason.SERVER_LOST)
-                if update is not None:
-                    updates.append(update)
+            reason = EndReason.SERVER_LOST
+            update = await record_end(
+                session, call.public_id, call.citizen_id, call.visit_id, reason, now
+            )
+            if update is not None:
+                updates.append(update)
     for update in updates:
         await hub.visit_changed(update)
     if lost:
@@ -71,8 +73,14 @@ def gone_owners(owners: Collection[str], me: str) -> set[str]:
     return gone
 
 
+def owner_id() -> str:
+    """This process start's owner id, ``host:pid:token`` (at most 64 characters): who holds
+    its calls in the database."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{new_token(6)}"
+
+
 def _host_and_pid(owner: str) -> tuple[str, int | None]:
-    """Split an owner id ``host:pid:token`` (see ``Hub.owner``)."""
+    """Split an owner id (``owner_id``)."""
     parts = owner.rsplit(":", 2)
     if len(parts) != 3 or not parts[1].isdigit():
         return owner, None
