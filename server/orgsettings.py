@@ -50,6 +50,8 @@ class OrgSettings(BaseModel):
     outcome_edit_minutes: int = Field(default=15, ge=0, le=24 * 60)
     overdue: OverdueEscalation = Field(default_factory=OverdueEscalation)
     tablet_refusal: TabletRefusal = TabletRefusal.RETRY
+    # A medication dose may not be moved closer than this to the plan's next or previous dose.
+    medication_min_gap_h: int = Field(default=4, ge=1, le=12)
 
 
 FIELDS = frozenset(OrgSettings.model_fields)

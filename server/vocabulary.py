@@ -125,6 +125,7 @@ class InboxKind(enum.StrEnum):
     CALL_BACK = "call_back"  # a staff member's note to ring a citizen back
     RELATIVE_NOTICE = "relative_notice"  # relatives were told of a missed visit
     DECLINED_CALL = "declined_call"  # declined on the tablet: ring again? (refusal policy "ask")
+    UNASSIGNED_VISIT = "unassigned_visit"  # no qualified colleague could be given the visit
 
 
 # Kinds that need someone's attention at once: a live banner on the team's consoles.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..vocabulary import ConsentKind
@@ -29,6 +29,9 @@ class Citizen(Base):
     language: Mapped[str] = mapped_column(String(8), default="da")
     special_approach: Mapped[str | None] = mapped_column(Text)
     wishes: Mapped[str | None] = mapped_column(Text)
+    # Does not tolerate new faces: automatic assignment keeps to contact persons and those who
+    # visited lately, and a new face needs a planner's confirmation.
+    few_new_faces: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     team: Mapped[Team] = relationship(back_populates="citizens", lazy="raise")
@@ -53,7 +56,11 @@ class ContactPerson(Base):
 
 
 class Consent(Base):
-    """An explicit, stored consent; withdrawing sets ``withdrawn_at`` so history is kept."""
+    """An explicit, stored consent; withdrawing sets ``withdrawn_at`` so history is kept.
+
+    ``relative_id`` names the relative a relative consent is for (join, call, notices); the
+    citizen-wide kinds (screen visits, auto-answer) have none.
+    """
 
     __tablename__ = "consent"
 
@@ -66,8 +73,13 @@ class Consent(Base):
     granted_by: Mapped[str]
     granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     recorded_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    relative_id: Mapped[int | None] = mapped_column(
+        ForeignKey("relative.id", ondelete="CASCADE"), index=True
+    )
+    note: Mapped[str | None] = mapped_column(Text)
     withdrawn_at: Mapped[dt.datetime | None]
     withdrawn_by: Mapped[str | None]
+    withdrawn_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
 
 class Relative(Base):
@@ -87,6 +99,8 @@ class Relative(Base):
     may_call: Mapped[bool] = mapped_column(default=False)
     may_see_agreements: Mapped[bool] = mapped_column(default=False)
     may_be_notified: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)
+    removed_at: Mapped[dt.datetime | None]  # kept for the history; no longer a relative on file
 
 
 class KioskDevice(Base):

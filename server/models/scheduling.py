@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..vocabulary import Channel
@@ -44,6 +45,7 @@ class CitizenPause(Base):
     end: Mapped[dt.date]
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
 
 class PlanAdjustment(Base):
@@ -63,7 +65,36 @@ class PlanAdjustment(Base):
     channel: Mapped[Channel] = mapped_column(str_enum(Channel), default=Channel.SCREEN)
     window_min: Mapped[int] = mapped_column(default=15)
     duration_min: Mapped[int] = mapped_column(default=5)
+    reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class ImportJob(Base):
+    """A care-record import running in the background: its progress and, when done, its report.
+
+    ``state`` goes queued → validating → writing → done, or ends as ``rejected`` (a line is
+    invalid: nothing written) or ``failed`` (an unexpected error: nothing written).
+    """
+
+    __tablename__ = "import_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    format: Mapped[str] = mapped_column(String(8))  # "csv" | "json"
+    filename: Mapped[str | None] = mapped_column(String(200))
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    total_lines: Mapped[int] = mapped_column(default=0)
+    done_lines: Mapped[int] = mapped_column(default=0)
+    citizens: Mapped[int] = mapped_column(default=0)
+    plans: Mapped[int] = mapped_column(default=0)
+    visits_generated: Mapped[int] = mapped_column(default=0)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
 
 
 class ExternalRef(Base):

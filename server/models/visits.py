@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..vocabulary import Channel, ObservationCode, OutcomeKind, VisitStatus
@@ -72,6 +72,9 @@ class Visit(Base):
     visit_type_id: Mapped[int] = mapped_column(ForeignKey("visit_type.id"))
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
     assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    # Given to someone outside the citizen's team and contact persons (confirmed by a planner):
+    # counted in the figures as a break of continuity.
+    continuity_break: Mapped[bool] = mapped_column(default=False, server_default=false())
     planned_at: Mapped[dt.datetime] = mapped_column(index=True)
     window_min: Mapped[int] = mapped_column(default=15)
     duration_min: Mapped[int] = mapped_column(default=5)
@@ -114,6 +117,8 @@ class Outcome(Base):
     author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     amends_id: Mapped[int | None] = mapped_column(ForeignKey("outcome.id"))
+    # The guidance steps confirmed during the call: [{"step": 1, "text": ..., "confirmed": true}]
+    checklist: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class Observation(Base):
