@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
-from sqlalchemy import select
 
 from ..auth.authz import require_citizen, require_staff
-from ..auth.scope import citizen_scope
+from ..citizens import search
 from ..citizens.overview import contacts
+from ..errors import InvalidInput
 from ..keys import sessionmaker_key
-from ..models import Citizen
+from ..models import Citizen, utcnow
+from ..query import query_int
+from ..visits import continuity
 from .models import WireModel
 from .spec import ApiRoutes
 
@@ -26,10 +30,18 @@ class CitizenSummary(WireModel):
     photo_url: str | None
 
 
-class CitizenList(WireModel):
-    """The citizens the caller may see."""
+class CitizenListItem(CitizenSummary):
+    """A citizen found by the search, with team and next open visit."""
 
-    citizens: list[CitizenSummary]
+    team_name: str
+    next_visit_at: dt.datetime | None
+    next_visit_type: str | None
+
+
+class CitizenList(WireModel):
+    """The citizens the caller may see (matching ``q`` when given), by name."""
+
+    citizens: list[CitizenListItem]
 
 
 class ContactPersonOut(WireModel):
@@ -60,15 +72,66 @@ def summary_of(citizen: Citizen) -> CitizenSummary:
     )
 
 
-@api.get("/api/citizens", response=CitizenList, summary="Citizens visible to the caller")
+@api.get(
+    "/api/citizens",
+    response=CitizenList,
+    summary="Citizens visible to the caller (?q= name search, ?limit=)",
+)
 async def list_citizens(request: web.Request) -> CitizenList:
-    """List the citizens in the caller's scope, by name."""
+    """Search the citizens in the caller's scope by name or preferred name; empty q lists all."""
     identity = require_staff(request)
+    query = request.query.get("q", "")
+    if len(query) > search.QUERY_MAX:
+        raise InvalidInput(f"q may be at most {search.QUERY_MAX} characters.")
+    limit = query_int(request, "limit", search.DEFAULT_LIMIT)
+    if limit is None or not 1 <= limit <= search.MAX_LIMIT:
+        raise InvalidInput(f"limit must be 1 to {search.MAX_LIMIT}.")
+    english = identity.language == "en"
     async with request.app[sessionmaker_key]() as session:
-        rows = await session.scalars(
-            select(Citizen).where(citizen_scope(identity)).order_by(Citizen.name)
-        )
-        return CitizenList(citizens=[summary_of(c) for c in rows])
+        hits = await search.search(session, identity, query, utcnow(), limit)
+    return CitizenList(citizens=[_item(hit, english) for hit in hits])
+
+
+def _item(hit: search.CitizenHit, english: bool) -> CitizenListItem:
+    return CitizenListItem(
+        id=hit.id,
+        name=hit.name,
+        preferred_name=hit.preferred_name,
+        team_id=hit.team_id,
+        photo_url=hit.photo_url,
+        team_name=hit.team_name,
+        next_visit_at=hit.next_visit_at,
+        next_visit_type=hit.next_visit_type_en if english else hit.next_visit_type,
+    )
+
+
+class FewNewFacesIn(WireModel):
+    """Whether the citizen keeps to familiar staff."""
+
+    few_new_faces: bool
+
+
+class FewNewFacesOut(WireModel):
+    """The flag as stored, and whether this request changed it."""
+
+    citizen_id: int
+    few_new_faces: bool
+    changed: bool
+
+
+@api.post(
+    r"/api/citizens/{citizen_id:\d+}/few-new-faces",
+    body=FewNewFacesIn,
+    response=FewNewFacesOut,
+    summary="Mark a citizen who does not tolerate new faces (nurse, planner, visitator)",
+)
+async def set_few_new_faces(request: web.Request, body: FewNewFacesIn) -> FewNewFacesOut:
+    """Automatic assignment then keeps to familiar staff; a new face needs confirming."""
+    citizen_id = int(request.match_info["citizen_id"])
+    async with request.app[sessionmaker_key].begin() as session:
+        identity, citizen = await require_citizen(request, session, citizen_id)
+        changed = await continuity.set_few_new_faces(session, identity, citizen, body.few_new_faces)
+    return FewNewFacesOut(citizen_id=citizen_id, few_new_faces=body.few_new_faces, changed=changed)
 
 
 @api.get(r"/api/citizens/{citizen_id:\d+}", response=CitizenDetail, summary="One citizen")

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from aiohttp import web
+from pydantic import Field, StringConstraints
 
 from ..auth.authz import require_staff
 from ..auth.scope import may_see_team
 from ..errors import Forbidden, NotFound
-from ..keys import sessionmaker_key, settings_key
+from ..keys import sessionmaker_key, settings_key, team_feed_key
 from ..models import Visit, utcnow
 from ..query import query_flag, query_int, requested_day
-from ..visits.assignment import assign
+from ..visits.assignment import AssignChoice, assign
 from ..visits.daylist import DayScope, DayVisit, day_list
+from ..visits.updates import update_of
 from ..vocabulary import Role
 from .models import WireModel
 from .spec import ApiRoutes
 
 api = ApiRoutes(tag="scheduling")
+# Every staff role may hand a visit on; the rules in visits.assignment say to whom.
+ASSIGN_ROLES = (Role.NURSE, Role.CARER, Role.PLANNER, Role.VISITATOR, Role.ADMIN)
 
 
 class DayListVisit(WireModel):
@@ -95,34 +100,63 @@ async def get_day_list(request: web.Request) -> DayList:
 
 
 class AssignRequest(WireModel):
-    """Assign a staff member, or (without one) the best by continuity, never `exclude`."""
+    """Assign ``staff_id``, or (without one) the best by continuity, never ``exclude``.
+
+    ``unassign`` leaves the visit with nobody (the team's inbox gets an item). A qualified
+    visit type given to another role, or to nobody, needs ``override_reason`` from a nurse or
+    visitator; someone outside the citizen's team and contact persons needs ``confirm_outside``;
+    a new face for a citizen with few new faces needs ``confirm_new_face``.
+    """
 
     staff_id: int | None = None
-    exclude: list[int] = []
+    exclude: Annotated[list[int], Field(max_length=100)] = []
+    unassign: bool = False
+    override_reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    confirm_outside: bool = False
+    confirm_new_face: bool = False
 
 
 class AssignResult(WireModel):
-    """Who now has the visit."""
+    """Who now has the visit (null: nobody, and the team's inbox says so)."""
 
     visit_id: int
     assigned_staff_id: int | None
+    continuity_break: bool
+    override: bool
 
 
 @api.post(
     r"/api/visits/{visit_id:\d+}/assign",
     body=AssignRequest,
     response=AssignResult,
-    summary="Assign or reassign a visit (continuity first)",
+    summary="Assign or reassign a visit (continuity first; warnings need confirming)",
 )
 async def assign_visit(request: web.Request, body: AssignRequest) -> AssignResult:
-    """Reassign an open visit; only qualified roles may take a non-swappable visit type."""
-    identity = require_staff(request, Role.NURSE, Role.CARER, Role.PLANNER, Role.ADMIN)
+    """Reassign an open visit (see ``visits.assignment`` for the rules and refusal codes)."""
+    identity = require_staff(request, *ASSIGN_ROLES)
     visit_id = int(request.match_info["visit_id"])
+    choice = AssignChoice(
+        staff_id=body.staff_id,
+        exclude=body.exclude,
+        unassign=body.unassign,
+        override_reason=body.override_reason,
+        confirm_outside=body.confirm_outside,
+        confirm_new_face=body.confirm_new_face,
+    )
+    zone = request.app[settings_key].zone
     async with request.app[sessionmaker_key].begin() as session:
-        visit = await session.get(Visit, visit_id)
+        visit = await session.get(Visit, visit_id, with_for_update=True)
         if visit is None or not await may_see_team(session, identity, visit.team_id):
             raise NotFound("No such visit.")
-        staff_id = await assign(
-            session, identity, visit, body.staff_id, exclude=body.exclude, now=utcnow()
-        )
-    return AssignResult(visit_id=visit_id, assigned_staff_id=staff_id)
+        done = await assign(session, identity, visit, choice, now=utcnow(), zone=zone)
+        update = update_of(visit)
+    feed = request.app[team_feed_key]
+    await feed.visit_changed(update)
+    for change in done.inbox_changes:
+        await feed.inbox_changed(change)
+    return AssignResult(
+        visit_id=visit_id,
+        assigned_staff_id=done.staff_id,
+        continuity_break=done.continuity_break,
+        override=done.override,
+    )

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..localtime import day_bounds, local_day
 from ..models import Citizen, Organisation, Visit, VisitPlan, VisitStatus, VisitType
 from ..visits import outcomes
+from ..visits.assignment import report_unassigned
 from ..visits.continuity import Continuity, load_continuity
 from ..visits.status import Window, untouched
 from ..vocabulary import Channel
@@ -206,12 +207,14 @@ async def _generate_batch(
     rows = _new_rows(keyed, stored, plans, run)
     result = GenerationResult(0, updated, cancelled, 0, tuple(failed))
     if not following:  # the last (often the only) batch: no thread needed
-        return result + GenerationResult(created=await insert_visits(session, rows)), _Expanded(
-            [], []
+        created, next_expanded = await insert_visits(session, rows), _Expanded([], [])
+    else:
+        created, next_expanded = await asyncio.gather(
+            insert_visits(session, rows), asyncio.to_thread(_expand_batch, following, run)
         )
-    created, next_expanded = await asyncio.gather(
-        insert_visits(session, rows), asyncio.to_thread(_expand_batch, following, run)
-    )
+    # Nobody suitable for a new visit: the team's inbox says so (one item per visit).
+    unassigned = [(row[0], row[1]) for row in rows if row[5] is None]
+    await report_unassigned(session, unassigned, run.now, run.zone)
     return result + GenerationResult(created=created), next_expanded
 
 

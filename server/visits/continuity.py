@@ -3,7 +3,9 @@
 The ranking (PRODUCT.md rule 3) is: the citizen's contact persons in priority order, then the
 members of the visit's team ordered by how many of the citizen's visits they made in the last
 30 days, then by name. Only active staff in a qualified role may take a visit whose type names
-qualified roles (medication needs a nurse).
+qualified roles (medication needs a nurse). For a citizen flagged "few new faces" only familiar
+staff are candidates: the contact persons and those who made one of the citizen's visits in the
+last 30 days. Nobody suitable means no choice (None): the caller raises that, never hides it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import ContactPerson, Staff, TeamMembership, Visit, VisitStatus
+from .. import audit
+from ..errors import Forbidden
+from ..identity import StaffIdentity
+from ..models import Citizen, ContactPerson, Staff, TeamMembership, Visit, VisitStatus
+from ..vocabulary import Role
 
 RECENT_DAYS = 30
 
@@ -37,6 +43,7 @@ class Continuity:
     contacts: dict[int, list[Candidate]] = field(default_factory=dict)  # citizen → by priority
     members: dict[int, list[Candidate]] = field(default_factory=dict)  # team → by name
     recent: dict[int, Counter[int]] = field(default_factory=dict)  # citizen → staff → visits
+    few_new_faces: set[int] = field(default_factory=set)  # citizens who keep to familiar staff
 
     def ranked(
         self, citizen_id: int, team_id: int, qualified_roles: Sequence[str] = ()
@@ -48,12 +55,25 @@ class Continuity:
         )
         seen: set[int] = set()
         result = []
+        familiar_only = citizen_id in self.few_new_faces
         for candidate in [*self.contacts.get(citizen_id, []), *team]:
             if candidate.staff_id in seen or not qualified(candidate.role, qualified_roles):
+                continue
+            if familiar_only and not self.familiar(citizen_id, candidate.staff_id):
                 continue
             seen.add(candidate.staff_id)
             result.append(candidate)
         return result
+
+    def familiar(self, citizen_id: int, staff_id: int) -> bool:
+        """A contact person of the citizen, or someone who visited them in the last 30 days."""
+        if self.is_contact(citizen_id, staff_id):
+            return True
+        return self.recent.get(citizen_id, Counter())[staff_id] > 0
+
+    def is_contact(self, citizen_id: int, staff_id: int) -> bool:
+        """Whether the staff member is one of the citizen's (active) contact persons."""
+        return any(c.staff_id == staff_id for c in self.contacts.get(citizen_id, ()))
 
     def choose(
         self,
@@ -77,7 +97,7 @@ def qualified(role: str, qualified_roles: Sequence[str]) -> bool:
 async def load_continuity(
     session: AsyncSession, now: dt.datetime, citizen_ids: Collection[int] | None = None
 ) -> Continuity:
-    """Contact persons, team members and 30 days of visit history, in three queries."""
+    """Contact persons, team members, 30 days of visit history and the few-new-faces flags."""
     result = Continuity()
     contacts = (
         select(ContactPerson.citizen_id, Staff.id, Staff.role, Staff.display_name)
@@ -108,7 +128,16 @@ async def load_continuity(
             history[visited][visitor] = count
     result.recent = dict(history)
     result.members = await _team_members(session)
+    result.few_new_faces = await _few_new_faces(session, citizen_ids)
     return result
+
+
+async def _few_new_faces(session: AsyncSession, citizen_ids: Collection[int] | None) -> set[int]:
+    """The citizens (of those asked about) who do not tolerate new faces."""
+    query = select(Citizen.id).where(Citizen.few_new_faces.is_(True))
+    if citizen_ids is not None:
+        query = query.where(Citizen.id.in_(citizen_ids))
+    return set(await session.scalars(query))
 
 
 async def _team_members(session: AsyncSession) -> dict[int, list[Candidate]]:
@@ -123,3 +152,25 @@ async def _team_members(session: AsyncSession) -> dict[int, list[Candidate]]:
     for team_id, staff_id, role, name in rows:
         members[team_id].append(Candidate(staff_id, role.value, name))
     return dict(members)
+
+
+FEW_NEW_FACES_ROLES = frozenset({Role.NURSE, Role.PLANNER, Role.VISITATOR})
+
+
+async def set_few_new_faces(
+    session: AsyncSession, identity: StaffIdentity, citizen: Citizen, on: bool
+) -> bool:
+    """Set or clear the citizen's "few new faces" flag (audited); whether it changed."""
+    if identity.role not in FEW_NEW_FACES_ROLES:
+        raise Forbidden("Only a nurse, a planner or a visitator may change this.")
+    if citizen.few_new_faces == on:
+        return False
+    citizen.few_new_faces = on
+    audit.record(
+        session,
+        "citizen.few_new_faces",
+        actor=identity,
+        subject=("citizen", citizen.id),
+        detail={"few_new_faces": on},
+    )
+    return True

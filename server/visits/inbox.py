@@ -10,7 +10,7 @@ nobody is told of a row that was rolled back.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -209,6 +209,67 @@ async def add_once(session: AsyncSession, new: NewItem, now: dt.datetime) -> tup
     if found is not None:
         return found, False
     return await add(session, new, now), True
+
+
+@dataclass(frozen=True, slots=True)
+class Unassigned:
+    """A visit nobody suitable could be given: the team must find someone."""
+
+    visit_id: int
+    organisation_id: int
+    team_id: int
+    citizen_id: int
+    message: str
+
+
+def unassigned_message(citizen_name: str, type_name: str, local: dt.datetime) -> str:
+    """What the team reads about an unassigned visit (``local``: the organisation's wall clock)."""
+    when = local.strftime("%d.%m. kl. %H:%M")
+    return f"{citizen_name}: {type_name} {when} har ingen medarbejder. Find en, der kan tage det."
+
+
+UNASSIGNED_CHUNK = 1000  # visit ids per lookup (bounded IN lists)
+
+
+async def open_unassigned(
+    session: AsyncSession, visits: Sequence[Unassigned], now: dt.datetime
+) -> list[InboxItem]:
+    """One active unassigned-visit item per visit, added in bulk; visits that have one are left.
+
+    Generation may find hundreds at once, so the existing items are looked up in chunks and
+    the new ones inserted together, not one round trip per visit.
+    """
+    ids = [v.visit_id for v in visits]
+    have: set[int | None] = set()
+    for first in range(0, len(ids), UNASSIGNED_CHUNK):
+        chunk = ids[first : first + UNASSIGNED_CHUNK]
+        query = select(InboxItem.visit_id).where(
+            InboxItem.visit_id.in_(chunk),
+            InboxItem.kind == InboxKind.UNASSIGNED_VISIT,
+            InboxItem.state.in_(ACTIVE),
+        )
+        have |= set(await session.scalars(query))
+    items = [_unassigned_item(v, now) for v in _unique(visits) if v.visit_id not in have]
+    session.add_all(items)
+    await session.flush()
+    return items
+
+
+def _unique(visits: Sequence[Unassigned]) -> list[Unassigned]:
+    return list({v.visit_id: v for v in visits}.values())
+
+
+def _unassigned_item(visit: Unassigned, now: dt.datetime) -> InboxItem:
+    return InboxItem(
+        organisation_id=visit.organisation_id,
+        team_id=visit.team_id,
+        citizen_id=visit.citizen_id,
+        visit_id=visit.visit_id,
+        kind=InboxKind.UNASSIGNED_VISIT,
+        message=visit.message,
+        state=InboxState.OPEN,
+        created_at=now,
+    )
 
 
 def _active(visit_id: int, kinds: Collection[InboxKind]) -> Select[InboxItem]:
