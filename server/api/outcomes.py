@@ -35,13 +35,35 @@ class ObservationIn(WireModel):
     note: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 
+class ChecklistStepIn(WireModel):
+    """A guidance step shown during the call, in the words shown, and whether it was confirmed."""
+
+    step: Annotated[int, Field(ge=1, le=outcomes.CHECKLIST_MAX_STEPS)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=outcomes.CHECKLIST_TEXT_MAX)]
+    confirmed: bool
+
+
+class ChecklistStepOut(WireModel):
+    """A stored checklist step."""
+
+    step: int
+    text: str
+    confirmed: bool
+
+
 class OutcomeIn(WireModel):
-    """The outcome of a visit; ``reason`` is required unless ``kind`` is completed."""
+    """The outcome of a visit; ``reason`` is required unless ``kind`` is completed.
+
+    ``checklist`` lists every step the call view showed (medication), confirmed or not.
+    """
 
     kind: OutcomeKind
     reason: Text | None = None
     observations: Annotated[list[ObservationIn], Field(max_length=20)] = []
     note: Text | None = None
+    checklist: (
+        Annotated[list[ChecklistStepIn], Field(max_length=outcomes.CHECKLIST_MAX_STEPS)] | None
+    ) = None
 
 
 class ObservationOut(WireModel):
@@ -68,6 +90,7 @@ class OutcomeOut(WireModel):
     amends_id: int | None
     editable_until: dt.datetime | None
     task_id: int | None = None
+    checklist: list[ChecklistStepOut] | None = None
 
 
 class OutcomeHistory(WireModel):
@@ -87,6 +110,9 @@ def _input(body: OutcomeIn) -> outcomes.OutcomeInput:
             outcomes.ObservationInput(o.code, o.value, o.note) for o in body.observations
         ),
         note=body.note,
+        checklist=None
+        if body.checklist is None
+        else tuple(outcomes.ChecklistStep(s.step, s.text, s.confirmed) for s in body.checklist),
     )
 
 
@@ -110,6 +136,9 @@ async def _out(
         amends_id=outcome.amends_id,
         editable_until=outcomes.edit_deadline(outcome, edit_minutes) if editable else None,
         task_id=task.id if task else None,
+        checklist=None
+        if outcome.checklist is None
+        else [ChecklistStepOut.model_validate(step) for step in outcome.checklist],
     )
 
 

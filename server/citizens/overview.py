@@ -128,6 +128,7 @@ class VisitRow:
     reason: str | None
     outcome_id: int | None
     amended: bool
+    checklist: list[dict[str, Any]] | None = None  # the medication steps confirmed in the call
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +336,7 @@ async def _visits(session: AsyncSession, cid: int, lang: str) -> list[VisitRow]:
                 reason=outcome.reason if outcome else None,
                 outcome_id=outcome.id if outcome else None,
                 amended=bool(outcome and outcome.amends_id),
+                checklist=outcome.checklist if outcome else None,
             )
         )
     return result

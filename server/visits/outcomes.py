@@ -19,6 +19,9 @@ is in the audit log).
 * **Observations belong to their outcome** (``Observation.outcome_id``): correcting an outcome
   replaces exactly the observations recorded with it, never ones added separately. Rows from
   before that link existed have none and are left alone.
+* **The medication checklist is kept with the outcome** (``Outcome.checklist``): every step the
+  call view showed, confirmed or not, in the words the nurse saw. A correction or amendment
+  without a checklist keeps the one recorded with the call.
 * **A physical-visit task follows the outcome.** When a correction or amendment moves the
   outcome away from "converted to physical", the open physical-visit task of the visit is
   closed as cancelled: ``done_at`` is set, by the staff member who changed the outcome, and the
@@ -89,13 +92,50 @@ class ObservationInput:
 
 
 @dataclass(frozen=True, slots=True)
+class ChecklistStep:
+    """One guidance step shown during the call, and whether the nurse confirmed it."""
+
+    step: int
+    text: str
+    confirmed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class OutcomeInput:
-    """What the nurse taps and types after a call."""
+    """What the nurse taps and types after a call (``checklist`` None: none was shown)."""
 
     kind: OutcomeKind
     reason: str | None
     observations: tuple[ObservationInput, ...] = ()
     note: str | None = None
+    checklist: tuple[ChecklistStep, ...] | None = None
+
+
+class ChecklistInvalid(InvalidInput):
+    """The checklist is not a short list of distinct, numbered steps with their text."""
+
+    code = "invalid_checklist"
+    default_message = "The checklist must list distinct numbered steps, each with its text."
+
+
+CHECKLIST_MAX_STEPS = 20
+CHECKLIST_TEXT_MAX = 300
+
+
+def checklist_of(steps: tuple[ChecklistStep, ...] | None) -> list[dict[str, Any]] | None:
+    """The checklist as stored, by step number; refused unless bounded and well formed."""
+    if steps is None:
+        return None
+    numbers = [s.step for s in steps]
+    if not 0 < len(steps) <= CHECKLIST_MAX_STEPS or len(set(numbers)) != len(numbers):
+        raise ChecklistInvalid()
+    stored = []
+    for s in sorted(steps, key=lambda s: s.step):
+        text = " ".join(s.text.split())
+        if not 1 <= s.step <= CHECKLIST_MAX_STEPS or not 0 < len(text) <= CHECKLIST_TEXT_MAX:
+            raise ChecklistInvalid()
+        stored.append({"step": s.step, "text": text, "confirmed": s.confirmed})
+    return stored
 
 
 def check_reason(data: OutcomeInput) -> str | None:
@@ -130,6 +170,7 @@ async def record(
 ) -> tuple[Outcome, InboxItem | None]:
     """The first outcome of a visit, its observations, its status and any physical-visit task."""
     reason = check_reason(data)
+    checklist = checklist_of(data.checklist)
     current = await in_force(session, visit.id)
     if current is not None:
         if current.kind not in SUPERSEDED_BY_A_NEW_ATTEMPT:
@@ -138,7 +179,11 @@ async def record(
         # replaces the failed attempt as an amendment, and both stay in the history.
         return await amend(session, identity, visit, current, data, now=now)
     outcome = Outcome(
-        visit_id=visit.id, kind=data.kind, reason=reason, author_staff_id=identity.staff_id
+        visit_id=visit.id,
+        kind=data.kind,
+        reason=reason,
+        author_staff_id=identity.staff_id,
+        checklist=checklist,
     )
     at = now or utcnow()
     await _insert(session, outcome, OutcomeExists)
@@ -191,8 +236,11 @@ async def edit(
     if not may_edit(outcome, identity, edit_minutes, now):
         raise EditWindowClosed()
     reason = check_reason(data)
+    checklist = checklist_of(data.checklist)
     previous = outcome.kind
     outcome.kind, outcome.reason = data.kind, reason
+    if checklist is not None:
+        outcome.checklist = checklist
     await session.execute(delete(Observation).where(Observation.outcome_id == outcome.id))
     await _apply(session, identity, visit, outcome, data, now)
     await session.flush()
@@ -212,6 +260,7 @@ async def amend(
 ) -> tuple[Outcome, InboxItem | None]:
     """A new outcome replacing ``old``; the old row stays as history."""
     reason = check_reason(data)
+    checklist = checklist_of(data.checklist)
     newer = await session.scalar(select(Outcome.id).where(Outcome.amends_id == old.id))
     if newer is not None:
         raise AlreadyAmended()
@@ -221,6 +270,7 @@ async def amend(
         reason=reason,
         author_staff_id=identity.staff_id,
         amends_id=old.id,
+        checklist=checklist if checklist is not None else old.checklist,
     )
     at = now or utcnow()
     await _insert(session, outcome, AlreadyAmended)

@@ -24,7 +24,25 @@ export function setupOutcome(section) {
       observations.push({ code: "blood_sugar", value: sugar.value.trim() });
     }
     const note = form.querySelector("#obs-note").value.trim();
-    return { kind, reason: reason.value.trim() || null, observations, note: note || null };
+    return {
+      kind,
+      reason: reason.value.trim() || null,
+      observations,
+      note: note || null,
+      checklist: checklist(),
+    };
+  }
+
+  // Every guidance step shown (medication), ticked or not, in the words the nurse saw;
+  // null when the visit type shows none.
+  function checklist() {
+    const boxes = [...document.querySelectorAll('.guidance input[name="step"]')];
+    if (!boxes.length) return null;
+    return boxes.map((box) => ({
+      step: Number(box.value),
+      text: (box.closest("label")?.textContent ?? "").trim(),
+      confirmed: box.checked,
+    }));
   }
 
   async function save() {
