@@ -3,29 +3,57 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints, model_validator
 
 from ..models import CitizenPause, PlanAdjustment, PlanChange, VisitPlan
 from ..scheduling.errors import PlanProblem
 from ..scheduling.generation import GenerationResult
+from ..scheduling.plan_history import HistoryEntry
+from ..scheduling.plan_words import DayChoice, ScheduleWords, from_rrule
+from ..scheduling.rrule_text import describe
 from .models import WireModel
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ChannelName = Literal["screen", "physical"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Rule = Field(min_length=1, max_length=500)
 Reason = Field(default=None, max_length=500)
+# Changes that stop, move or add visits need a reason; a blank one is refused (invalid_input).
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
-class PlanCreate(WireModel):
+class ScheduleIn(WireModel):
+    """Days of the week in words (the server writes the RRULE): every day, weekdays or chosen."""
+
+    days: Literal["every_day", "weekdays", "chosen"]
+    weekdays: list[Weekday] = Field(default=[], max_length=7)
+    every_weeks: Literal[1, 2] = 1
+
+    def words(self) -> ScheduleWords:
+        """The core value."""
+        return ScheduleWords(DayChoice(self.days), frozenset(self.weekdays), self.every_weeks)
+
+
+class _RuleOrWords(WireModel):
+    """A recurrence given as words (`schedule`, the editor) or as a rule (`rrule`, API users)."""
+
+    rrule: str | None = Field(default=None, min_length=1, max_length=500)
+    schedule: ScheduleIn | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> _RuleOrWords:
+        if (self.rrule is None) == (self.schedule is None):
+            raise ValueError("give either schedule (days in words) or rrule, not both")
+        return self
+
+
+class PlanCreate(_RuleOrWords):
     """A new visit plan; `channel_by_weekday` overrides `default_channel` on some weekdays."""
 
     citizen_id: int
     visit_type: str = Field(min_length=1, max_length=32)
     team_id: int
-    rrule: str = Rule
     local_time: dt.time
     window_min: int = Field(default=15, ge=-10_000, le=10_000)  # plan_rules checks the range
     duration_min: int = Field(default=5, ge=-10_000, le=10_000)
@@ -33,6 +61,13 @@ class PlanCreate(WireModel):
     channel_by_weekday: dict[Weekday, ChannelName] = {}
     valid_from: dt.date
     valid_to: dt.date | None = None
+    reason: str | None = Reason
+
+
+class PreviewIn(PlanCreate):
+    """An unsaved plan form; `plan_id` previews an edit with that plan's changes and extras."""
+
+    plan_id: int | None = None
 
 
 class PlanEdit(WireModel):
@@ -41,6 +76,7 @@ class PlanEdit(WireModel):
     visit_type: str | None = Field(default=None, min_length=1, max_length=32)
     team_id: int | None = None
     rrule: str | None = Field(default=None, min_length=1, max_length=500)
+    schedule: ScheduleIn | None = None
     local_time: dt.time | None = None
     window_min: int | None = Field(default=None, ge=-10_000, le=10_000)
     duration_min: int | None = Field(default=None, ge=-10_000, le=10_000)
@@ -48,13 +84,15 @@ class PlanEdit(WireModel):
     channel_by_weekday: dict[Weekday, ChannelName] | None = None
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
+    reason: str | None = Reason
+    override_reason: Text | None = None
 
 
 class PlanEnd(WireModel):
     """End a plan: no visits after `last_day` (local date)."""
 
     last_day: dt.date
-    reason: str | None = Reason
+    reason: Text
 
 
 class ChangeCreate(WireModel):
@@ -65,20 +103,22 @@ class ChangeCreate(WireModel):
     move_to_date: dt.date | None = None
     move_to_time: dt.time | None = None
     channel: ChannelName | None = None
-    reason: str | None = Reason
+    reason: Text
+    # A nurse's or visitator's reason for breaking a medication rule on purpose.
+    override_reason: Text | None = None
 
 
-class AdjustmentCreate(WireModel):
+class AdjustmentCreate(_RuleOrWords):
     """Temporary extra visits on top of the plan, e.g. an afternoon call for 14 days."""
 
     visit_type: str = Field(min_length=1, max_length=32)
-    rrule: str = Rule
     local_time: dt.time
     valid_from: dt.date
     valid_to: dt.date
     channel: ChannelName = "screen"
     window_min: int = Field(default=15, ge=-10_000, le=10_000)
     duration_min: int = Field(default=5, ge=-10_000, le=10_000)
+    reason: Text
 
 
 class PauseCreate(WireModel):
@@ -87,7 +127,7 @@ class PauseCreate(WireModel):
     citizen_id: int
     start: dt.date
     end: dt.date
-    reason: str | None = Reason
+    reason: Text
 
 
 class Empty(WireModel):
@@ -121,12 +161,14 @@ class AdjustmentOut(WireModel):
     id: int
     visit_type_id: int
     rrule: str
+    rrule_text: str
     local_time: dt.time
     valid_from: dt.date
     valid_to: dt.date
     channel: str
     window_min: int
     duration_min: int
+    reason: str | None
 
 
 class PauseOut(WireModel):
@@ -147,6 +189,8 @@ class PlanOut(WireModel):
     visit_type: str
     team_id: int
     rrule: str
+    rrule_text: str  # the rule in Danish words ("Mandag, onsdag og fredag")
+    schedule: ScheduleIn | None  # the rule as the editor's words; None for other rules
     local_time: dt.time
     window_min: int
     duration_min: int
@@ -188,6 +232,96 @@ class PauseSaved(WireModel):
     generation: GenerationOut
 
 
+class PreviewVisit(WireModel):
+    """One visit of a previewed plan, in the organisation's wall-clock time."""
+
+    date: dt.date
+    time: dt.time
+    weekday: int  # Monday = 0
+    visit_type: str
+    channel: str
+    source: str  # "plan" or "adj:<id>"
+    moved: bool
+    note: str | None  # the clock-change warning of that day, if any
+
+
+class PreviewOut(WireModel):
+    """The next four weeks of an unsaved plan, and what validation says about it."""
+
+    rrule: str
+    rrule_text: str
+    start: dt.date
+    end: dt.date
+    visits: list[PreviewVisit]
+    problems: list[ProblemOut]
+    paused_days: list[dt.date]
+
+
+class HistoryEntryOut(WireModel):
+    """One change of a plan: who, when, which action, old → new values and the reason."""
+
+    at: dt.datetime
+    actor: str
+    action: str
+    changes: dict[str, list[Any]]
+    reason: str | None
+    detail: dict[str, Any]
+
+
+class HistoryOut(WireModel):
+    """A plan's history, newest first."""
+
+    plan_id: int
+    entries: list[HistoryEntryOut]
+
+
+class ContactPersonsIn(WireModel):
+    """The citizen's contact persons, most responsible first: 1–3 staff of the citizen's team."""
+
+    staff_ids: list[int] = Field(min_length=1, max_length=3)
+
+
+class StaffRef(WireModel):
+    """A staff member by id and name."""
+
+    id: int
+    display_name: str
+
+
+class ContactPersonsOut(WireModel):
+    """The citizen's contact persons after the change."""
+
+    citizen_id: int
+    contact_persons: list[StaffRef]
+
+
+def history_out(plan_id: int, entries: list[HistoryEntry]) -> HistoryOut:
+    """A plan's history on the wire."""
+    return HistoryOut(
+        plan_id=plan_id,
+        entries=[
+            HistoryEntryOut(
+                at=e.at,
+                actor=e.actor,
+                action=e.action,
+                changes=e.changes,
+                reason=e.reason,
+                detail=e.detail,
+            )  # fmt: skip
+            for e in entries
+        ],
+    )
+
+
+def schedule_out(rule: str) -> ScheduleIn | None:
+    """A stored rule as the editor's words, when it has them."""
+    words = from_rrule(rule)
+    if words is None:
+        return None
+    days = [d for d in WEEKDAYS if d in words.weekdays]
+    return ScheduleIn(days=words.days.value, weekdays=days, every_weeks=words.every_weeks)
+
+
 def problem_out(problem: PlanProblem) -> ProblemOut:
     """A plan problem on the wire."""
     return ProblemOut(
@@ -226,6 +360,8 @@ def plan_out(
         visit_type=code,
         team_id=plan.team_id,
         rrule=plan.rrule,
+        rrule_text=describe(plan.rrule),
+        schedule=schedule_out(plan.rrule),
         local_time=plan.local_time,
         window_min=plan.window_min,
         duration_min=plan.duration_min,
@@ -249,12 +385,14 @@ def plan_out(
                 id=a.id,
                 visit_type_id=a.visit_type_id,
                 rrule=a.rrule,
+                rrule_text=describe(a.rrule),
                 local_time=a.local_time,
                 valid_from=a.valid_from,
                 valid_to=a.valid_to,
                 channel=a.channel.value,
                 window_min=a.window_min,
                 duration_min=a.duration_min,
+                reason=a.reason,
             )  # fmt: skip
             for a in adjustments
         ],

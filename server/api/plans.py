@@ -3,8 +3,17 @@
 Planners, visitators and administrators change the plans of their own organisation; every
 staff member may read the plans of citizens they may see. Each change is validated as the plan
 would be after it (errors → 422 `plan_invalid` with every problem; clashes of non-swappable
-visits → 409 `non_swappable_overlap`), audited, and regenerates only the plan's future,
-untouched visits, all in one transaction: a refused change writes nothing.
+visits → 409 `non_swappable_overlap`), audited with what changed (`changes: {field: [old,
+new]}`) and its reason, and regenerates only the plan's future, untouched visits, all in one
+transaction: a refused change writes nothing. `GET /api/plans/{id}/history` reads it back.
+
+Medication safety (`scheduling/medication.py`): a one-off move of a non-swappable dose that
+leaves its window or comes too close to another dose, and a retype from or to a
+non-swappable type, are refused with 409 and the rule's code. A nurse or a visitator may
+override with `override_reason`; the override is audited as `plan.medication_override`.
+Nurses may make (and undo) one-off changes to the plans of their own team's citizens, with or
+without an override; creating, editing and ending plans, pauses and extra visits stay with
+planners, visitators and administrators.
 """
 
 from __future__ import annotations
@@ -18,11 +27,13 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import audit
+from .. import audit, orgsettings
 from ..auth.authz import require_citizen, require_staff
-from ..errors import Conflict, InvalidInput, NotFound
+from ..citizens.contact_persons import set_contact_persons
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..identity import StaffIdentity
 from ..keys import sessionmaker_key, settings_key
+from ..localtime import local_day
 from ..models import (
     Citizen,
     CitizenPause,
@@ -33,14 +44,24 @@ from ..models import (
     VisitType,
     utcnow,
 )
+from ..scheduling import plan_edits
 from ..scheduling.errors import PlanInvalid, Severity
 from ..scheduling.generation import GenerationResult
+from ..scheduling.medication import Breach, MedicationRule, may_override
 from ..scheduling.plan_edits import NonSwappableOverlap, check_and_regenerate, regenerate_citizen
+from ..scheduling.plan_history import plan_history
+from ..scheduling.plan_words import WordsInvalid, to_rrule
+from ..scheduling.recurrence import PlanSpec
+from ..scheduling.rrule_text import describe
+from ..scheduling.specs import weekday_channels
 from ..vocabulary import Channel, Role
 from .plan_models import (
     AdjustmentCreate,
     ChangeCreate,
+    ContactPersonsIn,
+    ContactPersonsOut,
     Empty,
+    HistoryOut,
     PauseCreate,
     PauseSaved,
     PlanCreate,
@@ -49,7 +70,13 @@ from .plan_models import (
     PlanList,
     PlanOut,
     PlanSaved,
+    PreviewIn,
+    PreviewOut,
+    PreviewVisit,
+    ScheduleIn,
+    StaffRef,
     generation_out,
+    history_out,
     pause_out,
     plan_out,
     problem_out,
@@ -58,7 +85,14 @@ from .spec import ApiRoutes
 
 api = ApiRoutes(tag="plans")
 PLANNERS = (Role.PLANNER, Role.VISITATOR, Role.ADMIN)
+# One-off changes: also nurses, for their own team's citizens (delegated medication).
+CHANGERS = (*PLANNERS, Role.NURSE)
 PLAN = r"/api/plans/{plan_id:\d+}"
+# What a plan's audit detail compares before and after a change.
+SNAPSHOT_FIELDS = (
+    "visit_type", "team_id", "rrule", "days", "local_time", "window_min", "duration_min",
+    "default_channel", "channel_by_weekday", "valid_from", "valid_to",
+)  # fmt: skip
 
 
 class PlanRejected(InvalidInput):
@@ -80,6 +114,52 @@ class ChangeIncomplete(InvalidInput):
     """A one-off change lacks what its kind needs (a move needs a date and time...)."""
 
     code = "change_incomplete"
+
+
+class ScheduleRejected(InvalidInput):
+    """The days in words make no rule (no day chosen)."""
+
+    status = 422
+    code = "schedule_invalid"
+
+
+class MedicationOutOfWindow(Conflict):
+    """A medication dose would leave its day or its window."""
+
+    code = MedicationRule.OUT_OF_WINDOW.value
+
+
+class MedicationTooClose(Conflict):
+    """A medication dose would come too close to another dose of the plan."""
+
+    code = MedicationRule.TOO_CLOSE.value
+
+
+class MedicationRetype(Conflict):
+    """A plan would change from or to a non-swappable visit type."""
+
+    code = MedicationRule.RETYPE.value
+
+
+class OverrideNotAllowed(Forbidden):
+    """Only nurses and visitators may override a medication rule."""
+
+    code = "override_not_allowed"
+    default_message = "Only a nurse or a visitator may override a medication rule."
+
+
+REFUSALS: dict[MedicationRule, type[Conflict]] = {
+    MedicationRule.OUT_OF_WINDOW: MedicationOutOfWindow,
+    MedicationRule.TOO_CLOSE: MedicationTooClose,
+    MedicationRule.RETYPE: MedicationRetype,
+}
+WHAT_TO_DO = {
+    MedicationRule.OUT_OF_WINDOW: "Move the dose within its window on the same day, or ask a "
+    "nurse or visitator to override with a reason.",
+    MedicationRule.TOO_CLOSE: "Choose a time further from the other dose, or ask a nurse or "
+    "visitator to override with a reason.",
+    MedicationRule.RETYPE: "End this plan and create a new one with the other visit type.",
+}
 
 
 @asynccontextmanager
@@ -107,11 +187,25 @@ def _conflict_json(conflict: Any) -> dict[str, Any]:
     }
 
 
+def _rule(rrule: str | None, schedule: ScheduleIn | None) -> str:
+    """The RRULE given, or the one the days in words make."""
+    if schedule is None:
+        assert rrule is not None  # the wire model requires one of the two
+        return rrule
+    try:
+        return to_rrule(schedule.words())
+    except WordsInvalid as exc:
+        message = f"The days make no plan: {exc}."
+        raise ScheduleRejected(message, details={"field": "schedule"}) from None
+
+
 async def _citizen(session: AsyncSession, identity: StaffIdentity, citizen_id: int) -> Citizen:
-    """A citizen of the caller's organisation."""
+    """A citizen of the caller's organisation (a nurse: of one of her teams)."""
     citizen = await session.get(Citizen, citizen_id)
     if citizen is None or citizen.organisation_id != identity.organisation_id:
         raise NotFound("No such citizen.")
+    if not identity.org_wide and citizen.team_id not in identity.team_ids:
+        raise Forbidden("Nurses change the plans of their own team's citizens only.")
     return citizen
 
 
@@ -142,9 +236,14 @@ async def _check_team(session: AsyncSession, identity: StaffIdentity, team_id: i
         raise InvalidInput("No such team.", details={"field": "team_id"})
 
 
+async def _type_code(session: AsyncSession, visit_type_id: int) -> str:
+    code = await session.scalar(select(VisitType.code).where(VisitType.id == visit_type_id))
+    return code or ""
+
+
 async def _plan_view(session: AsyncSession, plan: VisitPlan) -> PlanOut:
     """A plan with its parts, as stored now."""
-    code = await session.scalar(select(VisitType.code).where(VisitType.id == plan.visit_type_id))
+    code = await _type_code(session, plan.visit_type_id)
     changes = await session.scalars(select(PlanChange).where(PlanChange.plan_id == plan.id))
     adjustments = await session.scalars(
         select(PlanAdjustment).where(PlanAdjustment.plan_id == plan.id).order_by(PlanAdjustment.id)
@@ -154,7 +253,29 @@ async def _plan_view(session: AsyncSession, plan: VisitPlan) -> PlanOut:
         .where(CitizenPause.citizen_id == plan.citizen_id)
         .order_by(CitizenPause.start)
     )
-    return plan_out(plan, code or "", list(changes), list(adjustments), list(pauses))
+    return plan_out(plan, code, list(changes), list(adjustments), list(pauses))
+
+
+def _snapshot(plan: VisitPlan, code: str) -> dict[str, Any]:
+    """The plan's editable values as JSON, for the before/after of its audit detail."""
+    return {
+        "visit_type": code,
+        "team_id": plan.team_id,
+        "rrule": plan.rrule,
+        "days": describe(plan.rrule),
+        "local_time": plan.local_time.strftime("%H:%M"),
+        "window_min": plan.window_min,
+        "duration_min": plan.duration_min,
+        "default_channel": Channel(plan.default_channel).value,
+        "channel_by_weekday": dict(sorted((plan.channel_by_weekday or {}).items())),
+        "valid_from": plan.valid_from.isoformat(),
+        "valid_to": None if plan.valid_to is None else plan.valid_to.isoformat(),
+    }
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """field → [old, new] for every field that changed."""
+    return {k: [before.get(k), after[k]] for k in SNAPSHOT_FIELDS if before.get(k) != after[k]}
 
 
 async def _save(
@@ -177,15 +298,59 @@ async def _save(
         zone=settings.zone,
         horizon_days=settings.scheduling_horizon_days,
     )
-    audit.record(
-        session, action, actor=identity, subject=("visit_plan", plan.id), detail=detail,
-        request=request,
-    )  # fmt: skip
+    _audit_plan(request, session, identity, plan.id, action, detail)
     return PlanSaved(
         plan=await _plan_view(session, plan),
         warnings=[problem_out(w) for w in saved.warnings],
         generation=generation_out(saved.generation),
     )
+
+
+def _audit_plan(
+    request: web.Request,
+    session: AsyncSession,
+    identity: StaffIdentity,
+    plan_id: int,
+    action: str,
+    detail: dict[str, Any],
+) -> None:
+    audit.record(
+        session, action, actor=identity, subject=("visit_plan", plan_id), detail=detail,
+        request=request,
+    )  # fmt: skip
+
+
+async def _enforce(
+    request: web.Request,
+    session: AsyncSession,
+    identity: StaffIdentity,
+    plan_id: int,
+    breaches: list[Breach],
+    override_reason: str | None,
+) -> None:
+    """Refuse a change that breaks a medication rule, unless a nurse or visitator overrides it."""
+    if not breaches:
+        return
+    if override_reason is None:
+        first = breaches[0]
+        message = f"Refused: {first.message}. {WHAT_TO_DO[first.rule]}"
+        raise REFUSALS[first.rule](
+            message,
+            details={
+                "breaches": [
+                    {"code": b.rule.value, "message": b.message, **b.facts} for b in breaches
+                ],
+                "may_override": may_override(identity.role),
+            },
+        )
+    if not may_override(identity.role):
+        raise OverrideNotAllowed()
+    detail = {
+        "rules": [b.rule.value for b in breaches],
+        "reason": override_reason,
+        "facts": [b.facts for b in breaches],
+    }
+    _audit_plan(request, session, identity, plan_id, "plan.medication_override", detail)
 
 
 @api.get("/api/plans", response=PlanList, summary="A citizen's visit plans (?citizen_id)")
@@ -213,10 +378,55 @@ async def get_plan(request: web.Request) -> PlanOut:
         return await _plan_view(session, plan)
 
 
+@api.get(f"{PLAN}/history", response=HistoryOut, summary="A plan's changes, newest first")
+async def get_history(request: web.Request) -> HistoryOut:
+    """Who changed what and why: the plan's audit events and its citizen's pauses."""
+    async with request.app[sessionmaker_key].begin() as session:
+        plan = await session.get(VisitPlan, int(request.match_info["plan_id"]))
+        if plan is None:
+            raise NotFound("No such visit plan.")
+        await require_citizen(request, session, plan.citizen_id)
+        return history_out(plan.id, await plan_history(session, plan))
+
+
+@api.post("/api/plans/preview", body=PreviewIn, response=PreviewOut, summary="Preview 4 weeks")
+async def preview_plan(request: web.Request, body: PreviewIn) -> PreviewOut:
+    """The next four weeks of an unsaved plan form, with its problems; nothing is written."""
+    rule = _rule(body.rrule, body.schedule)
+    zone = request.app[settings_key].zone
+    async with request.app[sessionmaker_key].begin() as session:
+        await require_citizen(request, session, body.citizen_id)
+        draft = PlanSpec(
+            plan_id=0, citizen_id=body.citizen_id, visit_type=body.visit_type, rrule=rule,
+            time_of_day=body.local_time, window_min=body.window_min,
+            duration_min=body.duration_min, zone=zone, valid_from=body.valid_from,
+            valid_to=body.valid_to, default_channel=Channel(body.default_channel),
+            channels=weekday_channels({str(k): v for k, v in body.channel_by_weekday.items()}),
+        )  # fmt: skip
+        spec = await plan_edits.draft_spec(session, draft, body.plan_id, zone)
+    found = plan_edits.preview(spec, local_day(utcnow(), zone))
+    notes = {p.on: p.message for p in found.problems if p.on is not None}
+    visits = []
+    for occ in found.visits:
+        local = occ.start.astimezone(zone)
+        visits.append(
+            PreviewVisit(
+                date=local.date(), time=local.time().replace(tzinfo=None),
+                weekday=local.weekday(), visit_type=occ.visit_type, channel=occ.channel.value,
+                source=occ.key.source, moved=occ.moved, note=notes.get(local.date()),
+            )
+        )  # fmt: skip
+    return PreviewOut(
+        rrule=rule, rrule_text=describe(rule), start=found.start, end=found.end, visits=visits,
+        problems=[problem_out(p) for p in found.problems], paused_days=found.paused_days,
+    )  # fmt: skip
+
+
 @api.post("/api/plans", body=PlanCreate, response=PlanSaved, summary="Create a plan", status=201)
 async def create_plan(request: web.Request, body: PlanCreate) -> PlanSaved:
     """A new plan for a citizen of the caller's organisation, with its visits generated."""
     identity = require_staff(request, *PLANNERS)
+    rule = _rule(body.rrule, body.schedule)
     async with _transaction(request) as session:
         await _citizen(session, identity, body.citizen_id)
         await _check_team(session, identity, body.team_id)
@@ -224,7 +434,7 @@ async def create_plan(request: web.Request, body: PlanCreate) -> PlanSaved:
             citizen_id=body.citizen_id,
             visit_type_id=await _type_id(session, identity, body.visit_type),
             team_id=body.team_id,
-            rrule=body.rrule,
+            rrule=rule,
             local_time=body.local_time,
             window_min=body.window_min,
             duration_min=body.duration_min,
@@ -236,7 +446,12 @@ async def create_plan(request: web.Request, body: PlanCreate) -> PlanSaved:
         )
         session.add(plan)
         await session.flush()
-        detail = {"citizen_id": body.citizen_id, "visit_type": body.visit_type}
+        detail = {
+            "citizen_id": body.citizen_id,
+            "visit_type": body.visit_type,
+            "changes": _diff({}, _snapshot(plan, body.visit_type)),
+            "reason": body.reason,
+        }
         return await _save(request, session, identity, plan, "plan.create", detail)
 
 
@@ -246,23 +461,38 @@ async def edit_plan(request: web.Request, body: PlanEdit) -> PlanSaved:
     identity = require_staff(request, *PLANNERS)
     async with _transaction(request) as session:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
-        fields = body.model_fields_set
+        before = _snapshot(plan, await _type_code(session, plan.visit_type_id))
         if body.visit_type is not None:
-            plan.visit_type_id = await _type_id(session, identity, body.visit_type)
-        if body.team_id is not None:
-            await _check_team(session, identity, body.team_id)
-            plan.team_id = body.team_id
-        for name in ("rrule", "local_time", "window_min", "duration_min", "valid_from"):
-            if getattr(body, name) is not None:
-                setattr(plan, name, getattr(body, name))
-        if body.default_channel is not None:
-            plan.default_channel = Channel(body.default_channel)
-        if body.channel_by_weekday is not None:
-            plan.channel_by_weekday = {str(k): v for k, v in body.channel_by_weekday.items()}
-        if "valid_to" in fields:
-            plan.valid_to = body.valid_to
-        detail = {"fields": sorted(fields)}
+            new_type = await _type_id(session, identity, body.visit_type)
+            breaches = await plan_edits.retype_breaches(
+                session, identity.organisation_id, plan.visit_type_id, new_type
+            )
+            await _enforce(request, session, identity, plan.id, breaches, body.override_reason)
+            plan.visit_type_id = new_type
+        await _apply_edit(session, identity, plan, body)
+        after = _snapshot(plan, await _type_code(session, plan.visit_type_id))
+        detail = {"changes": _diff(before, after), "reason": body.reason}
         return await _save(request, session, identity, plan, "plan.edit", detail)
+
+
+async def _apply_edit(
+    session: AsyncSession, identity: StaffIdentity, plan: VisitPlan, body: PlanEdit
+) -> None:
+    """Set the fields the edit gives (the visit type is checked and set by the caller)."""
+    if body.team_id is not None:
+        await _check_team(session, identity, body.team_id)
+        plan.team_id = body.team_id
+    if body.rrule is not None or body.schedule is not None:
+        plan.rrule = _rule(body.rrule, body.schedule)
+    for name in ("local_time", "window_min", "duration_min", "valid_from"):
+        if getattr(body, name) is not None:
+            setattr(plan, name, getattr(body, name))
+    if body.default_channel is not None:
+        plan.default_channel = Channel(body.default_channel)
+    if body.channel_by_weekday is not None:
+        plan.channel_by_weekday = {str(k): v for k, v in body.channel_by_weekday.items()}
+    if "valid_to" in body.model_fields_set:
+        plan.valid_to = body.valid_to
 
 
 @api.post(f"{PLAN}/end", body=PlanEnd, response=PlanSaved, summary="End a plan after a day")
@@ -271,8 +501,13 @@ async def end_plan(request: web.Request, body: PlanEnd) -> PlanSaved:
     identity = require_staff(request, *PLANNERS)
     async with _transaction(request) as session:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
+        old = None if plan.valid_to is None else plan.valid_to.isoformat()
         plan.valid_to = body.last_day
-        detail = {"last_day": body.last_day.isoformat(), "reason": body.reason}
+        detail = {
+            "last_day": body.last_day.isoformat(),
+            "changes": {"valid_to": [old, body.last_day.isoformat()]},
+            "reason": body.reason,
+        }
         return await _save(request, session, identity, plan, "plan.end", detail)
 
 
@@ -284,18 +519,55 @@ def _check_change(body: ChangeCreate) -> None:
         raise ChangeIncomplete("A channel switch needs a channel.")
 
 
+def _change_json(change: PlanChange | None) -> dict[str, Any] | None:
+    """A one-off change as JSON for the audit detail's before/after."""
+    if change is None:
+        return None
+    return {
+        "kind": change.kind,
+        "move_to": None
+        if change.move_to_date is None or change.move_to_time is None
+        else f"{change.move_to_date.isoformat()} {change.move_to_time:%H:%M}",
+        "channel": None if change.channel is None else Channel(change.channel).value,
+    }
+
+
+async def _move_breaches(
+    request: web.Request,
+    session: AsyncSession,
+    identity: StaffIdentity,
+    plan: VisitPlan,
+    body: ChangeCreate,
+) -> list[Breach]:
+    """The medication rules the move in `body` would break (none for other kinds)."""
+    if body.kind != "move" or body.move_to_date is None or body.move_to_time is None:
+        return []
+    gap_h = (await orgsettings.load(session, identity.organisation_id)).medication_min_gap_h
+    return await plan_edits.move_breaches(
+        session,
+        plan,
+        body.date,
+        dt.datetime.combine(body.move_to_date, body.move_to_time),
+        zone=request.app[settings_key].zone,
+        min_gap=dt.timedelta(hours=gap_h),
+    )
+
+
 @api.post(f"{PLAN}/changes", body=ChangeCreate, response=PlanSaved, summary="One-off change")
 async def change_day(request: web.Request, body: ChangeCreate) -> PlanSaved:
     """Move, cancel or switch the channel of one day's visit (replaces that day's change)."""
-    identity = require_staff(request, *PLANNERS)
+    identity = require_staff(request, *CHANGERS)
     _check_change(body)
     async with _transaction(request) as session:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
+        breaches = await _move_breaches(request, session, identity, plan, body)
+        await _enforce(request, session, identity, plan.id, breaches, body.override_reason)
         change = await session.scalar(
             select(PlanChange).where(
                 PlanChange.plan_id == plan.id, PlanChange.local_date == body.date
             )
         )
+        before = _change_json(change)
         if change is None:
             change = PlanChange(plan_id=plan.id, local_date=body.date)
             session.add(change)
@@ -306,7 +578,12 @@ async def change_day(request: web.Request, body: ChangeCreate) -> PlanSaved:
         change.channel = None if body.channel is None else Channel(body.channel)
         change.reason = body.reason
         change.created_by_staff_id = identity.staff_id
-        detail = {"date": body.date.isoformat(), "kind": body.kind}
+        detail = {
+            "date": body.date.isoformat(),
+            "kind": body.kind,
+            "changes": {body.date.isoformat(): [before, _change_json(change)]},
+            "reason": body.reason,
+        }
         return await _save(request, session, identity, plan, "plan.change", detail)
 
 
@@ -318,7 +595,7 @@ async def change_day(request: web.Request, body: ChangeCreate) -> PlanSaved:
 )
 async def remove_change(request: web.Request, body: Empty) -> PlanSaved:
     """The day follows the plan again."""
-    identity = require_staff(request, *PLANNERS)
+    identity = require_staff(request, *CHANGERS)
     try:
         day = dt.date.fromisoformat(request.match_info["date"])
     except ValueError:
@@ -330,8 +607,11 @@ async def remove_change(request: web.Request, body: Empty) -> PlanSaved:
         )
         if change is None:
             raise NotFound("No change on that day.")
+        detail = {
+            "date": day.isoformat(),
+            "changes": {day.isoformat(): [_change_json(change), None]},
+        }
         await session.delete(change)
-        detail = {"date": day.isoformat()}
         return await _save(request, session, identity, plan, "plan.change_removed", detail)
 
 
@@ -341,22 +621,35 @@ async def remove_change(request: web.Request, body: Empty) -> PlanSaved:
 async def add_adjustment(request: web.Request, body: AdjustmentCreate) -> PlanSaved:
     """Temporary extra visits on top of the plan, without rewriting it."""
     identity = require_staff(request, *PLANNERS)
+    rule = _rule(body.rrule, body.schedule)
     async with _transaction(request) as session:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
         adjustment = PlanAdjustment(
             plan_id=plan.id,
             visit_type_id=await _type_id(session, identity, body.visit_type),
-            rrule=body.rrule,
+            rrule=rule,
             local_time=body.local_time,
             valid_from=body.valid_from,
             valid_to=body.valid_to,
             channel=Channel(body.channel),
             window_min=body.window_min,
             duration_min=body.duration_min,
+            reason=body.reason,
+            created_by_staff_id=identity.staff_id,
         )
         session.add(adjustment)
         await session.flush()
-        detail = {"adjustment_id": adjustment.id, "visit_type": body.visit_type}
+        extra = {
+            "visit_type": body.visit_type, "days": describe(rule),
+            "local_time": body.local_time.strftime("%H:%M"), "channel": body.channel,
+            "valid_from": body.valid_from.isoformat(), "valid_to": body.valid_to.isoformat(),
+        }  # fmt: skip
+        detail = {
+            "adjustment_id": adjustment.id,
+            "visit_type": body.visit_type,
+            "changes": {f"adjustment {adjustment.id}": [None, extra]},
+            "reason": body.reason,
+        }
         return await _save(request, session, identity, plan, "plan.adjust", detail)
 
 
@@ -375,7 +668,7 @@ async def remove_adjustment(request: web.Request, body: Empty) -> PlanSaved:
         if adjustment is None or adjustment.plan_id != plan.id:
             raise NotFound("No such adjustment.")
         await session.delete(adjustment)
-        detail = {"adjustment_id": adjustment.id}
+        detail = {"adjustment_id": adjustment.id, "reason": adjustment.reason}
         return await _save(request, session, identity, plan, "plan.adjust_removed", detail)
 
 
@@ -388,11 +681,16 @@ async def add_pause(request: web.Request, body: PauseCreate) -> PauseSaved:
     async with _transaction(request) as session:
         await _citizen(session, identity, body.citizen_id)
         pause = CitizenPause(
-            citizen_id=body.citizen_id, start=body.start, end=body.end, reason=body.reason
-        )
+            citizen_id=body.citizen_id, start=body.start, end=body.end, reason=body.reason,
+            created_by_staff_id=identity.staff_id,
+        )  # fmt: skip
         session.add(pause)
         result = await _regenerate(request, session, body.citizen_id)
-        detail = {"start": body.start.isoformat(), "end": body.end.isoformat()}
+        period = {"start": body.start.isoformat(), "end": body.end.isoformat()}
+        detail = {
+            **period, "pause_id": pause.id, "changes": {"pause": [None, period]},
+            "reason": body.reason,
+        }  # fmt: skip
         audit.record(
             session, "citizen.pause", actor=identity, subject=("citizen", body.citizen_id),
             detail=detail, request=request,
@@ -409,11 +707,17 @@ async def remove_pause(request: web.Request, body: Empty) -> PauseSaved:
         if pause is None:
             raise NotFound("No such pause.")
         await _citizen(session, identity, pause.citizen_id)
+        period = {"start": pause.start.isoformat(), "end": pause.end.isoformat()}
         await session.delete(pause)
         result = await _regenerate(request, session, pause.citizen_id)
+        detail = {
+            "pause_id": pause.id,
+            "changes": {"pause": [period, None]},
+            "reason": pause.reason,
+        }
         audit.record(
             session, "citizen.pause_removed", actor=identity,
-            subject=("citizen", pause.citizen_id), detail={"pause_id": pause.id}, request=request,
+            subject=("citizen", pause.citizen_id), detail=detail, request=request,
         )  # fmt: skip
         return PauseSaved(pause=pause_out(pause), generation=generation_out(result))
 
@@ -424,4 +728,29 @@ async def _regenerate(
     settings = request.app[settings_key]
     return await regenerate_citizen(
         session, citizen_id, utcnow(), settings.zone, settings.scheduling_horizon_days
+    )
+
+
+@api.post(
+    r"/api/citizens/{citizen_id:\d+}/contact-persons",
+    body=ContactPersonsIn,
+    response=ContactPersonsOut,
+    summary="Set a citizen's 1-3 contact persons",
+)
+async def put_contact_persons(request: web.Request, body: ContactPersonsIn) -> ContactPersonsOut:
+    """Replace the contact persons (most responsible first); audited with old → new."""
+    identity = require_staff(request, *PLANNERS)
+    citizen_id = int(request.match_info["citizen_id"])
+    async with request.app[sessionmaker_key].begin() as session:
+        citizen = await _citizen(session, identity, citizen_id)
+        before, after = await set_contact_persons(session, citizen, body.staff_ids)
+        names = ([p.display_name for p in before], [p.display_name for p in after])
+        audit.record(
+            session, "citizen.contact_persons", actor=identity, subject=("citizen", citizen_id),
+            detail={"changes": {"contact_persons": list(names)}, "staff_ids": body.staff_ids},
+            request=request,
+        )  # fmt: skip
+    return ContactPersonsOut(
+        citizen_id=citizen_id,
+        contact_persons=[StaffRef(id=p.staff_id, display_name=p.display_name) for p in after],
     )

@@ -1,5 +1,9 @@
 """Saving a planner's change: check the plan as it would be, refuse clashes, regenerate its visits.
 
+Also what the plan editor asks before saving: the medication rules a move or a retype would
+break (`move_breaches`, `retype_breaches`; the rules are in `medication.py`) and a preview of
+an unsaved plan's next four weeks (`draft_spec`, `preview`).
+
 Callers change the rows inside one transaction and then call `check_and_regenerate`. It
 validates the changed plan (`require_valid_plan`), refuses a clash with another of the
 citizen's non-swappable series (`overlapping_non_swappable`), and regenerates only that plan's
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -19,15 +23,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..localtime import local_day
-from ..models import VisitType
-from .errors import PlanProblem, SchedulingError
+from ..models import CitizenPause, VisitPlan, VisitType
+from .errors import InvalidRecurrence, PlanProblem, SchedulingError
 from .generation import GenerationResult, generate
-from .plan_rules import Conflict, overlapping_non_swappable, require_valid_plan
+from .medication import Breach, check_move, check_retype
+from .occurrences import Occurrence, occurrences
+from .plan_rules import Conflict, overlapping_non_swappable, require_valid_plan, validate_plan
+from .recurrence import Pause, PlanSpec
 from .specs import LoadedPlan, load_plans
 
 # Clashes are looked for over a year from today: that covers weekly and monthly rules and one
 # spring and one autumn clock change.
 CLASH_SPAN = dt.timedelta(days=366)
+# The plan editor previews the next four weeks.
+PREVIEW_DAYS = 28
 
 
 class NonSwappableOverlap(SchedulingError):
@@ -118,3 +127,86 @@ async def regenerate_citizen(
         return GenerationResult()
     ids = [lp.row.id for lp in loaded]
     return await generate(session, now, zone=zone, horizon_days=horizon_days, plan_ids=ids)
+
+
+async def is_non_swappable(session: AsyncSession, visit_type_id: int) -> bool:
+    """Whether the visit type is medication-like (VisitType.non_swappable)."""
+    found = await session.scalar(
+        select(VisitType.non_swappable).where(VisitType.id == visit_type_id)
+    )
+    return bool(found)
+
+
+async def move_breaches(
+    session: AsyncSession,
+    plan: VisitPlan,
+    day: dt.date,
+    to: dt.datetime,
+    *,
+    zone: ZoneInfo,
+    min_gap: dt.timedelta,
+) -> list[Breach]:
+    """The medication rules a one-off move of the plan's dose on `day` to `to` would break."""
+    if not await is_non_swappable(session, plan.visit_type_id):
+        return []
+    await session.flush()
+    loaded = await load_plans(session, start=day, zone=zone, plan_ids=[plan.id])
+    return check_move(loaded[0].spec, day, to, min_gap)
+
+
+async def retype_breaches(
+    session: AsyncSession, organisation_id: int, old_type_id: int, new_type_id: int
+) -> list[Breach]:
+    """The medication rule a change of the plan's visit type would break."""
+    codes = await session.execute(
+        select(VisitType.id, VisitType.code).where(VisitType.id.in_([old_type_id, new_type_id]))
+    )
+    by_id = {type_id: code for type_id, code in codes}
+    non_swappable = await non_swappable_codes(session, organisation_id)
+    return check_retype(by_id[old_type_id], by_id[new_type_id], non_swappable)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """An unsaved plan's visits on start..end, its problems and the paused days."""
+
+    start: dt.date
+    end: dt.date
+    visits: list[Occurrence]
+    problems: list[PlanProblem]
+    paused_days: list[dt.date]
+
+
+def preview(spec: PlanSpec, today: dt.date, days: int = PREVIEW_DAYS) -> Preview:
+    """The next `days` days of a plan from today or its first day, whichever is later."""
+    start = max(today, spec.valid_from)
+    end = start + dt.timedelta(days=days - 1)
+    problems = validate_plan(spec)
+    try:
+        visits = occurrences(spec, start, end)
+    except InvalidRecurrence:
+        visits = []  # validate_plan reports the rule
+    paused = [start + dt.timedelta(days=n) for n in range(days)]
+    return Preview(start, end, visits, problems, [d for d in paused if spec.paused_on(d)])
+
+
+async def draft_spec(
+    session: AsyncSession, draft: PlanSpec, plan_id: int | None, zone: ZoneInfo
+) -> PlanSpec:
+    """An unsaved plan with the citizen's pauses and, for an edit, the plan's own changes."""
+    if plan_id is not None:
+        loaded = await load_plans(session, start=draft.valid_from, zone=zone, plan_ids=[plan_id])
+        if loaded and loaded[0].row.citizen_id == draft.citizen_id:
+            stored = loaded[0].spec
+            return replace(
+                draft,
+                plan_id=plan_id,
+                exceptions=stored.exceptions,
+                adjustments=stored.adjustments,
+                pauses=stored.pauses,
+            )
+    rows = await session.scalars(
+        select(CitizenPause).where(CitizenPause.citizen_id == draft.citizen_id)
+    )
+    pauses = tuple(Pause(p.start, p.end, p.reason or "") for p in rows)
+    return replace(draft, pauses=pauses)

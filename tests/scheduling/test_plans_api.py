@@ -207,15 +207,17 @@ async def test_one_off_changes_pause_and_adjustment(client: Client, demo: Settin
         "kind": "move",
         "move_to_date": str(day[1]),
         "move_to_time": "16:00",
+        "reason": "Lægebesøg om formiddagen",
     }
     for change in (
         move,
         {"date": str(day[2]), "kind": "cancel", "reason": "Hos frisøren"},
-        {"date": str(day[3]), "kind": "switch", "channel": "physical"},
+        {"date": str(day[3]), "kind": "switch", "channel": "physical", "reason": "Fysisk tjek"},
     ):
         status, body = await _post(client, f"{plan}/changes", change)
         assert status == 200, body
-    status, body = await _post(client, f"{plan}/changes", {"date": str(day[4]), "kind": "move"})
+    incomplete = {"date": str(day[4]), "kind": "move", "reason": "?"}
+    status, body = await _post(client, f"{plan}/changes", incomplete)
     assert (status, body["error"]["code"]) == (400, "change_incomplete")
     by_day = {
         v.planned_at.astimezone(LOCAL_ZONE).date(): v
@@ -235,6 +237,7 @@ async def test_one_off_changes_pause_and_adjustment(client: Client, demo: Settin
         "local_time": "15:30",
         "valid_from": str(day[0]),
         "valid_to": str(day[1]),
+        "reason": "Ekstra tryghed efter fald",
     }
     status, adjusted = await _post(client, f"{plan}/adjustments", extra)
     assert status == 200 and adjusted["generation"]["created"] == 2, adjusted
@@ -247,7 +250,8 @@ async def test_end_plan_cancels_later_untouched_visits(client: Client, demo: Set
     _, saved = await _post(client, "/api/plans", _plan(citizen, team))
     plan_id = saved["plan"]["id"]
     last = _tomorrow() + dt.timedelta(days=2)
-    status, ended = await _post(client, f"/api/plans/{plan_id}/end", {"last_day": str(last)})
+    body = {"last_day": str(last), "reason": "Flytter på plejehjem"}
+    status, ended = await _post(client, f"/api/plans/{plan_id}/end", body)
     assert status == 200 and ended["plan"]["valid_to"] == str(last), ended
     visits = await _plan_visits(demo.database_url, plan_id)
     kept = [v for v in visits if v.status == VisitStatus.PLANNED]
