@@ -8,18 +8,16 @@ import itertools
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .citizens import consents, relatives
 from .db import make_engine, make_sessionmaker
 from .localtime import local_day
 from .models import (
     AgreementSheet,
     Channel,
     Citizen,
-    Consent,
-    ConsentKind,
     ContactPerson,
     KioskDevice,
     Organisation,
-    Relative,
     Role,
     Staff,
     Team,
@@ -199,38 +197,44 @@ async def _seed_citizens(
             ContactPerson(citizen_id=citizen.id, staff_id=staff[u].id, priority=p)
             for p, u in enumerate(contacts, start=1)
         )
-        _seed_consents_and_relative(session, citizen, index)
+        await _seed_consents_and_relative(session, citizen, index)
         session.add(_demo_kiosk(settings, org, citizen, index))
         for code, at, rule in PLAN_PATTERNS[index % len(PLAN_PATTERNS)]:
             session.add(_demo_plan(citizen, teams[team_name], types[code], at, rule, today, index))
 
 
-def _seed_consents_and_relative(session: AsyncSession, citizen: Citizen, index: int) -> None:
-    session.add(
-        Consent(
-            citizen_id=citizen.id, kind=ConsentKind.SCREEN_VISITS, granted_by="borger", scope={}
-        )
-    )
+async def _seed_consents_and_relative(session: AsyncSession, citizen: Citizen, index: int) -> None:
+    """Through the consent register: every citizen consents to screen visits, every other one
+    to auto-answer by their contact persons and team; each has a relative whose permissions
+    the citizen gave (recorded consents, so the ladder's relative notice reaches them)."""
+    author = consents.Author("demo", audited=False)
+    now = utcnow()
+    citizen_gives = consents.Giver(consents.GiverKind.CITIZEN)
+    screen = consents.ConsentInput("screen_visits", citizen_gives, {}, note="Opstartsbesøg")
+    await consents.record(session, author, citizen, screen, now)
     if index % 2 == 0:
-        session.add(
-            Consent(
-                citizen_id=citizen.id,
-                kind=ConsentKind.AUTO_ANSWER,
-                granted_by="borger",
-                scope={"callers": "contact_persons_and_team"},
-            )
-        )
-    session.add(
-        Relative(
-            citizen_id=citizen.id,
-            name=f"Pårørende til {citizen.preferred_name}",
-            relation="datter" if index % 2 else "søn",
-            phone="+45 20 00 00 00",
-            may_join_meetings=True,
-            may_see_agreements=True,
-            may_be_notified=index % 2 == 0,
-        )
+        scope = {"callers": ["contact_persons", "team"]}
+        auto = consents.ConsentInput("auto_answer", citizen_gives, scope, note="Opstartsbesøg")
+        await consents.record(session, author, citizen, auto, now)
+    first, relation = DEMO_RELATIVES[index % len(DEMO_RELATIVES)]
+    surname = citizen.name.split()[-1]
+    who = relatives.RelativeInput(
+        f"{first} {surname}", relation, f"+45 20 {index:02d} 40 {10 + index:02d}"
     )
+    relative = await relatives.add(session, author, citizen, who, now)
+    may = {"join_meetings": True, "see_agreements": True, "be_notified": index % 2 == 0}
+    change = relatives.PermissionChange(may, citizen_gives)
+    await relatives.set_permissions(session, author, citizen, relative, change, now)
+
+
+# First name and relation of each demo citizen's relative.
+DEMO_RELATIVES = (
+    ("Ida", "datter"),
+    ("Mads", "søn"),
+    ("Lene", "datter"),
+    ("Peter", "søn"),
+    ("Susanne", "niece"),
+)
 
 
 async def _seed_agreements(session: AsyncSession, settings: Settings, team: Team) -> None:

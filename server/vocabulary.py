@@ -29,6 +29,14 @@ class ConsentKind(enum.StrEnum):
     RELATIVE_JOIN = "relative_join"
     RELATIVE_CALL = "relative_call"
     NOTIFY_RELATIVE = "notify_relative"
+    RELATIVE_AGREEMENTS = "relative_agreements"  # a relative may see the agreement sheets
+
+
+class CallerGroup(enum.StrEnum):
+    """Whom an auto-answer consent names as a group (its scope's ``callers``)."""
+
+    CONTACT_PERSONS = "contact_persons"  # the citizen's fixed contact persons
+    TEAM = "team"  # staff of the citizen's team
 
 
 class Channel(enum.StrEnum):

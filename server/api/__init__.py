@@ -9,6 +9,7 @@ from . import (
     agreements,
     calendar,
     citizens,
+    consents,
     console,
     daylist,
     enrolment,
@@ -41,4 +42,5 @@ API_TABLES: tuple[ApiRoutes, ...] = (
     plans.api,
     figures.api,
     agreements.api,
+    consents.api,
 )

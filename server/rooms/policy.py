@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from server.rooms.registry import DEFAULT_MAX_PARTICIPANTS
 from server.visits.status import Window
-from server.vocabulary import PeerKind, Role
+from server.vocabulary import CallerGroup, PeerKind, Role
 
 DEFAULT_AUTO_ANSWER_S = 10
 MAX_AUTO_ANSWER_S = 120
@@ -80,15 +80,28 @@ class TimeWindow:
 
 @dataclass(frozen=True, slots=True)
 class ConsentFacts:
-    """The citizen's stored auto-answer consent and its scope."""
+    """The citizen's stored auto-answer consent and its scope.
+
+    Whom it covers: ``callers`` (groups) and ``staff_ids`` (named staff) together form the
+    permitted set; when neither is given (``callers`` None and no ``staff_ids``) any caller with
+    a care relation is covered. A group name this code does not know covers nobody. The older
+    ``caller_ids``/``caller_roles`` keys narrow further when a stored scope still has them.
+    """
 
     granted_at: datetime
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     windows: tuple[TimeWindow, ...] = ()  # empty: any time of day
-    caller_ids: frozenset[str] = frozenset()  # empty: any permitted caller
-    caller_roles: frozenset[Role] = frozenset()  # empty: any role
+    callers: frozenset[str] | None = None  # CallerGroup values; None: not limited by group
+    staff_ids: frozenset[str] = frozenset()  # named staff, besides the groups
+    caller_ids: frozenset[str] = frozenset()  # older scopes: empty means any permitted caller
+    caller_roles: frozenset[Role] = frozenset()  # older scopes: empty means any role
     tz: tzinfo = field(kw_only=True)  # the windows' zone: the organisation's (Settings.timezone)
+
+    @property
+    def names_callers(self) -> bool:
+        """True if the scope says whom it covers (groups or named staff)."""
+        return self.callers is not None or bool(self.staff_ids)
 
     def active_at(self, now: datetime) -> bool:
         """True between grant and expiry, unless revoked by then."""
@@ -160,12 +173,16 @@ def auto_answer_after(
         return None
     if not (citizen.screen_visits_consent and is_care_relation(caller, citizen)):
         return None
-    return seconds if _consent_covers(consent, caller, now) else None
+    return seconds if _consent_covers(consent, caller, citizen, now) else None
 
 
-def _consent_covers(consent: ConsentFacts, caller: CallerFacts, now: datetime) -> bool:
+def _consent_covers(
+    consent: ConsentFacts, caller: CallerFacts, citizen: CitizenFacts, now: datetime
+) -> bool:
     """True if the consent is active now and its scope includes this caller and time."""
     if not consent.active_at(now):
+        return False
+    if consent.names_callers and not _named_caller(consent, caller, citizen):
         return False
     if consent.caller_ids and caller.user_id not in consent.caller_ids:
         return False
@@ -173,3 +190,14 @@ def _consent_covers(consent: ConsentFacts, caller: CallerFacts, now: datetime) -
         return False
     local = now.astimezone(consent.tz)
     return not consent.windows or any(w.contains(local) for w in consent.windows)
+
+
+def _named_caller(consent: ConsentFacts, caller: CallerFacts, citizen: CitizenFacts) -> bool:
+    """True if the caller is in one of the consent's groups or is named in it."""
+    groups = consent.callers or frozenset()
+    if CallerGroup.CONTACT_PERSONS in groups and caller.user_id in citizen.contact_person_ids:
+        return True
+    on_team = citizen.team_id is not None and citizen.team_id in caller.team_ids
+    if CallerGroup.TEAM in groups and on_team:
+        return True
+    return caller.user_id in consent.staff_ids

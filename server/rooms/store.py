@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
@@ -25,6 +27,8 @@ from ..orgsettings import read_settings, stored_settings
 from ..visits.status import Window
 from ..vocabulary import CallState, Channel, ConsentKind, EndReason, PeerKind, Role
 from .policy import CitizenFacts, ConsentFacts, TimeWindow
+
+logger = logging.getLogger(__name__)
 
 # A call row written before leases existed has none: it counts as lost this long after its ring.
 UNLEASED_LOST_AFTER = dt.timedelta(hours=2)
@@ -90,7 +94,12 @@ async def citizen_facts(session: AsyncSession, citizen_id: int) -> CitizenFacts 
 async def auto_answer_consent(
     session: AsyncSession, citizen_id: int, tz: ZoneInfo
 ) -> ConsentFacts | None:
-    """The citizen's active auto-answer consent with its scope, or None."""
+    """The citizen's active auto-answer consent with its scope, or None.
+
+    The scope is the register's shape (``windows``, ``callers``, ``staff_ids``; see
+    `server.citizens.consents.AutoAnswerScope`), plus the older ``caller_ids``/``caller_roles``
+    keys. A scope that cannot be read covers nothing: the kiosk then just rings.
+    """
     consent = await session.scalar(
         select(Consent)
         .where(
@@ -103,24 +112,35 @@ async def auto_answer_consent(
     )
     if consent is None:
         return None
-    scope = consent.scope or {}
+    try:
+        return consent_facts(consent.granted_at, consent.scope or {}, tz)
+    except (KeyError, TypeError, ValueError):
+        logger.warning("unreadable auto-answer scope on consent %s", consent.id)
+        return None
+
+
+def consent_facts(granted_at: dt.datetime, scope: dict[str, Any], tz: ZoneInfo) -> ConsentFacts:
+    """A stored auto-answer scope as the policy's facts; raises on a malformed scope."""
+    callers = scope.get("callers")
+    if isinstance(callers, str):  # the first demo data: "contact_persons_and_team"
+        callers = callers.split("_and_")
     return ConsentFacts(
-        granted_at=consent.granted_at,
-        windows=tuple(_window(w) for w in scope.get("windows", [])),
-        caller_ids=frozenset(str(i) for i in scope.get("caller_ids", [])),
-        caller_roles=frozenset(Role(r) for r in scope.get("caller_roles", [])),
+        granted_at=granted_at,
+        windows=tuple(_window(w) for w in scope.get("windows") or []),
+        callers=frozenset(str(c) for c in callers) if callers is not None else None,
+        staff_ids=frozenset(str(i) for i in scope.get("staff_ids") or []),
+        caller_ids=frozenset(str(i) for i in scope.get("caller_ids") or []),
+        caller_roles=frozenset(Role(r) for r in scope.get("caller_roles") or []),
         tz=tz,
     )
 
 
-def _window(raw: dict[str, object]) -> TimeWindow:
+def _window(raw: dict[str, Any]) -> TimeWindow:
     weekdays = raw.get("weekdays")
     return TimeWindow(
         start=dt.time.fromisoformat(str(raw["start"])),
         end=dt.time.fromisoformat(str(raw["end"])),
-        weekdays=frozenset(int(d) for d in weekdays)  # type: ignore[attr-defined]
-        if weekdays
-        else frozenset(range(7)),
+        weekdays=frozenset(int(d) for d in weekdays) if weekdays else frozenset(range(7)),
     )
 
 

@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
@@ -208,22 +208,33 @@ class _Notice:
 
 
 async def _notify_relatives(session: AsyncSession, notice: _Notice) -> list[str]:
-    """Queue a notice for each relative who may be notified, if the citizen consents; to whom
-    (e.g. "Ida (datter)")."""
+    """Queue a notice for each relative the consent register lets us notify; to whom
+    (e.g. "Ida (datter)").
+
+    A relative is told only with an active notify consent of their own (the register's
+    relative consent) and the permission it caches on them, and never once removed. A
+    citizen-wide notify consent (no relative named) from before the register still covers the
+    relatives marked as may be notified.
+    """
     citizen = notice.citizen
-    consent = await session.scalar(
-        select(Consent.id).where(
+    notify = (
+        select(Consent.id)
+        .where(
             Consent.citizen_id == citizen.id,
             Consent.kind == ConsentKind.NOTIFY_RELATIVE,
             Consent.withdrawn_at.is_(None),
         )
+        .where(or_(Consent.relative_id == Relative.id, Consent.relative_id.is_(None)))
     )
-    if consent is None:
-        return []
     relatives = await session.scalars(
-        select(Relative).where(
-            Relative.citizen_id == citizen.id, Relative.may_be_notified.is_(True)
+        select(Relative)
+        .where(
+            Relative.citizen_id == citizen.id,
+            Relative.may_be_notified.is_(True),
+            Relative.removed_at.is_(None),
+            notify.exists(),
         )
+        .order_by(Relative.id)
     )
     local = notice.visit.planned_at.astimezone(notice.zone)
     first_name = citizen.preferred_name or citizen.name.split()[0]

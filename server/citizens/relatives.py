@@ -1,0 +1,218 @@
+"""A citizen's relatives (pårørende): add, edit, remove, and what each may do.
+
+Removing a relative keeps the row (``removed_at``) for the history and withdraws their
+consents. What a relative may do is not stored here: each permission is a relative consent in
+the register (`server.citizens.consents`), granted and withdrawn through it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .. import audit
+from ..errors import Conflict
+from ..models import Citizen, Relative
+from ..vocabulary import ConsentKind
+from . import consents
+from .agreements import PHONE
+from .consents import Author, ConsentInput, Giver, Unprocessable
+
+# The permissions a relative may be given, each backed by one relative consent kind.
+PERMISSIONS: dict[str, ConsentKind] = {
+    "join_meetings": ConsentKind.RELATIVE_JOIN,
+    "call": ConsentKind.RELATIVE_CALL,
+    "see_agreements": ConsentKind.RELATIVE_AGREEMENTS,
+    "be_notified": ConsentKind.NOTIFY_RELATIVE,
+}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+FIELDS = ("name", "relation", "phone", "email")
+
+
+class NameRequired(Unprocessable):
+    """A relative needs a name."""
+
+    code = "name_required"
+    default_message = "Write the relative's name."
+
+
+class RelationRequired(Unprocessable):
+    """A relative needs a relation to the citizen (datter, søn, nabo...)."""
+
+    code = "relation_required"
+    default_message = "Write how the relative is related to the citizen."
+
+
+class InvalidPhone(Unprocessable):
+    """The phone is not a phone number."""
+
+    code = "invalid_phone"
+    default_message = "The phone number may hold digits, spaces, '-' and a leading '+'."
+
+
+class InvalidEmail(Unprocessable):
+    """The e-mail address does not look like one."""
+
+    code = "invalid_email"
+    default_message = "The e-mail address is not valid."
+
+
+class UnknownPermission(Unprocessable):
+    """Not one of the permissions a relative may be given."""
+
+    code = "invalid_permission"
+    default_message = "Unknown permission; use join_meetings, call, see_agreements, be_notified."
+
+
+class RelativeRemoved(Conflict):
+    """The relative was removed; they are history now."""
+
+    code = "relative_removed"
+    default_message = "This relative has been removed."
+
+
+@dataclass(frozen=True, slots=True)
+class RelativeInput:
+    """Who the relative is; blank strings are already None."""
+
+    name: str | None
+    relation: str | None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionChange:
+    """Permissions to grant (True) or withdraw (False), and who gave or withdrew them."""
+
+    permissions: dict[str, bool]
+    given_by: Giver
+    note: str | None = None
+
+
+def _check(data: RelativeInput) -> None:
+    if not data.name:
+        raise NameRequired()
+    if not data.relation:
+        raise RelationRequired()
+    if data.phone is not None and not PHONE.match(data.phone):
+        raise InvalidPhone()
+    if data.email is not None and not EMAIL.match(data.email):
+        raise InvalidEmail()
+
+
+def _audit(
+    session: AsyncSession,
+    author: Author,
+    citizen: Citizen,
+    action: str,
+    relative: Relative,
+    detail: dict[str, Any],
+) -> None:
+    if not author.audited:
+        return
+    event = audit.record(
+        session,
+        action,
+        actor=author.actor,
+        subject=("relative", relative.id),
+        detail={"citizen_id": citizen.id} | detail,
+        request=author.request,
+    )
+    event.organisation_id = citizen.organisation_id
+
+
+async def add(
+    session: AsyncSession,
+    author: Author,
+    citizen: Citizen,
+    data: RelativeInput,
+    now: dt.datetime,
+) -> Relative:
+    """A new relative with no permissions yet (grant them with `set_permissions`)."""
+    _check(data)
+    relative = Relative(
+        citizen_id=citizen.id,
+        name=data.name,
+        relation=data.relation,
+        phone=data.phone,
+        email=data.email,
+        created_at=now,
+    )
+    session.add(relative)
+    await session.flush()
+    _audit(session, author, citizen, "relative.add", relative, {"name": relative.name})
+    return relative
+
+
+async def edit(
+    session: AsyncSession,
+    author: Author,
+    citizen: Citizen,
+    relative: Relative,
+    data: RelativeInput,
+) -> Relative:
+    """Replace who the relative is (name, relation, phone, e-mail); audits the fields changed."""
+    if relative.removed_at is not None:
+        raise RelativeRemoved()
+    _check(data)
+    changed = [f for f in FIELDS if getattr(relative, f) != getattr(data, f)]
+    for field in changed:
+        setattr(relative, field, getattr(data, field))
+    await session.flush()
+    _audit(session, author, citizen, "relative.edit", relative, {"changed": changed})
+    return relative
+
+
+async def remove(
+    session: AsyncSession, author: Author, citizen: Citizen, relative: Relative, now: dt.datetime
+) -> Relative:
+    """No longer a relative on file: kept for the history, every consent of theirs withdrawn."""
+    if relative.removed_at is not None:
+        raise RelativeRemoved()
+    relative.removed_at = now
+    withdrawn = await consents.withdraw_for_relative(session, author, citizen, relative, now)
+    _audit(session, author, citizen, "relative.remove", relative, {"withdrawn": withdrawn})
+    return relative
+
+
+async def set_permissions(
+    session: AsyncSession,
+    author: Author,
+    citizen: Citizen,
+    relative: Relative,
+    change: PermissionChange,
+    now: dt.datetime,
+) -> Relative:
+    """Grant or withdraw permissions, each as the relative consent behind it.
+
+    A permission already as asked is left alone, so its consent keeps its history.
+    """
+    if relative.removed_at is not None:
+        raise RelativeRemoved()
+    if unknown := set(change.permissions) - set(PERMISSIONS):
+        raise UnknownPermission(details={"unknown": sorted(unknown)})
+    for name, granted in change.permissions.items():
+        kind = PERMISSIONS[name]
+        current = await consents.active_kind(session, relative, kind)
+        if granted and current is None:
+            new = ConsentInput(kind, change.given_by, {}, relative.id, change.note)
+            await consents.record(session, author, citizen, new, now)
+        elif not granted and current is not None:
+            await consents.withdraw(session, author, citizen, current, change.given_by, now)
+    return relative
+
+
+async def relatives_of(session: AsyncSession, citizen_id: int) -> list[Relative]:
+    """The citizen's relatives, current ones first, then the removed (by name)."""
+    rows = await session.scalars(
+        select(Relative)
+        .where(Relative.citizen_id == citizen_id)
+        .order_by(Relative.removed_at.is_not(None), Relative.name, Relative.id)
+    )
+    return list(rows)
