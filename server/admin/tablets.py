@@ -44,3 +44,13 @@ async def tablet_list(session: AsyncSession, org_id: int) -> list[TabletRow]:
         )
         for k, name in rows
     ]
+
+
+async def citizen_choices(session: AsyncSession, org_id: int) -> list[tuple[int, str]]:
+    """The organisation's citizens (id, name) for enrolling a tablet from the table, by name."""
+    rows = await session.execute(
+        select(Citizen.id, Citizen.name)
+        .where(Citizen.organisation_id == org_id)
+        .order_by(Citizen.name, Citizen.id)
+    )
+    return [(citizen_id, name) for citizen_id, name in rows]

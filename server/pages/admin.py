@@ -27,6 +27,7 @@ async def admin_page(request: web.Request) -> web.Response:
             "staff": await staff.staff_list(session, org),
             "teams": await staff.team_list(session, org),
             "tablets": await tablets.tablet_list(session, org),
+            "tablet_citizens": await tablets.citizen_choices(session, org),
             "settings": await orgsettings.load(session, org),
             "roles": [r.value for r in Role],
             "tz": request.app[settings_key].zone,

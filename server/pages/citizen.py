@@ -10,7 +10,9 @@ from ..citizens.overview import overview
 from ..keys import sessionmaker_key, settings_key
 from ..localtime import local_day
 from ..models import utcnow
+from ..rooms.ringable import ring_state
 from ..templating import render
+from ..visits.continuity import FEW_NEW_FACES_ROLES
 
 routes = web.RouteTableDef()
 
@@ -27,6 +29,12 @@ async def citizen_view(request: web.Request) -> web.Response:
             "may_write_sheet": agreements.may_write(identity, citizen),
             "team_phone": await agreements.team_phone(session, citizen),
         }
+        people = {
+            "ring": await ring_state(session, identity, citizen_id),
+            "few_new_faces": citizen.few_new_faces,
+            "may_set_few_new_faces": identity.role in FEW_NEW_FACES_ROLES,
+        }
     zone = request.app[settings_key].zone
     today = local_day(utcnow(), zone)
-    return render(request, "citizen.html", {"c": data, "tz": zone, "today": today} | sheets)
+    context = {"c": data, "tz": zone, "today": today} | sheets | people
+    return render(request, "citizen.html", context)

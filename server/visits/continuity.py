@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
+from ..auth.scope import citizen_scope
 from ..errors import Forbidden
 from ..identity import StaffIdentity
 from ..models import Citizen, ContactPerson, Staff, TeamMembership, Visit, VisitStatus
@@ -174,3 +175,15 @@ async def set_few_new_faces(
         detail={"few_new_faces": on},
     )
     return True
+
+
+async def few_new_faces_citizens(
+    session: AsyncSession, identity: StaffIdentity
+) -> list[tuple[int, str]]:
+    """The citizens in the caller's scope flagged "few new faces": (id, name), by name."""
+    rows = await session.execute(
+        select(Citizen.id, Citizen.name)
+        .where(Citizen.few_new_faces.is_(True), citizen_scope(identity))
+        .order_by(Citizen.name, Citizen.id)
+    )
+    return [(citizen_id, name) for citizen_id, name in rows]

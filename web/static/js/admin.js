@@ -28,6 +28,7 @@ onSubmit(
     auto_answer_default: field(form, "auto_answer_default").checked,
     auto_answer_after_s: Number(field(form, "auto_answer_after_s").value),
     outcome_edit_minutes: Number(field(form, "outcome_edit_minutes").value),
+    medication_min_gap_h: Number(field(form, "medication_min_gap_h").value),
     tablet_refusal: field(form, "tablet_refusal").value,
     overdue: {
       to: field(form, "overdue_to").value,
@@ -77,3 +78,23 @@ for (const button of document.querySelectorAll("[data-active-toggle]")) {
     window.location.reload();
   });
 }
+
+// Tablets: enrol the tablet showing a pairing code for the chosen citizen (the enrolment API
+// the citizen page uses), then reload the table.
+const enrolForm = /** @type {HTMLFormElement|null} */ (document.getElementById("tablet-enrol-form"));
+enrolForm?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const status = document.getElementById("tablet-enrol-status");
+  const citizen = field(enrolForm, "citizen_id").value;
+  const code = field(enrolForm, "code").value.trim();
+  if (!citizen || !code) {
+    status.textContent = enrolForm.dataset.choose;
+    return;
+  }
+  try {
+    await api(`/api/citizens/${citizen}/enrol`, { code });
+    window.location.reload();
+  } catch (error) {
+    status.textContent = error.message;
+  }
+});
