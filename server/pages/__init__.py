@@ -9,14 +9,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..keys import settings_key
-from . import admin, calllist, callview, citizen, citizens, figures, kiosk, login, planning, plans
+from . import admin, calllist, callview, citizen, citizens, figures, kiosk, login, planning
 
 ROUTE_TABLES = (
     login.routes,
     calllist.routes,
     callview.routes,
     citizen.routes,
-    plans.routes,
     citizens.routes,
     planning.routes,
     admin.routes,
