@@ -29,7 +29,6 @@ onSubmit(
     auto_answer_after_s: Number(field(form, "auto_answer_after_s").value),
     outcome_edit_minutes: Number(field(form, "outcome_edit_minutes").value),
     medication_min_gap_h: Number(field(form, "medication_min_gap_h").value),
-    medication_min_gap_h: Number(field(form, "medication_min_gap_h").value),
     tablet_refusal: field(form, "tablet_refusal").value,
     overdue: {
       to: field(form, "overdue_to").value,
