@@ -9,13 +9,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..keys import settings_key
-from . import admin, calllist, callview, citizen, citizens, figures, kiosk, login, planning
+from . import admin, calllist, callview, citizen, citizens, figures, kiosk, login, planning, plans
 
 ROUTE_TABLES = (
     login.routes,
     calllist.routes,
     callview.routes,
     citizen.routes,
+    plans.routes,
     citizens.routes,
     planning.routes,
     admin.routes,
