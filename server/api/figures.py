@@ -35,6 +35,8 @@ class WeekOut(WireModel):
     continuity: float | None
     screen_share: float | None
     median_call_s: float | None
+    continuity_breaks: int
+    continuity_break_share: float | None
 
 
 class TeamOut(WireModel):
@@ -65,6 +67,8 @@ def _week_out(week: WeekFigures) -> WeekOut:
         continuity=week.continuity,
         screen_share=week.screen_share,
         median_call_s=week.median_call_s,
+        continuity_breaks=week.continuity_breaks,
+        continuity_break_share=week.continuity_break_share,
     )
 
 

@@ -10,6 +10,8 @@ Definitions (one week = the visits planned Monday to Sunday, cancelled visits le
 * continuity: distinct staff per citizen over the 14 days ending on the week's Sunday,
   averaged over the citizens with a completed visit then (lower is better). Who made a visit
   is the caller of its first answered call, else the staff member it was assigned to;
+* continuity breaks: visits given to someone outside the citizen's team and contact persons
+  (confirmed by whoever assigned them), and their share of the week's visits;
 * screen share: of the completed visits, the share done by screen;
 * median call length: of the answered calls that have ended, in seconds.
 
@@ -53,6 +55,7 @@ class VisitFact:
     status: VisitStatus
     assigned_staff_id: int | None
     day: dt.date  # the local date it was planned on
+    continuity_break: bool = False
 
     @property
     def window(self) -> Window:
@@ -87,6 +90,8 @@ class WeekFigures:
     continuity: float | None
     screen_share: float | None
     median_call_s: float | None
+    continuity_breaks: int = 0
+    continuity_break_share: float | None = None
 
 
 def week_starts(today: dt.date, weeks: int) -> list[dt.date]:
@@ -161,6 +166,8 @@ def week_figures(
         continuity=continuity(visits, calls, sunday),
         screen_share=_rate(sum(v.channel == Channel.SCREEN for v in done), len(done)),
         median_call_s=None if not lengths else round(statistics.median(lengths), 1),
+        continuity_breaks=sum(v.continuity_break for v in week),
+        continuity_break_share=_rate(sum(v.continuity_break for v in week), len(week)),
     )
 
 
@@ -215,9 +222,13 @@ async def _visits(session: AsyncSession, span: _Span) -> list[VisitFact]:
             Visit.channel,
             Visit.status,
             Visit.assigned_staff_id,
+            Visit.continuity_break,
         ).where(*span.conditions())
     )
-    return [VisitFact(*row, day=local_day(row.planned_at, span.zone)) for row in rows]
+    return [
+        VisitFact(*row[:8], day=local_day(row.planned_at, span.zone), continuity_break=row[8])
+        for row in rows
+    ]
 
 
 async def _calls(session: AsyncSession, span: _Span) -> dict[int, list[CallFact]]:

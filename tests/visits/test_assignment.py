@@ -140,7 +140,11 @@ async def test_assign_outside_team_asks_for_confirmation_and_counts_a_break(
     status, body = await post(vera, path, {"staff_id": bo_id, "confirm_outside": True})
     assert status == 200 and body["continuity_break"] is True
     async with transaction(demo.database_url) as session:
-        assert (await session.get_one(Visit, visits["Karen"])).continuity_break is True
+        visit = await session.get_one(Visit, visits["Karen"])
+        assert visit.continuity_break is True
+    figures = await (await vera.get(f"/api/figures?team_id={visit.team_id}&weeks=1")).json()
+    week = figures["teams"][0]["weeks"][-1]
+    assert week["continuity_breaks"] == 1 and 0 < week["continuity_break_share"] <= 1
     status, body = await post(vera, path, {"staff_id": anna_id})
     assert status == 200 and body["continuity_break"] is False
     events = await audit_actions(demo.database_url, "visit.assign")

@@ -43,6 +43,8 @@ function fillTable(team) {
     ["missed", label("labelMissed")],
     ["escalated", label("labelEscalated")],
     ["continuity", label("labelContinuity")],
+    ["continuity_breaks", label("labelBreaks")],
+    ["continuity_break_share", label("labelBreakShare"), percent],
     ["screen_share", label("labelScreen"), percent],
     ["median_call_s", label("labelCallLength"), (s) => (s === null ? null : (s / 60).toFixed(1))],
   ];
@@ -80,7 +82,10 @@ function render(team) {
     [label("labelMissed"), pick("missed")],
     [label("labelEscalated"), pick("escalated")],
   ]);
-  draw("chart-continuity", "line", weeks, [[label("labelContinuity"), pick("continuity")]]);
+  draw("chart-continuity", "line", weeks, [
+    [label("labelContinuity"), pick("continuity")],
+    [label("labelBreaks"), pick("continuity_breaks")],
+  ]);
   draw("chart-screen", "bar", weeks, [[label("labelScreen"), pick("screen_share", percent)]], pct);
   const minutes = (s) => (s === null ? null : Math.round(s / 6) / 10);
   draw("chart-calls", "line", weeks, [[label("labelCallLength"), pick("median_call_s", minutes)]]);
