@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import weakref
+from collections.abc import AsyncIterator
 
 import aiohttp_jinja2
 import jinja2
@@ -31,6 +33,7 @@ from .middlewares import (
     security_headers,
 )
 from .ratelimit import FailureLimiter
+from .scheduling.import_jobs import import_jobs_ctx
 from .scheduling.jobs import scheduler_ctx
 from .settings import Settings
 
@@ -52,8 +55,10 @@ def create_app(settings: Settings) -> web.Application:
     templates = [settings.web_dir / "templates", settings.kiosk_dir / "templates"]
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(templates))
     i18n.setup(app, i18n.load_catalogues())
+    app.cleanup_ctx.append(heap_ctx)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(selftest_ctx)
+    app.cleanup_ctx.append(import_jobs_ctx)  # after the database: jobs record their stop in it
     app.on_response_prepare.append(security_headers)
     _add_routes(app)
     app.on_shutdown.append(close_websockets)  # after signalling's: calls end before sockets close
@@ -73,6 +78,15 @@ def _add_routes(app: web.Application) -> None:
 
     app.router.add_get("/api/openapi.json", openapi_document)
     signaling.setup(app)
+
+
+async def heap_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Keep the start-up heap (modules, schemas, mappers) out of the garbage collector's full
+    collections: an import job makes them frequent, and each one that walked those ~200,000
+    objects paused the event loop for 100-150 ms (docs/benchmarks.md, imports)."""
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 async def close_websockets(app: web.Application) -> None:

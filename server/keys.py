@@ -1,8 +1,9 @@
 """Every application and request value, each under a typed key.
 
-Two keys live beside their owners instead, because this module would otherwise import modules
-that import it: ``signaling.hub.hub_key`` (the hub's sockets) and
-``media.selftest.selftest_key`` (the self-test peers).
+Three keys live beside their owners instead, because this module would otherwise import modules
+that import it: ``signaling.hub.hub_key`` (the hub's sockets),
+``media.selftest.selftest_key`` (the self-test peers) and
+``scheduling.import_jobs.import_jobs_key`` (the running imports).
 """
 
 from __future__ import annotations
