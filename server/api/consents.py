@@ -16,7 +16,7 @@ from aiohttp import web
 from pydantic import Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import audit, orgsettings
+from .. import audit
 from ..auth.authz import require_citizen, require_staff
 from ..citizens import consents, relatives
 from ..citizens.consents import Author, ConsentEntry, Giver, GiverKind
@@ -253,18 +253,16 @@ async def get_register(request: web.Request) -> RegisterOut:
     citizen_id = int(request.match_info["citizen_id"])
     async with request.app[sessionmaker_key].begin() as session:
         identity, citizen = await _citizen(request, session, citizen_id)
-        history = [consent_out(e) for e in await consents.history(session, citizen_id)]
-        settings = await orgsettings.load(session, citizen.organisation_id)
+        view = await relatives.register_view(session, identity, citizen)
+        history = [consent_out(e) for e in view.consents]
         return RegisterOut(
             citizen_id=citizen_id,
-            may_write=consents.may_write(identity, citizen),
-            suggested_auto_answer=settings.auto_answer_default,
+            may_write=view.may_write,
+            suggested_auto_answer=view.suggested_auto_answer,
             active=[c for c in history if c.active],
             history=history,
-            relatives=[relative_out(r) for r in await relatives.relatives_of(session, citizen_id)],
-            callers=[
-                StaffOut(id=s.id, name=s.name) for s in await consents.care_staff(session, citizen)
-            ],
+            relatives=[relative_out(r) for r in view.relatives],
+            callers=[StaffOut(id=s.id, name=s.name) for s in view.callers],
         )
 
 

@@ -544,7 +544,7 @@ async def _names(
         return {}
     column = Staff.display_name if model is Staff else Relative.name
     rows = await session.execute(select(model.id, column).where(model.id.in_(ids)))
-    return {row_id: name for row_id, name in rows.tuples()}
+    return {row_id: name for row_id, name in rows}
 
 
 async def care_staff(session: AsyncSession, citizen: Citizen) -> list[StaffName]:
@@ -554,4 +554,4 @@ async def care_staff(session: AsyncSession, citizen: Citizen) -> list[StaffName]
         .where(Staff.id.in_(_care_staff(citizen)))
         .order_by(Staff.display_name)
     )
-    return [StaffName(i, n) for i, n in rows.tuples()]
+    return [StaffName(i, n) for i, n in rows]

@@ -15,13 +15,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import audit
+from .. import audit, orgsettings
 from ..errors import Conflict
+from ..identity import StaffIdentity
 from ..models import Citizen, Relative
 from ..vocabulary import ConsentKind
 from . import consents
 from .agreements import PHONE
-from .consents import Author, ConsentInput, Giver, Unprocessable
+from .consents import Author, ConsentEntry, ConsentInput, Giver, StaffName, Unprocessable
 
 # The permissions a relative may be given, each backed by one relative consent kind.
 PERMISSIONS: dict[str, ConsentKind] = {
@@ -216,3 +217,28 @@ async def relatives_of(session: AsyncSession, citizen_id: int) -> list[Relative]
         .order_by(Relative.removed_at.is_not(None), Relative.name, Relative.id)
     )
     return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterView:
+    """The consent register and the relatives, as the citizen page and the API show them."""
+
+    consents: list[ConsentEntry]  # newest first, withdrawn ones included
+    relatives: list[Relative]  # current ones first, then the removed
+    may_write: bool
+    suggested_auto_answer: bool  # the organisation's auto_answer_default
+    callers: list[StaffName]  # whom an auto-answer consent may name
+
+
+async def register_view(
+    session: AsyncSession, identity: StaffIdentity, citizen: Citizen
+) -> RegisterView:
+    """Everything the consent and relative forms need (access already checked)."""
+    settings = await orgsettings.load(session, citizen.organisation_id)
+    return RegisterView(
+        consents=await consents.history(session, citizen.id),
+        relatives=await relatives_of(session, citizen.id),
+        may_write=consents.may_write(identity, citizen),
+        suggested_auto_answer=settings.auto_answer_default,
+        callers=await consents.care_staff(session, citizen),
+    )

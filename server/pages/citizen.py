@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..auth.authz import require_citizen
-from ..citizens import agreements
+from ..citizens import agreements, relatives
 from ..citizens.overview import overview
 from ..keys import sessionmaker_key, settings_key
 from ..localtime import local_day
@@ -29,6 +29,7 @@ async def citizen_view(request: web.Request) -> web.Response:
             "may_write_sheet": agreements.may_write(identity, citizen),
             "team_phone": await agreements.team_phone(session, citizen),
         }
+        register = {"reg": await relatives.register_view(session, identity, citizen)}
         people = {
             "ring": await ring_state(session, identity, citizen_id),
             "few_new_faces": citizen.few_new_faces,
@@ -36,5 +37,5 @@ async def citizen_view(request: web.Request) -> web.Response:
         }
     zone = request.app[settings_key].zone
     today = local_day(utcnow(), zone)
-    context = {"c": data, "tz": zone, "today": today} | sheets | people
+    context = {"c": data, "tz": zone, "today": today} | sheets | people | register
     return render(request, "citizen.html", context)
