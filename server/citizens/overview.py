@@ -253,7 +253,9 @@ async def _consents(session: AsyncSession, cid: int) -> list[ConsentRow]:
 
 async def _relatives(session: AsyncSession, cid: int) -> list[RelativeRow]:
     rows = await session.scalars(
-        select(Relative).where(Relative.citizen_id == cid).order_by(Relative.name)
+        select(Relative)
+        .where(Relative.citizen_id == cid, Relative.removed_at.is_(None))  # removed: history
+        .order_by(Relative.name)
     )
     return [
         RelativeRow(

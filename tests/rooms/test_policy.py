@@ -19,8 +19,9 @@ from server.rooms.policy import (
     may_join,
     may_ring,
 )
+from server.rooms.store import consent_facts
 from server.visits.status import Window
-from server.vocabulary import PeerKind, Role
+from server.vocabulary import CallerGroup, PeerKind, Role
 
 CPH = ZoneInfo("Europe/Copenhagen")
 # Tuesday 4 March 2025, 08:05 in Copenhagen (07:05 UTC).
@@ -321,3 +322,88 @@ def test_visit_window_is_symmetric() -> None:
     for minutes, inside in [(-15, True), (15, True), (-16, False), (16, False), (0, True)]:
         moment = VISIT.planned_at + timedelta(minutes=minutes)
         assert VISIT.contains(moment) is inside
+
+
+# The register's scope: groups and named staff form the permitted set (Pia is on the team,
+# not a contact person; the contact carer is on no team of the citizen).
+TEAM_PLANNER = CallerFacts(PeerKind.STAFF, "u-pia", "odense", Role.PLANNER, frozenset({"team-a"}))
+CONTACTS = replace(CONSENT, callers=frozenset({CallerGroup.CONTACT_PERSONS}))
+TEAM = replace(CONSENT, callers=frozenset({CallerGroup.TEAM}))
+BOTH = replace(CONSENT, callers=frozenset({CallerGroup.CONTACT_PERSONS, CallerGroup.TEAM}))
+NAMED_PIA = replace(CONSENT, staff_ids=frozenset({"u-pia"}))
+
+CALLER_CASES = [
+    # (label, caller, consent, expected)
+    ("no callers named: any care relation", TEAM_PLANNER, CONSENT, 10),
+    ("contact persons: contact carer", CONTACT_CARER, CONTACTS, 10),
+    ("contact persons: team planner", TEAM_PLANNER, CONTACTS, None),
+    ("contact persons: team nurse", TEAM_NURSE, CONTACTS, None),
+    ("team: team nurse", TEAM_NURSE, TEAM, 10),
+    ("team: contact carer off the team", CONTACT_CARER, TEAM, None),
+    ("both: contact carer", CONTACT_CARER, BOTH, 10),
+    ("both: team planner", TEAM_PLANNER, BOTH, 10),
+    ("named: the named one", TEAM_PLANNER, NAMED_PIA, 10),
+    ("named: someone else on the team", TEAM_NURSE, NAMED_PIA, None),
+    ("contacts or named", TEAM_PLANNER, replace(CONTACTS, staff_ids=frozenset({"u-pia"})), 10),
+    ("empty group list covers nobody", TEAM_NURSE, replace(CONSENT, callers=frozenset()), None),
+    ("unknown group covers nobody", TEAM_NURSE, replace(CONSENT, callers=frozenset({"x"})), None),
+    (
+        "named but no care relation",
+        OTHER_TEAM_CARER,
+        replace(CONSENT, staff_ids=frozenset({"u-other"})),
+        None,
+    ),
+    (
+        "older caller_ids narrow groups",
+        TEAM_NURSE,
+        replace(TEAM, caller_ids=frozenset({"u-x"})),
+        None,
+    ),
+    (
+        "older caller_roles narrow groups",
+        TEAM_NURSE,
+        replace(TEAM, caller_roles=frozenset({Role.NURSE})),
+        10,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("caller", "consent", "expected"),
+    [case[1:] for case in CALLER_CASES],
+    ids=[case[0] for case in CALLER_CASES],
+)
+def test_auto_answer_callers(
+    caller: CallerFacts, consent: ConsentFacts, expected: int | None
+) -> None:
+    """The consent's callers (contact persons, team, named staff) decide who gets the
+    countdown; a caller without a care relation never does."""
+    assert auto_answer_after(caller, CITIZEN, consent, VISIT, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("scope", "callers", "windows"),
+    [
+        ({"callers": ["contact_persons", "team"]}, {"contact_persons", "team"}, 0),
+        ({"callers": "contact_persons_and_team"}, {"contact_persons", "team"}, 0),
+        ({"windows": [{"start": "07:00", "end": "10:00", "weekdays": [0]}]}, None, 1),
+        ({}, None, 0),
+    ],
+)
+def test_stored_scope_reads_as_facts(
+    scope: dict[str, object], callers: set[str] | None, windows: int
+) -> None:
+    """The register's scope, and the first demo data's string, read as the policy's facts."""
+    facts = consent_facts(NOW, scope, CPH)
+    assert facts.callers == (frozenset(callers) if callers is not None else None)
+    assert len(facts.windows) == windows
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [{"windows": [{"start": "25:00", "end": "10:00"}]}, {"windows": [{"end": "10:00"}]}],
+)
+def test_unreadable_scope_raises(scope: dict[str, object]) -> None:
+    """A malformed stored scope is an error (the store then lets the tablet just ring)."""
+    with pytest.raises((KeyError, ValueError)):
+        consent_facts(NOW, scope, CPH)
