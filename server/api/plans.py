@@ -49,7 +49,7 @@ from ..scheduling.errors import PlanInvalid, Severity
 from ..scheduling.generation import GenerationResult
 from ..scheduling.medication import Breach, MedicationRule, may_override
 from ..scheduling.plan_edits import NonSwappableOverlap, check_and_regenerate, regenerate_citizen
-from ..scheduling.plan_history import plan_history
+from ..scheduling.plan_history import change_json, diff, plan_history, snapshot
 from ..scheduling.plan_words import WordsInvalid, to_rrule
 from ..scheduling.recurrence import PlanSpec
 from ..scheduling.rrule_text import describe
@@ -88,11 +88,6 @@ PLANNERS = (Role.PLANNER, Role.VISITATOR, Role.ADMIN)
 # One-off changes: also nurses, for their own team's citizens (delegated medication).
 CHANGERS = (*PLANNERS, Role.NURSE)
 PLAN = r"/api/plans/{plan_id:\d+}"
-# What a plan's audit detail compares before and after a change.
-SNAPSHOT_FIELDS = (
-    "visit_type", "team_id", "rrule", "days", "local_time", "window_min", "duration_min",
-    "default_channel", "channel_by_weekday", "valid_from", "valid_to",
-)  # fmt: skip
 
 
 class PlanRejected(InvalidInput):
@@ -254,28 +249,6 @@ async def _plan_view(session: AsyncSession, plan: VisitPlan) -> PlanOut:
         .order_by(CitizenPause.start)
     )
     return plan_out(plan, code, list(changes), list(adjustments), list(pauses))
-
-
-def _snapshot(plan: VisitPlan, code: str) -> dict[str, Any]:
-    """The plan's editable values as JSON, for the before/after of its audit detail."""
-    return {
-        "visit_type": code,
-        "team_id": plan.team_id,
-        "rrule": plan.rrule,
-        "days": describe(plan.rrule),
-        "local_time": plan.local_time.strftime("%H:%M"),
-        "window_min": plan.window_min,
-        "duration_min": plan.duration_min,
-        "default_channel": Channel(plan.default_channel).value,
-        "channel_by_weekday": dict(sorted((plan.channel_by_weekday or {}).items())),
-        "valid_from": plan.valid_from.isoformat(),
-        "valid_to": None if plan.valid_to is None else plan.valid_to.isoformat(),
-    }
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """field → [old, new] for every field that changed."""
-    return {k: [before.get(k), after[k]] for k in SNAPSHOT_FIELDS if before.get(k) != after[k]}
 
 
 async def _save(
@@ -449,7 +422,7 @@ async def create_plan(request: web.Request, body: PlanCreate) -> PlanSaved:
         detail = {
             "citizen_id": body.citizen_id,
             "visit_type": body.visit_type,
-            "changes": _diff({}, _snapshot(plan, body.visit_type)),
+            "changes": diff({}, snapshot(plan, body.visit_type)),
             "reason": body.reason,
         }
         return await _save(request, session, identity, plan, "plan.create", detail)
@@ -461,7 +434,7 @@ async def edit_plan(request: web.Request, body: PlanEdit) -> PlanSaved:
     identity = require_staff(request, *PLANNERS)
     async with _transaction(request) as session:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
-        before = _snapshot(plan, await _type_code(session, plan.visit_type_id))
+        before = snapshot(plan, await _type_code(session, plan.visit_type_id))
         if body.visit_type is not None:
             new_type = await _type_id(session, identity, body.visit_type)
             breaches = await plan_edits.retype_breaches(
@@ -470,8 +443,8 @@ async def edit_plan(request: web.Request, body: PlanEdit) -> PlanSaved:
             await _enforce(request, session, identity, plan.id, breaches, body.override_reason)
             plan.visit_type_id = new_type
         await _apply_edit(session, identity, plan, body)
-        after = _snapshot(plan, await _type_code(session, plan.visit_type_id))
-        detail = {"changes": _diff(before, after), "reason": body.reason}
+        after = snapshot(plan, await _type_code(session, plan.visit_type_id))
+        detail = {"changes": diff(before, after), "reason": body.reason}
         return await _save(request, session, identity, plan, "plan.edit", detail)
 
 
@@ -519,19 +492,6 @@ def _check_change(body: ChangeCreate) -> None:
         raise ChangeIncomplete("A channel switch needs a channel.")
 
 
-def _change_json(change: PlanChange | None) -> dict[str, Any] | None:
-    """A one-off change as JSON for the audit detail's before/after."""
-    if change is None:
-        return None
-    return {
-        "kind": change.kind,
-        "move_to": None
-        if change.move_to_date is None or change.move_to_time is None
-        else f"{change.move_to_date.isoformat()} {change.move_to_time:%H:%M}",
-        "channel": None if change.channel is None else Channel(change.channel).value,
-    }
-
-
 async def _move_breaches(
     request: web.Request,
     session: AsyncSession,
@@ -567,7 +527,7 @@ async def change_day(request: web.Request, body: ChangeCreate) -> PlanSaved:
                 PlanChange.plan_id == plan.id, PlanChange.local_date == body.date
             )
         )
-        before = _change_json(change)
+        before = change_json(change)
         if change is None:
             change = PlanChange(plan_id=plan.id, local_date=body.date)
             session.add(change)
@@ -581,7 +541,7 @@ async def change_day(request: web.Request, body: ChangeCreate) -> PlanSaved:
         detail = {
             "date": body.date.isoformat(),
             "kind": body.kind,
-            "changes": {body.date.isoformat(): [before, _change_json(change)]},
+            "changes": {body.date.isoformat(): [before, change_json(change)]},
             "reason": body.reason,
         }
         return await _save(request, session, identity, plan, "plan.change", detail)
@@ -609,7 +569,7 @@ async def remove_change(request: web.Request, body: Empty) -> PlanSaved:
             raise NotFound("No change on that day.")
         detail = {
             "date": day.isoformat(),
-            "changes": {day.isoformat(): [_change_json(change), None]},
+            "changes": {day.isoformat(): [change_json(change), None]},
         }
         await session.delete(change)
         return await _save(request, session, identity, plan, "plan.change_removed", detail)
