@@ -48,13 +48,14 @@ def export_csv(
 ) -> str:
     """A care-record export of `citizens` × 5 plans for the demo organisation.
 
-    With `bad_line` (a 1-based data line), that line's rule is `rrule_at_bad` instead.
+    With `bad_line` (a line number of the file, the header being line 1), that line's rule is
+    `rrule_at_bad` instead.
     """
     rows = [CSV_HEADER]
     for n in range(start, start + citizens):
         team = "Team Nord" if n % 2 == 0 else "Team Syd"
         for p, (vtype, rrule, at) in enumerate(PLANS):
-            if bad_line is not None and len(rows) == bad_line:
+            if bad_line is not None and len(rows) + 1 == bad_line:
                 rrule = rrule_at_bad
             rows.append(
                 f'C{n},Borger {n},,{team},,,,C{n}-P{p},{vtype},"{rrule}",{at},15,5,,2026-01-01,\n'
