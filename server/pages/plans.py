@@ -73,6 +73,7 @@ async def plan_editor(request: web.Request) -> web.Response:
         contacts = await contact_persons.contact_persons(session, citizen_id)
         candidates = await contact_persons.candidates(session, citizen)
     may_edit = identity.role in PLANNER_ROLES
+    nurse = identity.role == Role.NURSE  # one-off changes for her team's citizens
     context = {
         "citizen": citizen,
         "plans": rows,
@@ -82,9 +83,7 @@ async def plan_editor(request: web.Request) -> web.Response:
         "contacts": contacts,
         "candidates": candidates,
         "may_edit": may_edit,
-        "may_change": may_edit
-        or citizen.team_id in identity.team_ids
-        and identity.role == Role.NURSE,
+        "may_change": may_edit or (nurse and citizen.team_id in identity.team_ids),
         "may_override": may_override(identity.role),
         "today": local_day(utcnow(), request.app[settings_key].zone),
     }
