@@ -9,7 +9,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..keys import settings_key
-from . import admin, calllist, callview, citizen, citizens, figures, kiosk, login, planning, plans
+from . import (
+    admin,
+    calllist,
+    callview,
+    citizen,
+    citizens,
+    figures,
+    imports,
+    kiosk,
+    login,
+    planning,
+    plans,
+)
 
 ROUTE_TABLES = (
     login.routes,
@@ -21,6 +33,7 @@ ROUTE_TABLES = (
     planning.routes,
     admin.routes,
     figures.routes,
+    imports.routes,
     kiosk.routes,
 )
 
