@@ -56,7 +56,8 @@ async def test_checklist_ticked_in_the_call_view_is_stored(
     assert await steps.count() == 5
     await steps.nth(0).check()
     await steps.nth(2).check()
-    await console.locator("#outcome-form").get_by_role("button", name="Gennemført", exact=True).click()
+    form = console.locator("#outcome-form")
+    await form.get_by_role("button", name="Gennemført", exact=True).click()
     await console.locator("#outcome-status").get_by_text("Gemt.").wait_for(timeout=WAIT_MS)
     _, history = await anna_http.get(f"/api/visits/{visit_id}/outcomes")
     checklist = history["outcomes"][0]["checklist"]
