@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..auth.authz import require_staff
+from ..auth.scope import citizen_scope
 from ..citizens import search
 from ..keys import sessionmaker_key, settings_key
 from ..models import utcnow
@@ -33,8 +34,8 @@ async def planning_page(request: web.Request) -> web.Response:
     async with request.app[sessionmaker_key]() as session:
         context = {
             "unassigned": await worklist.unassigned(session, identity, now),
-            "no_consent": await without_screen_consent(session, identity),
-            "few_faces": await few_new_faces_citizens(session, identity),
+            "no_consent": await without_screen_consent(session, citizen_scope(identity)),
+            "few_faces": await few_new_faces_citizens(session, citizen_scope(identity)),
             "plan_hits": await search.search(session, identity, query, now, 20) if query else [],
         }
     context |= {"q": query, "tz": request.app[settings_key].zone}

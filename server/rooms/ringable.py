@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..auth.scope import citizen_scope
 from ..identity import StaffIdentity
 from ..models import Citizen, Consent, KioskDevice, Team
 from ..vocabulary import ConsentKind, PeerKind
@@ -79,9 +78,12 @@ class Unringable:
 
 
 async def without_screen_consent(
-    session: AsyncSession, identity: StaffIdentity, limit: int = 200
+    session: AsyncSession, scope: ColumnElement[bool], limit: int = 200
 ) -> list[Unringable]:
-    """The citizens in the caller's scope without an active screen-visit consent, by name."""
+    """The citizens within ``scope`` (the caller's ``citizen_scope``) nobody can ring yet.
+
+    The scope comes from the edge: rooms/ does not import auth/ (auth's keys import rooms/).
+    """
     consented = exists().where(
         Consent.citizen_id == Citizen.id,
         Consent.kind == ConsentKind.SCREEN_VISITS,
@@ -90,7 +92,7 @@ async def without_screen_consent(
     rows = await session.execute(
         select(Citizen.id, Citizen.name, Team.name)
         .join(Team, Team.id == Citizen.team_id)
-        .where(citizen_scope(identity), ~consented)
+        .where(scope, ~consented)
         .order_by(Citizen.name, Citizen.id)
         .limit(limit)
     )

@@ -15,11 +15,10 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
-from ..auth.scope import citizen_scope
 from ..errors import Forbidden
 from ..identity import StaffIdentity
 from ..models import Citizen, ContactPerson, Staff, TeamMembership, Visit, VisitStatus
@@ -178,12 +177,12 @@ async def set_few_new_faces(
 
 
 async def few_new_faces_citizens(
-    session: AsyncSession, identity: StaffIdentity
+    session: AsyncSession, scope: ColumnElement[bool]
 ) -> list[tuple[int, str]]:
-    """The citizens in the caller's scope flagged "few new faces": (id, name), by name."""
+    """The citizens within ``scope`` (the caller's ``citizen_scope``) flagged "few new faces"."""
     rows = await session.execute(
         select(Citizen.id, Citizen.name)
-        .where(Citizen.few_new_faces.is_(True), citizen_scope(identity))
+        .where(Citizen.few_new_faces.is_(True), scope)
         .order_by(Citizen.name, Citizen.id)
     )
     return [(citizen_id, name) for citizen_id, name in rows]
