@@ -35,6 +35,7 @@ from typing import IO, Any
 
 from aiohttp import web
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .. import audit
@@ -415,7 +416,10 @@ import_jobs_key = web.AppKey("import_jobs_key", ImportJobs)
 async def import_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     """Fail the jobs a previous run left unfinished; own this process's jobs until shutdown."""
     jobs = ImportJobs(app[settings_key], app[sessionmaker_key])
-    await fail_interrupted(jobs.sessionmaker, jobs.owner)
+    try:
+        await fail_interrupted(jobs.sessionmaker, jobs.owner)
+    except (OSError, SQLAlchemyError):  # the server starts without its database (/readyz says so)
+        logger.warning("could not check for interrupted import jobs", exc_info=True)
     app[import_jobs_key] = jobs
     yield
     await jobs.close()
