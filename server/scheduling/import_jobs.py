@@ -11,9 +11,9 @@ A job (an `ImportJob` row) goes queued → validating → writing → done, or e
   after each. A job that fails half-way has written some batches; importing is idempotent by
   the care record's refs, so running the same file again finishes it (its error says so).
 * Until an `ImportJob` has an owner column, a running job's `report` names its process
-  (``{"owner": "host:pid:token"}``, the format of `signaling.leases.owner_id`, which a service
-  may not import); at start-up, jobs whose process on this host is gone (or is this very pid,
-  restarted) are marked failed with a plain message. Another host's jobs are left alone.
+  (``{"owner": "host:pid:token"}``, `process_owner.owner_id`, as live calls do); at start-up,
+  jobs whose process on this host is gone (or is this very pid, restarted) are marked failed
+  with a plain message. Another host's jobs are left alone.
 * `ImportJobs` owns the tasks; `import_jobs_ctx` creates it for the app and, on shutdown,
   cancels and awaits them (a cancelled job is marked failed).
 
@@ -26,9 +26,6 @@ import asyncio
 import contextlib
 import enum
 import logging
-import os
-import secrets
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -42,6 +39,7 @@ from .. import audit
 from ..identity import StaffIdentity
 from ..keys import sessionmaker_key, settings_key
 from ..models import ImportJob, Staff, utcnow
+from ..process_owner import owner_gone, owner_id
 from ..settings import Settings
 from .generation import generate, horizon
 from .import_writer import Writer, batches, lookups
@@ -133,31 +131,6 @@ def _line_json(line: ReportLine) -> dict[str, Any]:
         "problems": problems(line.problems),
         "warnings": problems(line.warnings),
     }
-
-
-def owner_id() -> str:
-    """This process start's owner id, ``host:pid:token``."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def owner_gone(owner: str, me: str) -> bool:
-    """Whether ``owner``'s process is certainly gone: same host, and its pid no longer runs or
-    is this process's own (another start of the same pid, e.g. a container's pid 1)."""
-    host, pid, _ = me.rsplit(":", 2)
-    parts = owner.rsplit(":", 2)
-    if owner == me or len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
-        return False
-    return parts[1] == pid or not _running(int(parts[1]))
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it runs, as another user
-        return True
-    return True
 
 
 def _read(source: IO[bytes], fmt: str) -> list[ImportLine]:

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from ..keys import book_key, metrics_key, sessionmaker_key, settings_key, team_feed_key
+from ..process_owner import owner_id
 from ..rooms.local_book import LocalBook
 from .handler import websocket_handler
 from .hub import Hub, hub_key
-from .leases import end_own_calls, leases_ctx, owner_id
+from .leases import end_own_calls, leases_ctx
 from .messages import signaling_json_schema
 
 __all__ = ["hub_key", "setup"]

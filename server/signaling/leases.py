@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections.abc import AsyncIterator, Collection
 
 from aiohttp import web
 
 from ..models import utcnow
+from ..process_owner import gone_owners
 from ..rooms import store
-from ..security import new_token
 from ..visits.updates import VisitUpdate
 from ..vocabulary import EndReason
 from .calls import finish, record_end
@@ -57,44 +55,6 @@ async def reap(hub: Hub, gone: Collection[str] = ()) -> int:
     if lost:
         logger.warning("ended %d call(s) of a server that is gone", len(lost))
     return len(lost)
-
-
-def gone_owners(owners: Collection[str], me: str) -> set[str]:
-    """The owners among ``owners`` that are certainly gone: same host, and the pid no longer
-    runs or is this process's own (another start of the same pid, e.g. a container's pid 1)."""
-    host, pid = _host_and_pid(me)
-    gone = set()
-    for owner in owners:
-        their_host, their_pid = _host_and_pid(owner)
-        if owner == me or their_host != host or their_pid is None:
-            continue
-        if their_pid == pid or not _running(their_pid):
-            gone.add(owner)
-    return gone
-
-
-def owner_id() -> str:
-    """This process start's owner id, ``host:pid:token`` (at most 64 characters): who holds
-    its calls in the database."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{new_token(6)}"
-
-
-def _host_and_pid(owner: str) -> tuple[str, int | None]:
-    """Split an owner id (``owner_id``)."""
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
-        return owner, None
-    return parts[0], int(parts[1])
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it runs, as another user
-        return True
-    return True
 
 
 async def _renew_forever(hub: Hub, every_s: float) -> None:
