@@ -124,7 +124,9 @@ async def generate(
     )
     total = GenerationResult(plans=len(loaded))
     batches = list(_batches(loaded))
-    expanded = _expand_batch(batches[0], run) if batches else _Expanded([], [])
+    # Expansion is pure CPU work: in a thread, so a big run (an import) never holds the loop.
+    first = await asyncio.to_thread(_expand_batch, batches[0], run) if batches else None
+    expanded = first or _Expanded([], [])
     for index, batch in enumerate(batches):
         following = batches[index + 1] if index + 1 < len(batches) else []
         result, expanded = await _generate_batch(session, run, batch, expanded, following)
