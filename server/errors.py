@@ -64,6 +64,13 @@ class Forbidden(AppError):
     default_message = "You do not have access to this."
 
 
+class OverrideNotAllowed(Forbidden):
+    """A medication safety rule is overridden only by a nurse or a visitator, with a reason."""
+
+    code = "override_not_allowed"
+    default_message = "Only a nurse or a visitator may override a medication safety rule."
+
+
 class CsrfFailed(Forbidden):
     """A state-changing request without a valid CSRF token."""
 

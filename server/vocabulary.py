@@ -136,6 +136,11 @@ class InboxKind(enum.StrEnum):
     UNASSIGNED_VISIT = "unassigned_visit"  # no qualified colleague could be given the visit
 
 
+# Who answers for delegated medication and may override its safety rules (a move out of the
+# dose's window, a visit given to an unqualified role or to nobody), always with a reason.
+OVERRIDE_ROLES = frozenset({Role.NURSE, Role.VISITATOR})
+
+
 # Kinds that need someone's attention at once: a live banner on the team's consoles.
 ALERT_KINDS = frozenset(
     {

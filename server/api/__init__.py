@@ -20,6 +20,7 @@ from . import (
     me,
     outcomes,
     overview,
+    pauses,
     plans,
     selftest,
 )
@@ -40,6 +41,7 @@ API_TABLES: tuple[ApiRoutes, ...] = (
     daylist.api,
     imports.api,
     plans.api,
+    pauses.api,
     figures.api,
     agreements.api,
     consents.api,

@@ -29,8 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit, orgsettings
 from ..auth.authz import require_citizen, require_staff
-from ..citizens.contact_persons import set_contact_persons
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, OverrideNotAllowed
 from ..identity import StaffIdentity
 from ..keys import sessionmaker_key, settings_key
 from ..localtime import local_day
@@ -46,9 +45,8 @@ from ..models import (
 )
 from ..scheduling import plan_edits
 from ..scheduling.errors import PlanInvalid, Severity
-from ..scheduling.generation import GenerationResult
 from ..scheduling.medication import Breach, MedicationRule, may_override
-from ..scheduling.plan_edits import NonSwappableOverlap, check_and_regenerate, regenerate_citizen
+from ..scheduling.plan_edits import NonSwappableOverlap, check_and_regenerate
 from ..scheduling.plan_history import change_json, diff, plan_history, snapshot
 from ..scheduling.plan_words import WordsInvalid, to_rrule
 from ..scheduling.recurrence import PlanSpec
@@ -58,12 +56,8 @@ from ..vocabulary import Channel, Role
 from .plan_models import (
     AdjustmentCreate,
     ChangeCreate,
-    ContactPersonsIn,
-    ContactPersonsOut,
     Empty,
     HistoryOut,
-    PauseCreate,
-    PauseSaved,
     PlanCreate,
     PlanEdit,
     PlanEnd,
@@ -74,10 +68,8 @@ from .plan_models import (
     PreviewOut,
     PreviewVisit,
     ScheduleIn,
-    StaffRef,
     generation_out,
     history_out,
-    pause_out,
     plan_out,
     problem_out,
 )
@@ -136,13 +128,6 @@ class MedicationRetype(Conflict):
     code = MedicationRule.RETYPE.value
 
 
-class OverrideNotAllowed(Forbidden):
-    """Only nurses and visitators may override a medication rule."""
-
-    code = "override_not_allowed"
-    default_message = "Only a nurse or a visitator may override a medication rule."
-
-
 REFUSALS: dict[MedicationRule, type[Conflict]] = {
     MedicationRule.OUT_OF_WINDOW: MedicationOutOfWindow,
     MedicationRule.TOO_CLOSE: MedicationTooClose,
@@ -158,7 +143,7 @@ WHAT_TO_DO = {
 
 
 @asynccontextmanager
-async def _transaction(request: web.Request) -> AsyncIterator[AsyncSession]:
+async def plan_transaction(request: web.Request) -> AsyncIterator[AsyncSession]:
     """One transaction; scheduling errors become API errors (and roll everything back)."""
     try:
         async with request.app[sessionmaker_key].begin() as session:
@@ -194,7 +179,7 @@ def _rule(rrule: str | None, schedule: ScheduleIn | None) -> str:
         raise ScheduleRejected(message, details={"field": "schedule"}) from None
 
 
-async def _citizen(session: AsyncSession, identity: StaffIdentity, citizen_id: int) -> Citizen:
+async def org_citizen(session: AsyncSession, identity: StaffIdentity, citizen_id: int) -> Citizen:
     """A citizen of the caller's organisation (a nurse: of one of her teams)."""
     citizen = await session.get(Citizen, citizen_id)
     if citizen is None or citizen.organisation_id != identity.organisation_id:
@@ -209,7 +194,7 @@ async def _plan(session: AsyncSession, identity: StaffIdentity, plan_id: int) ->
     plan = await session.get(VisitPlan, plan_id)
     if plan is None:
         raise NotFound("No such visit plan.")
-    await _citizen(session, identity, plan.citizen_id)
+    await org_citizen(session, identity, plan.citizen_id)
     return plan
 
 
@@ -400,8 +385,8 @@ async def create_plan(request: web.Request, body: PlanCreate) -> PlanSaved:
     """A new plan for a citizen of the caller's organisation, with its visits generated."""
     identity = require_staff(request, *PLANNERS)
     rule = _rule(body.rrule, body.schedule)
-    async with _transaction(request) as session:
-        await _citizen(session, identity, body.citizen_id)
+    async with plan_transaction(request) as session:
+        await org_citizen(session, identity, body.citizen_id)
         await _check_team(session, identity, body.team_id)
         plan = VisitPlan(
             citizen_id=body.citizen_id,
@@ -432,7 +417,7 @@ async def create_plan(request: web.Request, body: PlanCreate) -> PlanSaved:
 async def edit_plan(request: web.Request, body: PlanEdit) -> PlanSaved:
     """Change a plan; its future untouched visits follow, documented visits never change."""
     identity = require_staff(request, *PLANNERS)
-    async with _transaction(request) as session:
+    async with plan_transaction(request) as session:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
         before = snapshot(plan, await _type_code(session, plan.visit_type_id))
         if body.visit_type is not None:
@@ -472,7 +457,7 @@ async def _apply_edit(
 async def end_plan(request: web.Request, body: PlanEnd) -> PlanSaved:
     """No visits after `last_day`; later untouched visits are cancelled with a reason."""
     identity = require_staff(request, *PLANNERS)
-    async with _transaction(request) as session:
+    async with plan_transaction(request) as session:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
         old = None if plan.valid_to is None else plan.valid_to.isoformat()
         plan.valid_to = body.last_day
@@ -518,7 +503,7 @@ async def change_day(request: web.Request, body: ChangeCreate) -> PlanSaved:
     """Move, cancel or switch the channel of one day's visit (replaces that day's change)."""
     identity = require_staff(request, *CHANGERS)
     _check_change(body)
-    async with _transaction(request) as session:
+    async with plan_transaction(request) as session:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
         breaches = await _move_breaches(request, session, identity, plan, body)
         await _enforce(request, session, identity, plan.id, breaches, body.override_reason)
@@ -560,7 +545,7 @@ async def remove_change(request: web.Request, body: Empty) -> PlanSaved:
         day = dt.date.fromisoformat(request.match_info["date"])
     except ValueError:
         raise InvalidInput("date must be YYYY-MM-DD.") from None
-    async with _transaction(request) as session:
+    async with plan_transaction(request) as session:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
         change = await session.scalar(
             select(PlanChange).where(PlanChange.plan_id == plan.id, PlanChange.local_date == day)
@@ -582,7 +567,7 @@ async def add_adjustment(request: web.Request, body: AdjustmentCreate) -> PlanSa
     """Temporary extra visits on top of the plan, without rewriting it."""
     identity = require_staff(request, *PLANNERS)
     rule = _rule(body.rrule, body.schedule)
-    async with _transaction(request) as session:
+    async with plan_transaction(request) as session:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
         adjustment = PlanAdjustment(
             plan_id=plan.id,
@@ -622,7 +607,7 @@ async def add_adjustment(request: web.Request, body: AdjustmentCreate) -> PlanSa
 async def remove_adjustment(request: web.Request, body: Empty) -> PlanSaved:
     """Stop a temporary adjustment; its future untouched visits are cancelled."""
     identity = require_staff(request, *PLANNERS)
-    async with _transaction(request) as session:
+    async with plan_transaction(request) as session:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
         adjustment = await session.get(PlanAdjustment, int(request.match_info["adjustment_id"]))
         if adjustment is None or adjustment.plan_id != plan.id:
@@ -630,87 +615,3 @@ async def remove_adjustment(request: web.Request, body: Empty) -> PlanSaved:
         await session.delete(adjustment)
         detail = {"adjustment_id": adjustment.id, "reason": adjustment.reason}
         return await _save(request, session, identity, plan, "plan.adjust_removed", detail)
-
-
-@api.post("/api/pauses", body=PauseCreate, response=PauseSaved, summary="Pause visits", status=201)
-async def add_pause(request: web.Request, body: PauseCreate) -> PauseSaved:
-    """No visits on start..end (hospital stay, holiday); planned visits then are cancelled."""
-    identity = require_staff(request, *PLANNERS)
-    if body.end < body.start:
-        raise InvalidInput(f"The pause ends {body.end} before it starts {body.start}.")
-    async with _transaction(request) as session:
-        await _citizen(session, identity, body.citizen_id)
-        pause = CitizenPause(
-            citizen_id=body.citizen_id, start=body.start, end=body.end, reason=body.reason,
-            created_by_staff_id=identity.staff_id,
-        )  # fmt: skip
-        session.add(pause)
-        result = await _regenerate(request, session, body.citizen_id)
-        period = {"start": body.start.isoformat(), "end": body.end.isoformat()}
-        detail = {
-            **period, "pause_id": pause.id, "changes": {"pause": [None, period]},
-            "reason": body.reason,
-        }  # fmt: skip
-        audit.record(
-            session, "citizen.pause", actor=identity, subject=("citizen", body.citizen_id),
-            detail=detail, request=request,
-        )  # fmt: skip
-        return PauseSaved(pause=pause_out(pause), generation=generation_out(result))
-
-
-@api.post(r"/api/pauses/{pause_id:\d+}/remove", body=Empty, response=PauseSaved, summary="Unpause")
-async def remove_pause(request: web.Request, body: Empty) -> PauseSaved:
-    """End a pause early or undo it; the citizen's visits are generated again."""
-    identity = require_staff(request, *PLANNERS)
-    async with _transaction(request) as session:
-        pause = await session.get(CitizenPause, int(request.match_info["pause_id"]))
-        if pause is None:
-            raise NotFound("No such pause.")
-        await _citizen(session, identity, pause.citizen_id)
-        period = {"start": pause.start.isoformat(), "end": pause.end.isoformat()}
-        await session.delete(pause)
-        result = await _regenerate(request, session, pause.citizen_id)
-        detail = {
-            "pause_id": pause.id,
-            "changes": {"pause": [period, None]},
-            "reason": pause.reason,
-        }
-        audit.record(
-            session, "citizen.pause_removed", actor=identity,
-            subject=("citizen", pause.citizen_id), detail=detail, request=request,
-        )  # fmt: skip
-        return PauseSaved(pause=pause_out(pause), generation=generation_out(result))
-
-
-async def _regenerate(
-    request: web.Request, session: AsyncSession, citizen_id: int
-) -> GenerationResult:
-    settings = request.app[settings_key]
-    return await regenerate_citizen(
-        session, citizen_id, utcnow(), settings.zone, settings.scheduling_horizon_days
-    )
-
-
-@api.post(
-    r"/api/citizens/{citizen_id:\d+}/contact-persons",
-    body=ContactPersonsIn,
-    response=ContactPersonsOut,
-    summary="Set a citizen's 1-3 contact persons",
-)
-async def put_contact_persons(request: web.Request, body: ContactPersonsIn) -> ContactPersonsOut:
-    """Replace the contact persons (most responsible first); audited with old → new."""
-    identity = require_staff(request, *PLANNERS)
-    citizen_id = int(request.match_info["citizen_id"])
-    async with request.app[sessionmaker_key].begin() as session:
-        citizen = await _citizen(session, identity, citizen_id)
-        before, after = await set_contact_persons(session, citizen, body.staff_ids)
-        names = ([p.display_name for p in before], [p.display_name for p in after])
-        audit.record(
-            session, "citizen.contact_persons", actor=identity, subject=("citizen", citizen_id),
-            detail={"changes": {"contact_persons": list(names)}, "staff_ids": body.staff_ids},
-            request=request,
-        )  # fmt: skip
-    return ContactPersonsOut(
-        citizen_id=citizen_id,
-        contact_persons=[StaffRef(id=p.staff_id, display_name=p.display_name) for p in after],
-    )

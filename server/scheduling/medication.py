@@ -24,12 +24,10 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from ..vocabulary import Role
+from ..vocabulary import OVERRIDE_ROLES, Role
 from .occurrences import Occurrence, OccurrenceKey, occurrences
 from .recurrence import Move, PlanSpec, local_starts, to_utc
 
-# Roles that answer for delegated medication and may therefore override the rules.
-OVERRIDING_ROLES = frozenset({Role.NURSE, Role.VISITATOR})
 # Neighbouring doses are looked for this far around a move (the gap setting is at most 12 h).
 _NEIGHBOURHOOD = dt.timedelta(days=2)
 
@@ -53,7 +51,7 @@ class Breach:
 
 def may_override(role: Role) -> bool:
     """Whether staff of this role may override a medication rule (with a reason)."""
-    return role in OVERRIDING_ROLES
+    return role in OVERRIDE_ROLES
 
 
 def check_retype(old_code: str, new_code: str, non_swappable: frozenset[str]) -> list[Breach]:

@@ -28,16 +28,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
-from ..errors import Conflict, Forbidden, InvalidInput
+from ..errors import Conflict, InvalidInput, OverrideNotAllowed
 from ..identity import StaffIdentity
 from ..models import Citizen, Staff, Team, TeamMembership, Visit, VisitType
-from ..vocabulary import InboxKind, Role
+from ..vocabulary import OVERRIDE_ROLES, InboxKind
 from . import inbox
 from .continuity import Continuity, load_continuity, qualified
 from .status import FINAL
 
-# Who may take responsibility for giving a qualified visit to someone else, or to nobody.
-OVERRIDE_ROLES = frozenset({Role.NURSE, Role.VISITATOR})
 REASON_MAX = 500
 
 
@@ -59,13 +57,6 @@ class NoQualifiedStaff(Conflict):
 
     code = "no_qualified_staff"
     default_message = "Nobody qualified could be found for this visit."
-
-
-class OverrideNotAllowed(Forbidden):
-    """Only a nurse or a visitator may override the qualification rule."""
-
-    code = "override_not_allowed"
-    default_message = "Only a nurse or a visitator may override who may take this visit."
 
 
 class ContinuityConfirm(Conflict):
