@@ -25,9 +25,11 @@ function tokenFromFragment() {
   }
 }
 
-/** The one-time "Tryk for at starte": a tap unlocks sound and camera for this browser. */
+/** "Tryk for at starte": a tap unlocks sound and camera for this browser. The tablet is
+ *  online already (the socket never waits for it); a ring, a call or a revoked tablet's screen
+ *  is not covered by it, and any tap anywhere unlocks sound too. */
 function tapToStart() {
-  show("start");
+  if (["loading", "idle"].includes(current())) show("start");
   const button = $("#start-button");
   button.focus();
   return new Promise((resolve) => {
@@ -148,8 +150,12 @@ class Kiosk {
     }
   }
 
-  /** Run the self-test as soon as the socket is welcomed (after enrolment). */
+  /** Run the self-test now if the socket is welcomed, else as soon as it is (after enrolment). */
   selfTestWhenReady() {
+    if (this.client.isOpen) {
+      this._maybeSelfTest(true);
+      return;
+    }
     const off = this.client.on("welcome", () => {
       off();
       this._maybeSelfTest(true);
@@ -173,22 +179,20 @@ async function main() {
     localStorage.setItem(TOKEN_KEY, token);
     localStorage.removeItem(STARTED_KEY);
   }
-  let firstStart = false;
-  if (!localStorage.getItem(STARTED_KEY)) {
-    await tapToStart();
-    localStorage.setItem(STARTED_KEY, "1");
-    firstStart = true;
-  }
   show("loading");
   const kiosk = new Kiosk(token);
   window.screenvisitKiosk = kiosk; // for people debugging a tablet and for tests
-  if (firstStart) kiosk.selfTestWhenReady();
+  // Online at once, after a power cut or a reload as after enrolment: nurses can ring, and a
+  // revoked tablet says so, before anyone touches the screen. Only sound may wait for a tap.
   kiosk.start();
-  if (!firstStart && (await soundLocked())) {
-    // A browser without an autoplay exception (Safari after a restart) keeps sound locked
-    // until a tap: ask for it (while online already) rather than ring silently.
+  const firstStart = !localStorage.getItem(STARTED_KEY);
+  if (firstStart || (await soundLocked())) {
+    // First start: the tap also grants the camera. Later, a browser without an autoplay
+    // exception (Safari after a restart) keeps sound locked until a tap: ask for it.
     await tapToStart();
+    localStorage.setItem(STARTED_KEY, "1");
     kiosk.showIdle();
+    if (firstStart) kiosk.selfTestWhenReady();
   }
 }
 
