@@ -77,11 +77,29 @@ def setup(app: web.Application, catalogues: dict[str, gettext.NullTranslations])
 
 
 def language_of(request: web.Request, preferred: str | None) -> str:
-    """The staff member's language, else ``?lang=``, else Danish."""
+    """The staff member's language, else ``?lang=``, else the browser's (``Accept-Language``),
+    else Danish."""
     for candidate in (preferred, request.query.get("lang")):
         if candidate in LANGUAGES:
             return candidate
-    return DEFAULT_LANGUAGE
+    return browser_language(request.headers.get("Accept-Language", ""))
+
+
+def browser_language(header: str) -> str:
+    """The first of our languages in an ``Accept-Language`` header, by its q-values."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")[:20]):  # bounded: the header is untrusted
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        base = tag.strip().lower().split("-")[0]
+        if base in LANGUAGES and quality > 0:
+            ranked.append((-quality, index, base))
+    return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
 
 
 def gettext_for(request: web.Request, language: str) -> dict[str, object]:

@@ -15,6 +15,7 @@ from aiohttp import web
 from .i18n import gettext_for, language_of
 from .keys import csrf_token_key, identity_key
 
+# The Danish names are msgids: web/templates/_labels.html lists them for the catalogue.
 ROLE_LABELS_DA = {
     "nurse": "Sygeplejerske",
     "carer": "Social- og sundhedshjælper",
@@ -28,12 +29,15 @@ def shared_context(request: web.Request) -> dict[str, Any]:
     """Values available in every template."""
     identity = request.get(identity_key)
     lang = language_of(request, identity.language if identity is not None else None)
+    translations = gettext_for(request, lang)
+    translate = translations["gettext"]
+    assert callable(translate)
     return {
         "me": identity,
         "csrf_token": request.get(csrf_token_key, ""),
         "lang": lang,
-        "role_labels": ROLE_LABELS_DA,
-        **gettext_for(request, lang),
+        "role_labels": {role: translate(name) for role, name in ROLE_LABELS_DA.items()},
+        **translations,
     }
 
 

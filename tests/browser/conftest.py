@@ -51,6 +51,8 @@ async def browser(tmp_path: Path, chromium_path: str) -> AsyncIterator[BrowserCo
             args=CHROMIUM_ARGS,
             headless=True,
             viewport={"width": 1280, "height": 800},
+            # A Danish municipality's browsers: pages that follow Accept-Language speak Danish.
+            locale="da-DK",
         )
         try:
             yield context
