@@ -75,6 +75,8 @@ async def test_figures_page_draws_charts(
     )
     assert drawn == [True] * 5
     assert await page.locator("#figures-table tbody tr").count() == 8
+    first_week = await page.locator("#figures-table tbody tr td").first.text_content() or ""
+    assert first_week.startswith("uge ") and "W" not in first_week  # in the reader's words
     assert errors == []
     path = await screenshot(page, "figures")
     DOCS_SHOT.parent.mkdir(parents=True, exist_ok=True)

@@ -34,9 +34,16 @@ function draw(id, type, labels, series, options = {}) {
   charts.set(id, chart);
 }
 
+/** "2026-W47" in the reader's words: "uge 47" (charts) or "uge 47, 2026" (the table). */
+function weekText(isoWeek, withYear = false) {
+  const [year, week] = isoWeek.split("-W");
+  const text = `${label("labelWeekShort")} ${Number(week)}`;
+  return withYear ? `${text}, ${year}` : text;
+}
+
 function fillTable(team) {
   const columns = [
-    ["week", label("labelWeek")],
+    ["week", label("labelWeek"), (w) => weekText(w, true)],
     ["visits", label("labelVisits")],
     ["on_time_rate", label("labelOnTime"), percent],
     ["answer_rate", label("labelAnswer"), percent],
@@ -71,7 +78,7 @@ function fillTable(team) {
 }
 
 function render(team) {
-  const weeks = team.weeks.map((w) => w.week.slice(5));
+  const weeks = team.weeks.map((w) => weekText(w.week));
   const pick = (key, format = (v) => v) => team.weeks.map((w) => format(w[key]));
   const pct = { y: { max: 100 } };
   draw("chart-rates", "line", weeks, [
