@@ -70,3 +70,19 @@ async function setupInboxBadge() {
 }
 
 setupInboxBadge();
+
+// Phones: a table wider than the screen scrolls inside its own box (app.css); that box must be
+// reachable by keyboard too, so it takes focus while (and only while) it scrolls.
+function focusableScrollingTables() {
+  for (const table of document.querySelectorAll("main table")) {
+    if (table.scrollWidth > table.clientWidth + 1) table.tabIndex = 0;
+    else table.removeAttribute("tabindex");
+  }
+}
+
+focusableScrollingTables();
+window.addEventListener("resize", focusableScrollingTables);
+new MutationObserver(focusableScrollingTables).observe(document.querySelector("main") ?? document.body, {
+  childList: true,
+  subtree: true,
+});
