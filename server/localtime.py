@@ -22,3 +22,8 @@ def day_bounds(day: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(day, dt.time.min, tz).astimezone(dt.UTC)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tz).astimezone(dt.UTC)
     return start, end
+
+
+def end_of_today(now: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """The UTC instant when the local day of ``now`` ends."""
+    return day_bounds(local_day(now, tz), tz)[1]

@@ -10,7 +10,9 @@ from pydantic import ConfigDict
 
 from ..auth.authz import require_citizen
 from ..citizens.overview import overview
-from ..keys import sessionmaker_key
+from ..keys import sessionmaker_key, settings_key
+from ..localtime import end_of_today
+from ..models import utcnow
 from .models import WireModel
 from .spec import ApiRoutes
 
@@ -149,7 +151,8 @@ class CitizenOverview(_Out):
     relatives: list[RelativeOut]
     tablets: list[TabletOut]
     calls: list[CallOut]
-    visits: list[VisitOut]
+    visits: list[VisitOut]  # today's and earlier, newest first
+    upcoming: list[VisitOut]  # after today, soonest first (at most 10)
     observations: list[ObservationPoint]
     tasks: list[TaskOut]
 
@@ -164,5 +167,10 @@ async def citizen_overview(request: web.Request) -> CitizenOverview:
     citizen_id = int(request.match_info["citizen_id"])
     async with request.app[sessionmaker_key].begin() as session:
         identity, citizen = await require_citizen(request, session, citizen_id)
-        data = await overview(session, citizen, identity.language)
+        data = await overview(
+            session,
+            citizen,
+            identity.language,
+            end_of_today(utcnow(), request.app[settings_key].zone),
+        )
     return CitizenOverview.model_validate(data)

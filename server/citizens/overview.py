@@ -171,13 +171,23 @@ class CitizenOverview:
     relatives: list[RelativeRow]
     tablets: list[TabletRow]
     calls: list[CallRow]
-    visits: list[VisitRow]
+    visits: list[VisitRow]  # today's and earlier ones, newest first: today is on top
+    upcoming: list[VisitRow]  # after today, soonest first
     observations: list[ObservationPoint]
     tasks: list[TaskRow]
 
 
-async def overview(session: AsyncSession, citizen: Citizen, lang: str) -> CitizenOverview:
-    """Read the whole page for ``citizen`` (access already checked and audited)."""
+UPCOMING_LIMIT = 10
+
+
+async def overview(
+    session: AsyncSession, citizen: Citizen, lang: str, today_ends: dt.datetime
+) -> CitizenOverview:
+    """Read the whole page for ``citizen`` (access already checked and audited).
+
+    ``today_ends`` is when the organisation's local today ends: visits up to then are the
+    history (today's first), later ones the short list of what comes.
+    """
     cid = citizen.id
     return CitizenOverview(
         id=cid,
@@ -193,7 +203,8 @@ async def overview(session: AsyncSession, citizen: Citizen, lang: str) -> Citize
         relatives=await _relatives(session, cid),
         tablets=await _tablets(session, cid),
         calls=await _calls(session, cid),
-        visits=await _visits(session, cid, lang),
+        visits=await _visits(session, cid, lang, today_ends, upcoming=False),
+        upcoming=await _visits(session, cid, lang, today_ends, upcoming=True),
         observations=await _observations(session, cid),
         tasks=await _tasks(session, cid),
     )
@@ -313,14 +324,20 @@ async def _calls(session: AsyncSession, cid: int) -> list[CallRow]:
     ]
 
 
-async def _visits(session: AsyncSession, cid: int, lang: str) -> list[VisitRow]:
+async def _visits(
+    session: AsyncSession, cid: int, lang: str, today_ends: dt.datetime, *, upcoming: bool
+) -> list[VisitRow]:
+    """The history up to the end of today, newest first (today on top), or the visits after
+    today, soonest first (a short list: the plan editor shows the weeks ahead)."""
+    when = Visit.planned_at >= today_ends if upcoming else Visit.planned_at < today_ends
+    order = Visit.planned_at.asc() if upcoming else Visit.planned_at.desc()
     rows = (
         await session.execute(
             select(Visit, VisitType)
             .join(VisitType, VisitType.id == Visit.visit_type_id)
-            .where(Visit.citizen_id == cid)
-            .order_by(Visit.planned_at.desc())
-            .limit(HISTORY_LIMIT)
+            .where(Visit.citizen_id == cid, when)
+            .order_by(order)
+            .limit(UPCOMING_LIMIT if upcoming else HISTORY_LIMIT)
         )
     ).all()
     current = await in_force_of(session, [visit.id for visit, _ in rows])

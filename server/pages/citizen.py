@@ -8,7 +8,7 @@ from ..auth.authz import require_citizen
 from ..citizens import agreements, relatives
 from ..citizens.overview import overview
 from ..keys import sessionmaker_key, settings_key
-from ..localtime import local_day
+from ..localtime import end_of_today, local_day
 from ..models import utcnow
 from ..rooms.ringable import ring_state
 from ..templating import render
@@ -23,7 +23,12 @@ async def citizen_view(request: web.Request) -> web.Response:
     citizen_id = int(request.match_info["citizen_id"])
     async with request.app[sessionmaker_key].begin() as session:
         identity, citizen = await require_citizen(request, session, citizen_id)
-        data = await overview(session, citizen, identity.language)
+        data = await overview(
+            session,
+            citizen,
+            identity.language,
+            end_of_today(utcnow(), request.app[settings_key].zone),
+        )
         sheets = {
             "sheets": await agreements.sheets_for(session, citizen_id),
             "may_write_sheet": agreements.may_write(identity, citizen),
