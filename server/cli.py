@@ -132,12 +132,12 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Seed the demo organisation unless it exists, then print where to log in."""
-    from .demo import DEMO_SLUG, print_demo_access, seed_demo
+    from .demo import DEMO_SLUG, live_demo_tablets, print_demo_access, seed_demo
     from .demo_day import lay_out_demo_day
 
     asyncio.run(seed_demo(settings, force=args.force))
     added = asyncio.run(lay_out_demo_day(settings.database_url, DEMO_SLUG))
-    print_demo_access(settings)
+    print_demo_access(settings, asyncio.run(live_demo_tablets(settings)))
     if added:
         print(f"  {added} visits laid out around now: each nurse has one due in a few minutes.")
     return 0

@@ -314,8 +314,26 @@ async def create_admin(
         await engine.dispose()
 
 
-def print_demo_access(settings: Settings) -> None:
-    """Tell the person who ran `make run` where to go and how to log in."""
+async def live_demo_tablets(settings: Settings) -> set[int]:
+    """The demo citizens (by index) whose demo tablet token still works (not revoked or
+    replaced by a new enrolment since)."""
+    hashes = {token_hash(demo_kiosk_token(settings, i)): i for i in range(len(CITIZEN_NAMES))}
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            live = await session.scalars(
+                select(KioskDevice.token_hash).where(
+                    KioskDevice.token_hash.in_(hashes), KioskDevice.revoked_at.is_(None)
+                )
+            )
+            return {hashes[h] for h in live if h is not None}
+    finally:
+        await engine.dispose()
+
+
+def print_demo_access(settings: Settings, live: set[int] | None = None) -> None:
+    """Tell the person who ran `make run` where to go and how to log in (``live``: the demo
+    tablets that still work; the others are left out)."""
     url = settings.public_url.rstrip("/")
     print(f"\nscreenvisit demo — open {url}/login")
     print(f"  staff logins (password '{DEMO_PASSWORD}'):")
@@ -325,5 +343,10 @@ def print_demo_access(settings: Settings) -> None:
         )
     print("  citizen tablets (open in a browser; the token is kept in the URL fragment):")
     for index, (name, _) in enumerate(CITIZEN_NAMES):
-        print(f"    {name:<18} {url}/kiosk/#token={demo_kiosk_token(settings, index)}")
+        if live is None or index in live:
+            print(f"    {name:<18} {url}/kiosk/#token={demo_kiosk_token(settings, index)}")
+    gone = len(CITIZEN_NAMES) - len(live) if live is not None else 0
+    if gone:
+        print(f"    ({gone} demo tablets were revoked or replaced: open {url}/kiosk/ on a new one")
+        print("     and enrol it with its pairing code from the citizen's page)")
     print()

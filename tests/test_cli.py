@@ -56,6 +56,28 @@ def test_cli_migrate_seed_is_idempotent(cli_env: dict[str, str]) -> None:
         assert "anna" in seeded.stdout and "/kiosk/#token=demo-" in seeded.stdout
 
 
+def test_cli_seed_demo_leaves_out_revoked_tablets(cli_env: dict[str, str]) -> None:
+    """A demo tablet revoked since the first run is not offered again by the next one."""
+    import sqlite3
+
+    assert run_cli("migrate", env=cli_env).returncode == 0
+    first = run_cli("seed-demo", env=cli_env)
+    assert first.returncode == 0 and "Karen Sørensen" in first.stdout
+    path = cli_env["SCREENVISIT_DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+    db = sqlite3.connect(path)
+    try:
+        with db:  # commits
+            db.execute(
+                "UPDATE kiosk_device SET revoked_at = CURRENT_TIMESTAMP WHERE label = 'Tablet 01'"
+            )
+    finally:
+        db.close()
+    again = run_cli("seed-demo", env=cli_env)
+    assert again.returncode == 0, again.stderr
+    assert "Karen Sørensen" not in again.stdout and "Poul Andersen" in again.stdout
+    assert "1 demo tablets were revoked or replaced" in again.stdout
+
+
 def test_cli_create_admin_then_login_page(cli_env: dict[str, str]) -> None:
     """create-admin refuses short passwords and creates an administrator otherwise."""
     assert run_cli("migrate", env=cli_env).returncode == 0
