@@ -112,6 +112,27 @@ function onCallState(snapshot) {
   if (snapshot.state === "active") loadColleagues();
 }
 
+// A tablet whose camera is hidden sends black frames: say so instead of showing a black box
+// that looks like a fault. Two dark samples in a row show the note; one lit frame hides it.
+const DARK_MAX = 16; // the brightest channel value (0–255) a hidden camera's frame reaches
+const cameraProbe = document.createElement("canvas");
+let darkSamples = 0;
+
+function watchRemoteCamera() {
+  if (callState !== "active" || remoteVideo.readyState < 2 || !remoteVideo.videoWidth) return;
+  cameraProbe.width = 32;
+  cameraProbe.height = 18;
+  const context = cameraProbe.getContext("2d", { willReadFrequently: true });
+  context.drawImage(remoteVideo, 0, 0, cameraProbe.width, cameraProbe.height);
+  const { data } = context.getImageData(0, 0, cameraProbe.width, cameraProbe.height);
+  let brightest = 0;
+  for (let i = 0; i < data.length; i += 4) brightest = Math.max(brightest, data[i], data[i + 1], data[i + 2]);
+  darkSamples = brightest <= DARK_MAX ? darkSamples + 1 : 0;
+  const hidden = darkSamples >= 2;
+  document.getElementById("remote-camera-off").hidden = !hidden;
+  root.dataset.remoteCamera = hidden ? "hidden" : "shown";
+}
+
 function finish(ended = true, why = undefined) {
   if (ended) setState("ended", why);
   clearInterval(statsTimer);
@@ -291,6 +312,7 @@ async function start() {
     else if (state === "open" && callState === "reconnecting") setState(client.callId ? "active" : "ready");
   });
   statsTimer = setInterval(() => pollStats().catch(() => {}), STATS_EVERY_MS);
+  setInterval(watchRemoteCamera, 1000);
   client.start();
 }
 
