@@ -137,8 +137,7 @@ async def _her_citizens(session: AsyncSession, staff_id: int) -> list[Citizen]:
         .join(Consent, Consent.citizen_id == Citizen.id)
         .where(
             ContactPerson.staff_id == staff_id,
-            Consent.kind == ConsentKind.SCREEN_VISITS,
-            Consent.withdrawn_at.is_(None),
+            Consent.in_force(ConsentKind.SCREEN_VISITS),
         )
         .order_by(Citizen.name)
     )
@@ -150,8 +149,7 @@ async def _auto_answer_citizens(session: AsyncSession, citizen_ids: list[int]) -
     rows = await session.scalars(
         select(Consent.citizen_id).where(
             Consent.citizen_id.in_(citizen_ids),
-            Consent.kind == ConsentKind.AUTO_ANSWER,
-            Consent.withdrawn_at.is_(None),
+            Consent.in_force(ConsentKind.AUTO_ANSWER),
         )
     )
     return set(rows)

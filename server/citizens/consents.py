@@ -371,9 +371,7 @@ async def _lock_citizen(session: AsyncSession, citizen_id: int) -> None:
 async def _active(
     session: AsyncSession, citizen_id: int, kind: ConsentKind, relative_id: int | None
 ) -> list[Consent]:
-    query = select(Consent).where(
-        Consent.citizen_id == citizen_id, Consent.kind == kind, Consent.withdrawn_at.is_(None)
-    )
+    query = select(Consent).where(Consent.citizen_id == citizen_id, Consent.in_force(kind))
     if kind in RELATIVE_FLAGS:
         query = query.where(Consent.relative_id == relative_id)
     return list(await session.scalars(query.order_by(Consent.id)))
@@ -386,8 +384,7 @@ async def active_kind(
     found: Consent | None = await session.scalar(
         select(Consent).where(
             Consent.relative_id == relative.id,
-            Consent.kind == kind,
-            Consent.withdrawn_at.is_(None),
+            Consent.in_force(kind),
         )
     )
     return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ColumnElement, ForeignKey, String, Text, UniqueConstraint, and_, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..vocabulary import ConsentKind
@@ -80,6 +80,11 @@ class Consent(Base):
     withdrawn_at: Mapped[dt.datetime | None]
     withdrawn_by: Mapped[str | None]
     withdrawn_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    @classmethod
+    def in_force(cls, kind: ConsentKind) -> ColumnElement[bool]:
+        """The one condition for "an active consent of ``kind``" that every reader uses."""
+        return and_(cls.kind == kind, cls.withdrawn_at.is_(None))
 
 
 class Relative(Base):

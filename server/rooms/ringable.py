@@ -86,8 +86,7 @@ async def without_screen_consent(
     """
     consented = exists().where(
         Consent.citizen_id == Citizen.id,
-        Consent.kind == ConsentKind.SCREEN_VISITS,
-        Consent.withdrawn_at.is_(None),
+        Consent.in_force(ConsentKind.SCREEN_VISITS),
     )
     rows = await session.execute(
         select(Citizen.id, Citizen.name, Team.name)

@@ -78,8 +78,7 @@ async def citizen_facts(session: AsyncSession, citizen_id: int) -> CitizenFacts 
         .select_from(Consent)
         .where(
             Consent.citizen_id == citizen_id,
-            Consent.kind == ConsentKind.SCREEN_VISITS,
-            Consent.withdrawn_at.is_(None),
+            Consent.in_force(ConsentKind.SCREEN_VISITS),
         )
     )
     return CitizenFacts(
@@ -104,8 +103,7 @@ async def auto_answer_consent(
         select(Consent)
         .where(
             Consent.citizen_id == citizen_id,
-            Consent.kind == ConsentKind.AUTO_ANSWER,
-            Consent.withdrawn_at.is_(None),
+            Consent.in_force(ConsentKind.AUTO_ANSWER),
         )
         .order_by(Consent.granted_at.desc())
         .limit(1)

@@ -221,8 +221,7 @@ async def _notify_relatives(session: AsyncSession, notice: _Notice) -> list[str]
         select(Consent.id)
         .where(
             Consent.citizen_id == citizen.id,
-            Consent.kind == ConsentKind.NOTIFY_RELATIVE,
-            Consent.withdrawn_at.is_(None),
+            Consent.in_force(ConsentKind.NOTIFY_RELATIVE),
         )
         .where(or_(Consent.relative_id == Relative.id, Consent.relative_id.is_(None)))
     )

@@ -77,9 +77,8 @@ async def _screen_consents(session: AsyncSession, org_id: int) -> frozenset[str]
         .where(
             ExternalRef.organisation_id == org_id,
             ExternalRef.kind == CITIZEN,
-            Consent.kind == ConsentKind.SCREEN_VISITS,
+            Consent.in_force(ConsentKind.SCREEN_VISITS),
             Consent.relative_id.is_(None),
-            Consent.withdrawn_at.is_(None),
         )
     )
     return frozenset(rows)
