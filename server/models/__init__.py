@@ -20,6 +20,7 @@ from .calls import Call, CallParticipant
 from .citizen import Citizen, Consent, ContactPerson, KioskDevice, Relative
 from .inbox import InboxItem
 from .kiosk import KioskPairing, KioskSelfTest
+from .notices import CitizenNotice, NoticeChannel, NoticeKind, NoticeWatch, SmsRecipient
 from .organisation import LoginThrottle, Organisation, Staff, StaffSession, Team, TeamMembership
 from .scheduling import (
     CalendarFeed,
@@ -35,6 +36,11 @@ from .visits import Observation, Outcome, Visit, VisitPlan, VisitType
 
 __all__ = [
     "AgreementSheet",
+    "CitizenNotice",
+    "NoticeChannel",
+    "NoticeKind",
+    "NoticeWatch",
+    "SmsRecipient",
     "CalendarFeed",
     "CitizenPause",
     "ExternalRef",
