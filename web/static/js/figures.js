@@ -28,10 +28,43 @@ function draw(id, type, labels, series, options = {}) {
       maintainAspectRatio: false,
       animation: false,
       scales: { y: { beginAtZero: true, ...options.y } },
-      plugins: { legend: { position: "bottom" } },
+      // The canvas legend cannot wrap: a long label is cut on a phone. An HTML list can.
+      plugins: { legend: { display: false } },
     },
   });
   charts.set(id, chart);
+  drawLegend(id, chart);
+}
+
+/** The chart's series as a list under it: each a button that shows or hides its line. */
+function drawLegend(id, chart) {
+  const box = document.getElementById(id).closest("figure");
+  let list = box.querySelector(".chart-legend");
+  if (!list) {
+    list = document.createElement("ul");
+    list.className = "chart-legend";
+    box.append(list);
+  }
+  list.replaceChildren(
+    ...chart.data.datasets.map((dataset, index) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.setAttribute("aria-pressed", "true");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = dataset.borderColor;
+      button.append(swatch, dataset.label);
+      button.addEventListener("click", () => {
+        const shown = !chart.isDatasetVisible(index);
+        chart.setDatasetVisibility(index, shown);
+        chart.update();
+        button.setAttribute("aria-pressed", String(shown));
+      });
+      const item = document.createElement("li");
+      item.append(button);
+      return item;
+    }),
+  );
 }
 
 /** "2026-W47" in the reader's words: "uge 47" (charts) or "uge 47, 2026" (the table). */
