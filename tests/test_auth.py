@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from server.demo import DEMO_PASSWORD
 from server.models import AuditEvent, Citizen, LoginThrottle, Team
+from server.pages.login import safe_next
 from server.settings import Settings
 from tests.conftest import Client, csrf_from, login, login_response
 from tests.databases import transaction
@@ -177,3 +179,39 @@ async def test_client_address_behind_trusted_proxy(aiohttp_client, demo: Setting
             )
         )
     assert "198.51.100.1" not in remotes
+
+
+@pytest.mark.parametrize(
+    ("target", "followed"),
+    [
+        ("/citizens/3", "/citizens/3"),
+        ("/planning?team=2#today", "/planning?team=2#today"),
+        ("/\t/evil.example", "/"),  # a browser drops the tab: //evil.example
+        ("/\n/evil.example", "/"),
+        ("/x\r\nSet-Cookie: a=b", "/"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+        ("evil.example", "/"),
+        ("/\x00", "/"),
+    ],
+)
+def test_only_same_site_paths_are_followed_after_login(target: str, followed: str) -> None:
+    assert safe_next(target) == followed
+
+
+async def test_login_with_a_tab_in_next_stays_on_the_site(client: Client, demo: Settings) -> None:
+    page = await client.get("/login")
+    response = await client.post(
+        "/login",
+        data={
+            "username": "anna",
+            "password": DEMO_PASSWORD,
+            "csrf_token": csrf_from(await page.text()),
+            "next": "/\t/evil.example",
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == "/"

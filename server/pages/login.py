@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -43,10 +44,21 @@ class LoginForm(BaseModel):
 
 
 def safe_next(target: str) -> str:
-    """Only same-site relative paths are followed after login (no open redirect)."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+    """Only same-site paths are followed after login (no open redirect).
+
+    Read the way a browser reads a Location: it drops tabs and line breaks anywhere and treats
+    a backslash as a slash, so "/<TAB>/evil.example" and "/<BACKSLASH>evil.example" both lead
+    to another host.
+    Any control character or backslash is refused outright (a CR/LF would also break the header).
+    """
+    if any(ch < " " or ch in "\x7f\\" for ch in target):
+        return "/"
+    if not target.startswith("/") or target.startswith("//"):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
 
 
 def username_lock(app: web.Application, username: str) -> asyncio.Lock:
