@@ -15,6 +15,7 @@ from . import i18n, ops, pages, signaling
 from .api import API_TABLES
 from .api.openapi import build_openapi
 from .api.spec import dump
+from .bounds import path_id_middleware
 from .db import database_ctx
 from .keys import (
     enrolment_limiter_key,
@@ -43,7 +44,12 @@ VERSION = "0.1.0"
 def create_app(settings: Settings) -> web.Application:
     """Assemble routes, middlewares, templates and resource lifetimes."""
     app = web.Application(
-        middlewares=[forwarded_middleware, error_middleware, identity_middleware],
+        middlewares=[
+            forwarded_middleware,
+            error_middleware,
+            identity_middleware,
+            path_id_middleware,
+        ],
         client_max_size=settings.max_body_kb * 1024,
     )
     app[settings_key] = settings

@@ -1,0 +1,60 @@
+"""Ids past what the database can hold are not found, on every route and on both backends."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiohttp import web
+
+from server.bounds import MAX_ID, out_of_range
+from server.settings import Settings
+from tests.conftest import Client, login
+from tests.console.conftest import csrf
+
+NUMERIC = re.compile(r"\(\?P<(\w+)>\\d\+\)")
+
+
+@pytest.fixture
+def db_url(both_backends: str) -> str:
+    return both_backends
+
+
+def numeric_routes(app: web.Application) -> list[tuple[str, str]]:
+    """(method, path with each numeric id as ID) of every route that takes one."""
+    found = set()
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        numeric = NUMERIC.findall(info["pattern"].pattern) if "pattern" in info else []
+        if route.method in {"HEAD", "*"} or not numeric:
+            continue
+        path = info["formatter"]
+        for name in numeric:
+            path = path.replace("{" + name + "}", "ID")
+        found.add((route.method, re.sub(r"\{\w+\}", "x", path)))  # other parameters: any text
+    return sorted(found)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1", False), (str(MAX_ID), False), (str(MAX_ID + 1), True), ("9" * 40, True), ("x1", False)],
+)
+def test_out_of_range(value: str, expected: bool) -> None:
+    assert out_of_range(value) is expected
+
+
+async def test_every_numeric_route_answers_404_for_an_id_past_the_range(
+    client: Client, demo: Settings
+) -> None:
+    assert await login(client, "admin") == 303
+    headers = await csrf(client)
+    routes = numeric_routes(client.app)
+    assert len(routes) > 20, routes  # the table really lists the app's routes
+    for method, template in routes:
+        for huge in (MAX_ID + 1, 2**63):
+            path = template.replace("ID", str(huge))
+            response = await client.request(
+                method, path, headers={**headers, "Accept": "application/json"}, json={}
+            )
+            assert response.status == 404, f"{method} {path}: {response.status}"
+            assert (await response.json())["error"]["code"] == "not_found"
