@@ -21,7 +21,7 @@ from ..visits import lifecycle
 from ..visits.status import Change
 from ..visits.updates import VisitUpdate
 from ..vocabulary import RECORDED_ONLY, EndReason, PeerKind
-from . import colleagues
+from . import colleagues, devices
 from .errors import SignalingError
 from .facts import caller_facts, db_id
 from .hub import Hub
@@ -75,6 +75,7 @@ async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
         raise
     await peer.send(await snapshot(hub, call, peer.peer_id, ref=msg.id))
     await kiosk.send(ring_message(hub, call, peer, kiosk, meta, auto_s))
+    await devices.tell_device_states(hub, call, [peer.peer_id])  # e.g. it rings silently
     hub.start_timer(
         ("ring", call.call_id, ""),
         meta.ring_timeout_s,
@@ -241,6 +242,7 @@ async def on_accept(hub: Hub, peer: Peer, msg: Accept) -> None:
     for seat in list(call.participants):
         ref = msg.id if seat == peer.peer_id else None
         await hub.bus.send(seat, await snapshot(hub, call, seat, ref=ref))
+    await devices.tell_device_states(hub, call, call.participants)
     # The kiosk's offer follows on this socket at once: persisting in a hub task keeps a
     # database write (about 10 ms on SQLite) out of the call set-up (bench/call_setup.py).
     hub.spawn(lambda: _persist_answer(hub, call.call_id, answered_at))

@@ -10,7 +10,7 @@ import time
 from aiohttp import WSMsgType, web
 
 from ..keys import settings_key, websockets_key
-from . import calls, colleagues, relay, session
+from . import calls, colleagues, devices, relay, session
 from .dispatch import HandlerTable
 from .errors import SignalingError, refusal_for
 from .hub import Hub, hub_key
@@ -21,6 +21,7 @@ from .messages import (
     Candidate,
     CloseCode,
     Decline,
+    DeviceState,
     ErrorCode,
     Hangup,
     Hello,
@@ -51,6 +52,7 @@ HANDLERS = (
     .add(Offer, relay.on_offer)
     .add(Answer, relay.on_answer)
     .add(Candidate, relay.on_candidate)
+    .add(DeviceState, devices.on_device_state)
 )
 RATE_WINDOW_S = 1.0
 RATE_LIMIT = 60  # messages per second; trickle ICE bursts stay far below

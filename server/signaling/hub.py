@@ -40,7 +40,7 @@ from .messages import (
     PresenceEntry,
     VisitUpdated,
 )
-from .peer import Peer
+from .peer import Peer, sound_of
 
 logger = logging.getLogger(__name__)
 TimerKey = tuple[str, str, str]
@@ -155,6 +155,7 @@ class Hub:
                 online=c in online,
                 last_seen=seen.get(int(c)),
                 in_call=await self.book.call_of_citizen(c) is not None,
+                sound=sound_of(await self.kiosk_peer(c)) if c in online else None,
             )
             for c in citizen_ids
         ]

@@ -188,6 +188,8 @@ class PresenceEntry(_Struct):
     online: bool
     last_seen: AwareDatetime | None = None
     in_call: bool = False
+    # Whether the tablet can ring aloud now; null while offline or when it never said (old kiosks).
+    sound: bool | None = None
 
 
 # -- client → server ---------------------------------------------------------------------------
@@ -290,6 +292,15 @@ class Candidate(_ClientMessage):
     candidate: IceCandidate | None
 
 
+class DeviceState(_ClientMessage):
+    """Kiosk only: whether the tablet can ring aloud and sends (or could send) picture and sound."""
+
+    type: Literal["device-state"] = "device-state"
+    sound: bool
+    camera: bool
+    microphone: bool
+
+
 class Hangup(_ClientMessage):
     """Leave the call; when the kiosk or the last staff member hangs up, the call ends."""
 
@@ -309,7 +320,8 @@ ClientMessage = Annotated[
     | Offer
     | Answer
     | Candidate
-    | Hangup,
+    | Hangup
+    | DeviceState,
     Field(discriminator="type"),
 ]
 client_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -441,6 +453,17 @@ class PeerReconnected(_ServerMessage):
     peer: PeerInfo
 
 
+class PeerState(_ServerMessage):
+    """Staff only: a participant's devices (the tablet's camera, microphone and ring tone)."""
+
+    type: Literal["peer-state"] = "peer-state"
+    call_id: Id
+    peer_id: Id
+    camera: bool
+    microphone: bool
+    sound: bool
+
+
 class CallEnded(_ServerMessage):
     """The call is over for everybody."""
 
@@ -522,6 +545,7 @@ ServerMessage = Annotated[
     | PeerLeft
     | PeerDisconnected
     | PeerReconnected
+    | PeerState
     | CallEnded
     | RelayedOffer
     | RelayedAnswer

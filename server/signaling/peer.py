@@ -17,6 +17,15 @@ logger = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 5.0
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceFacts:
+    """What a tablet last said it can do (``device-state``): ring aloud, send picture and sound."""
+
+    sound: bool
+    camera: bool
+    microphone: bool
+
+
 @dataclass(eq=False, slots=True)
 class Peer:
     """A socket with its profile; the only object that writes to that socket."""
@@ -27,6 +36,9 @@ class Peer:
     resume_token: str = field(repr=False)
     message_times: list[float] = field(default_factory=list, repr=False)
     dropped: int = 0
+    # Kiosks only; None until the tablet says (old kiosks never do). It lives and dies with the
+    # socket: a tablet that reconnects says it again after its welcome.
+    device: DeviceFacts | None = None
 
     def info(self, *, connected: bool = True) -> PeerInfo:
         """How other participants see this peer."""
@@ -56,6 +68,11 @@ class Peer:
         except (ConnectionResetError, TimeoutError):
             # The reader task notices the dead socket and cleans up; nothing to do here.
             logger.debug("dropped a message to peer %s", self.peer_id)
+
+
+def sound_of(peer: Peer | None) -> bool | None:
+    """A presence entry's ``sound``: unknown (None) while offline or never reported."""
+    return None if peer is None or peer.device is None else peer.device.sound
 
 
 def peer_info(peer_id: str, profile: PeerProfile, *, connected: bool = True) -> PeerInfo:

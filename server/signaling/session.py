@@ -14,7 +14,7 @@ from ..rooms.book import PeerProfile
 from ..rooms.errors import RoomError
 from ..security import new_token
 from ..vocabulary import CallState, PeerKind
-from . import calls
+from . import calls, devices
 from .errors import SignalingError, refusal_for
 from .facts import db_id
 from .hub import Hub
@@ -148,13 +148,13 @@ async def _resume(hub: Hub, peer: Peer, call_id: str, token: str) -> CallSnapsho
 
 
 async def _after_resume(hub: Hub, peer: Peer, call_id: str) -> None:
-    """A kiosk that resumes a ringing call rings again (its screen was reloaded)."""
+    """A resumed peer hears the others' devices; a kiosk that resumes a ringing call rings
+    again (its screen was reloaded)."""
     call = await hub.book.find(call_id)
-    if (
-        call is None
-        or call.state is not CallState.RINGING
-        or peer.profile.kind is not PeerKind.KIOSK
-    ):
+    if call is None:
+        return
+    await devices.tell_device_states(hub, call, [peer.peer_id])
+    if call.state is not CallState.RINGING or peer.profile.kind is not PeerKind.KIOSK:
         return
     caller = next((hub.peers[s.peer_id] for s in call.staff if s.peer_id in hub.peers), None)
     meta = await hub.book.meta(call_id)
