@@ -67,6 +67,9 @@ def _persisted_secret() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m server`` and the ``screenvisit`` script."""
     args = build_parser().parse_args(argv)
+    # Health data: every file and directory this process creates (the SQLite database and its
+    # journal, the secret, certificates) is readable by its owner only.
+    os.umask(0o077)
     try:
         settings = load_settings(dict(os.environ))
     except SettingsError as exc:
@@ -75,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .logs import configure_logging
 
     configure_logging(settings)
+    from .db import restrict_sqlite_files
+
+    restrict_sqlite_files(settings.database_url)
     return COMMANDS[args.command](args, settings)
 
 

@@ -56,6 +56,16 @@ def test_cli_migrate_seed_is_idempotent(cli_env: dict[str, str]) -> None:
         assert "anna" in seeded.stdout and "/kiosk/#token=demo-" in seeded.stdout
 
 
+def test_cli_keeps_the_database_private(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """The SQLite file is 0600 when the CLI creates it, and made 0600 when it was not."""
+    database = tmp_path / "cli.db"
+    assert run_cli("migrate", env=cli_env).returncode == 0
+    assert database.stat().st_mode & 0o777 == 0o600
+    database.chmod(0o644)  # e.g. restored from a backup
+    assert run_cli("migrate", env=cli_env).returncode == 0
+    assert database.stat().st_mode & 0o777 == 0o600
+
+
 def test_cli_seed_demo_leaves_out_revoked_tablets(cli_env: dict[str, str]) -> None:
     """A demo tablet revoked since the first run is not offered again by the next one."""
     import sqlite3
