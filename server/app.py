@@ -33,6 +33,7 @@ from .middlewares import (
     identity_middleware,
     security_headers,
 )
+from .notices.job import notices_ctx
 from .ratelimit import FailureLimiter
 from .scheduling.import_jobs import import_jobs_ctx
 from .scheduling.jobs import scheduler_ctx
@@ -69,6 +70,7 @@ def create_app(settings: Settings) -> web.Application:
     _add_routes(app)
     app.on_shutdown.append(close_websockets)  # after signalling's: calls end before sockets close
     app.cleanup_ctx.append(scheduler_ctx)  # after the hub: it reaches the consoles through it
+    app.cleanup_ctx.append(notices_ctx)
     return app
 
 

@@ -6,7 +6,7 @@ The one place that reads and writes them; keys other features keep in the same J
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -38,6 +38,18 @@ class OverdueEscalation(BaseModel):
     on_call_staff_ids: list[int] = Field(default_factory=list, max_length=50)
 
 
+class Reminders(BaseModel):
+    """When the citizen is reminded of a visit: the evening before and minutes before."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    evening_before: str | None = Field(default="18:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    minutes_before: list[Annotated[int, Field(ge=5, le=720)]] = Field(
+        default_factory=lambda: [30], max_length=4
+    )
+
+
 class OrgSettings(BaseModel):
     """Settings an administrator may change; unknown keys in the stored JSON are kept aside."""
 
@@ -52,6 +64,7 @@ class OrgSettings(BaseModel):
     tablet_refusal: TabletRefusal = TabletRefusal.RETRY
     # A medication dose may not be moved closer than this to the plan's next or previous dose.
     medication_min_gap_h: int = Field(default=4, ge=1, le=12)
+    reminders: Reminders = Field(default_factory=Reminders)
 
 
 FIELDS = frozenset(OrgSettings.model_fields)

@@ -51,6 +51,12 @@ def _zone(value: str) -> str:
     return value
 
 
+def _sms_adapter(value: str) -> str:
+    if value not in {"log", "none"}:
+        raise ValueError("expected log or none")
+    return value
+
+
 def _path(value: str) -> Path:
     return Path(value).expanduser()
 
@@ -107,6 +113,9 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = True
+    notices_interval_s: float = 30.0  # how often reminders and change notices are worked out
+    kiosk_poll_s: float = 30.0  # how often an idle tablet fetches its facts and notices
+    sms_adapter: str = "log"  # "log" (the demo: logged, number masked) or "none"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -191,5 +200,8 @@ _CASTS: dict[str, Callable[[str], Any]] = {
     "smtp_user": lambda v: v or None,
     "smtp_password": lambda v: v or None,
     "smtp_starttls": _bool,
+    "notices_interval_s": float,
+    "kiosk_poll_s": float,
+    "sms_adapter": _sms_adapter,
     "timezone": _zone,
 }

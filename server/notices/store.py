@@ -1,0 +1,273 @@
+"""Citizen notices in the database: facts about visits, creating notices idempotently, what the
+tablet shows now, marking one shown, and the nurse's "forsinket" notice.
+
+Functions take the caller's session and never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..models import Citizen, KioskDevice, Staff, Visit, VisitType
+from ..models.notices import CitizenNotice, NoticeChannel, NoticeKind, SmsRecipient
+from ..vocabulary import Channel, Role, VisitStatus
+from . import texts
+from .rules import visible
+
+SHOWN_AT_MOST = 2
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRow:
+    """A visit with what its notices say about it."""
+
+    visit_id: int
+    citizen_id: int
+    organisation_id: int
+    few_new_faces: bool
+    status: VisitStatus
+    window_min: int
+    attempts: int
+    staff_id: int | None
+    facts: texts.VisitFacts
+
+    @property
+    def window_end(self) -> dt.datetime:
+        """When the visit's window closes."""
+        return self.facts.planned_at + dt.timedelta(minutes=self.window_min)
+
+
+def visit_rows() -> Select[*tuple[Any, ...]]:
+    """The columns `VisitRow` is built from (callers add their conditions)."""
+    query: Select[*tuple[Any, ...]] = (
+        select(
+            Visit.id,
+            Visit.citizen_id,
+            Citizen.organisation_id,
+            Citizen.few_new_faces,
+            Visit.status,
+            Visit.window_min,
+            Visit.attempts,
+            Visit.assigned_staff_id,
+            Visit.planned_at,
+            Visit.channel,
+            VisitType.name_da,
+            VisitType.name_en,
+            Staff.display_name,
+            Staff.role,
+        )
+        .join(Citizen, Citizen.id == Visit.citizen_id)
+        .join(VisitType, VisitType.id == Visit.visit_type_id)
+        .outerjoin(Staff, Staff.id == Visit.assigned_staff_id)
+    )
+    return query
+
+
+def visit_row(row: Sequence[Any]) -> VisitRow:
+    """A `VisitRow` from one result row of `visit_rows()`."""
+    (vid, cid, org, few, status, window, attempts, staff_id, at, channel, da, en, name, role) = row
+    facts = texts.VisitFacts(at, Channel(channel), da, en, name, Role(role) if role else None)
+    return VisitRow(vid, cid, org, few, VisitStatus(status), window, attempts, staff_id, facts)
+
+
+async def load_visit(session: AsyncSession, visit_id: int) -> VisitRow | None:
+    """One visit's row, or None."""
+    row = (await session.execute(visit_rows().where(Visit.id == visit_id))).first()
+    return visit_row(row) if row else None
+
+
+async def channels(
+    session: AsyncSession, citizen_ids: Collection[int], *, sms: bool
+) -> dict[int, NoticeChannel]:
+    """Where each citizen's notices go: an active tablet, else an SMS number (when SMS is on).
+
+    Citizens with neither are left out: nobody is told.
+    """
+    if not citizen_ids:
+        return {}
+    ids = set(citizen_ids)
+    tablets = set(
+        await session.scalars(
+            select(KioskDevice.citizen_id).where(
+                KioskDevice.citizen_id.in_(ids),
+                KioskDevice.enrolled_at.is_not(None),
+                KioskDevice.revoked_at.is_(None),
+            )
+        )
+    )
+    phones: set[int] = set()
+    if sms:
+        query = select(SmsRecipient.citizen_id).where(SmsRecipient.citizen_id.in_(ids))
+        phones = set(await session.scalars(query))
+    return {
+        c: NoticeChannel.TABLET if c in tablets else NoticeChannel.SMS
+        for c in ids
+        if c in tablets or c in phones
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotice:
+    """A notice to create."""
+
+    visit: VisitRow
+    kind: NoticeKind
+    key: str
+    words: texts.Words
+    show_from: dt.datetime
+    show_until: dt.datetime
+    created_by_staff_id: int | None = None
+
+
+async def create(
+    session: AsyncSession, new: NewNotice, channel: NoticeChannel, now: dt.datetime
+) -> int | None:
+    """Insert the notice unless one with its key exists for the visit; the new id or None."""
+    values = {
+        "citizen_id": new.visit.citizen_id,
+        "visit_id": new.visit.visit_id,
+        "kind": new.kind.value,
+        "channel": channel.value,
+        "key": new.key[:64],
+        "text_da": new.words.da,
+        "text_en": new.words.en,
+        "staff_id": new.visit.staff_id,
+        "created_by_staff_id": new.created_by_staff_id,
+        "created_at": now,
+        "show_from": new.show_from,
+        "show_until": new.show_until,
+    }
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(CitizenNotice)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["visit_id", "channel", "key"])
+        .returning(CitizenNotice.id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class TabletNotice:
+    """A notice as the idle screen shows it."""
+
+    notice_id: int
+    visit_id: int
+    kind: NoticeKind
+    text_da: str
+    text_en: str
+    staff_name: str | None
+    staff_photo_url: str | None
+    created_at: dt.datetime
+    shown_at: dt.datetime | None
+
+
+async def for_tablet(
+    session: AsyncSession, citizen_id: int, now: dt.datetime
+) -> list[TabletNotice]:
+    """The notices the tablet shows now: the newest per visit that still means something,
+    newest first, at most two."""
+    rows = await session.execute(
+        select(CitizenNotice, Visit.status, Staff.display_name, Staff.photo_url)
+        .join(Visit, Visit.id == CitizenNotice.visit_id)
+        .outerjoin(Staff, Staff.id == CitizenNotice.staff_id)
+        .where(
+            CitizenNotice.citizen_id == citizen_id,
+            CitizenNotice.channel == NoticeChannel.TABLET,
+            CitizenNotice.show_from <= now,
+            CitizenNotice.show_until > now,
+        )
+        .order_by(CitizenNotice.created_at.desc(), CitizenNotice.id.desc())
+        .limit(50)
+    )
+    found: list[TabletNotice] = []
+    seen: set[int] = set()
+    for notice, status, name, photo in rows:
+        if notice.visit_id in seen:
+            continue
+        seen.add(notice.visit_id)
+        if visible(notice.kind, status):
+            found.append(_tablet_notice(notice, name, photo))
+    return found[:SHOWN_AT_MOST]
+
+
+def _tablet_notice(notice: CitizenNotice, name: str | None, photo: str | None) -> TabletNotice:
+    return TabletNotice(
+        notice.id,
+        notice.visit_id,
+        notice.kind,
+        notice.text_da,
+        notice.text_en,
+        texts.first_name(name),
+        photo,
+        notice.created_at,
+        notice.shown_at,
+    )
+
+
+async def mark_shown(
+    session: AsyncSession, citizen_id: int, notice_id: int, now: dt.datetime
+) -> tuple[CitizenNotice, bool] | None:
+    """Record when the tablet first showed the notice, and whether this was the first time;
+    None when it is not this citizen's tablet notice."""
+    notice = await session.get(CitizenNotice, notice_id, with_for_update=True)
+    if notice is None or notice.citizen_id != citizen_id:
+        return None
+    if notice.channel is not NoticeChannel.TABLET:
+        return None
+    first = notice.shown_at is None
+    if first:
+        notice.shown_at = now
+    return notice, first
+
+
+def delay_notice(
+    visit: VisitRow, minutes: int, now: dt.datetime, zone: ZoneInfo, staff_id: int
+) -> NewNotice:
+    """The nurse's "forsinket ca. N min": the visit comes N minutes after its time (or now)."""
+    expected = max(visit.facts.planned_at, now) + dt.timedelta(minutes=minutes)
+    expected = expected.replace(second=0, microsecond=0)
+    return NewNotice(
+        visit=visit,
+        kind=NoticeKind.LATE,
+        key=f"delay:{now.astimezone(dt.UTC):%Y%m%dT%H%M}:{minutes}",
+        words=texts.late_by_staff(visit.facts, minutes, expected, zone),
+        show_from=now,
+        show_until=max(visit.window_end, expected + dt.timedelta(minutes=visit.window_min)),
+        created_by_staff_id=staff_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DelayState:
+    """The latest "forsinket" notice of a visit: when the citizen was told (None: not yet)."""
+
+    visit_id: int
+    notice_id: int
+    channel: NoticeChannel
+    created_at: dt.datetime
+    told_at: dt.datetime | None
+
+
+async def delay_states(session: AsyncSession, visit_ids: Collection[int]) -> dict[int, DelayState]:
+    """Each visit's latest late notice, by visit id."""
+    if not visit_ids:
+        return {}
+    rows = await session.scalars(
+        select(CitizenNotice)
+        .where(CitizenNotice.visit_id.in_(set(visit_ids)), CitizenNotice.kind == NoticeKind.LATE)
+        .order_by(CitizenNotice.created_at, CitizenNotice.id)
+    )
+    return {
+        n.visit_id: DelayState(n.visit_id, n.id, n.channel, n.created_at, n.shown_at or n.sent_at)
+        for n in rows
+    }
