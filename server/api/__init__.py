@@ -18,6 +18,7 @@ from . import (
     inbox,
     kiosk_device,
     me,
+    notices,
     outcomes,
     overview,
     pauses,
@@ -45,4 +46,6 @@ API_TABLES: tuple[ApiRoutes, ...] = (
     figures.api,
     agreements.api,
     consents.api,
+    notices.api,
+    notices.kiosk_api,
 )

@@ -18,6 +18,7 @@ from ..citizens.kiosk_home import next_visit, todays_agreements
 from ..errors import Forbidden
 from ..keys import sessionmaker_key, settings_key, team_feed_key
 from ..models import Citizen, KioskDevice, KioskSelfTest, Team, utcnow
+from ..notices import store as notice_store
 from ..orgsettings import stored_settings
 from ..visits import inbox
 from .models import WireModel
@@ -58,6 +59,22 @@ class TodayAgreements(WireModel):
     phone: str | None
 
 
+class KioskNotice(WireModel):
+    """A reminder or change notice for the idle screen (the tablet reports when it showed it)."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    notice_id: int
+    visit_id: int
+    kind: str
+    text_da: str
+    text_en: str
+    staff_name: str | None
+    staff_photo_url: str | None
+    created_at: dt.datetime
+    shown_at: dt.datetime | None
+
+
 class KioskHome(WireModel):
     """Everything the idle screen shows and the settings the tablet obeys."""
 
@@ -73,6 +90,8 @@ class KioskHome(WireModel):
     selftest_lead_min: int
     server_time: dt.datetime
     timezone: str  # the organisation's zone: the idle screen's clock shows its wall time
+    notices: list[KioskNotice] = []  # newest first, at most two
+    poll_s: float = 30.0  # how often the idle screen fetches these facts again
 
 
 class CallBackIn(WireModel):
@@ -116,6 +135,7 @@ async def kiosk_me(request: web.Request) -> KioskHome:
         now, zone = utcnow(), settings.zone
         coming = await next_visit(session, citizen.id, now, zone)
         sheet = await todays_agreements(session, citizen.id, now, zone)
+        notices = await notice_store.for_tablet(session, citizen.id, now)
         return KioskHome(
             kiosk_id=owner.kiosk_id,
             citizen_id=citizen.id,
@@ -129,6 +149,8 @@ async def kiosk_me(request: web.Request) -> KioskHome:
             selftest_lead_min=settings.selftest_lead_min,
             server_time=now,
             timezone=zone.key,
+            notices=[KioskNotice.model_validate(n) for n in notices],
+            poll_s=settings.kiosk_poll_s,
         )
 
 

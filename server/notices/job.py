@@ -320,16 +320,19 @@ class NoticeJob:
 
 
 async def _loop(job: NoticeJob, interval: float, stop: asyncio.Event) -> None:
-    """Run the job every `interval` seconds until `stop`; a failed run is logged, not fatal."""
-    while not stop.is_set():
+    """Run the job every `interval` seconds until `stop`, the first run after one interval (a
+    fresh process first lets tablets reconnect); a failed run is logged, not fatal."""
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        if stop.is_set():
+            return
         try:
             await job.step(utcnow())
         except asyncio.CancelledError:
             raise
         except Exception:  # the job must outlive one bad run (database restart, bad row)
             logger.exception("notice job failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
 async def notices_ctx(app: web.Application) -> AsyncIterator[None]:

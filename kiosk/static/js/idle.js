@@ -4,6 +4,7 @@
 import { call } from "./api.js";
 import { setPhoto } from "./call.js";
 import { clockTime, currentLanguage, longDate, setTimeZone, t } from "./i18n.js";
+import { NoticeCard } from "./notices.js";
 import { $ } from "./screens.js";
 
 const REFRESH_MS = 5 * 60 * 1000;
@@ -18,6 +19,7 @@ export class IdleScreen {
   constructor(token) {
     this.token = token;
     this.home = null;
+    this.notices = new NoticeCard(token);
     this._tick();
     setInterval(() => this._tick(), 1000);
     $("#callback-button").addEventListener("click", () => this.requestCallBack());
@@ -35,7 +37,10 @@ export class IdleScreen {
       if (err.status === 403) throw err;
     }
     clearTimeout(this._timer);
-    this._timer = setTimeout(() => this.refresh().catch(() => {}), REFRESH_MS);
+    // Notices (a nurse running late, a moved visit) must show within a minute: the server says
+    // how often to ask again (poll_s); without an answer yet, the old five minutes.
+    const every = this.home?.poll_s ? this.home.poll_s * 1000 : REFRESH_MS;
+    this._timer = setTimeout(() => this.refresh().catch(() => {}), every);
     return this.home;
   }
 
@@ -56,6 +61,7 @@ export class IdleScreen {
     }
     $("#callback-button").hidden = !home.call_back_enabled;
     this._renderAgreements(home.agreements);
+    this.notices.render(home.notices, visit?.visit_id);
   }
 
   /** The agreement sheet ("Aftaler i dag", or from a recent meeting): you do, we do, call us. */

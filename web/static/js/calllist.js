@@ -2,6 +2,7 @@
 // in a call) arrives over the signalling socket; a `visit-updated` re-fetches the rows.
 import { SignalingClient } from "/static/js/signaling.js";
 import { rememberRing } from "/static/js/ringintent.js";
+import { api } from "/static/js/console.js";
 
 const REFRESH_EVERY_MS = 60_000; // planned → due → late changes with the clock
 
@@ -15,6 +16,51 @@ list.addEventListener("click", (event) => {
   const citizenId = url.pathname.split("/").pop();
   rememberRing(citizenId, url.searchParams.get("visit"));
 });
+// "Forsinket ca. 10 min": the citizen's tablet (or SMS) is told; the row then says when the
+// citizen saw it ("Borgeren har fået besked 10:31"), re-read with the rows.
+list.addEventListener("click", async (event) => {
+  const button = event.target instanceof Element ? event.target.closest("button[data-delay-visit]") : null;
+  if (!button) return;
+  button.disabled = true;
+  const visitId = button.dataset.delayVisit;
+  try {
+    const reply = await api(`/api/visits/${visitId}/delay`, { minutes: Number(button.dataset.minutes) });
+    showDelay(visitId, reply.channel ? { told_at_local: null } : null, true);
+  } catch {
+    showDelay(visitId, { failed: true }, true);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+/** One row's delay line: told at, waiting to be seen, or nobody to tell. */
+function showDelay(visitId, state, pressed) {
+  const line = list.querySelector(`[data-delay-state="${visitId}"]`);
+  if (!line) return;
+  if (!state) {
+    line.textContent = pressed ? line.dataset.nobody : "";
+  } else if (state.failed) {
+    line.textContent = line.dataset.failed;
+  } else {
+    line.textContent = state.told_at_local
+      ? line.dataset.told.replace("{at}", state.told_at_local)
+      : line.dataset.waiting;
+  }
+}
+
+async function loadDelays() {
+  const ids = [...list.querySelectorAll("[data-delay-state]")].map((el) => el.dataset.delayState);
+  if (!ids.length) return;
+  try {
+    const reply = await api(`/api/notices/delays?visit_id=${ids.join(",")}`);
+    for (const state of reply.delays) showDelay(String(state.visit_id), state, false);
+  } catch {
+    // the next refresh tries again
+  }
+}
+list.addEventListener("calllist-refreshed", loadDelays);
+loadDelays();
+
 const live = document.getElementById("live-state");
 const alerts = document.getElementById("alerts");
 const client = new SignalingClient({ agent: "screenvisit-console/1" });
