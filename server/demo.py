@@ -51,6 +51,7 @@ VISIT_TYPES: tuple[tuple[str, str, str, bool, bool, list[str]], ...] = (
     ("reassurance", "Tryghedsopkald", "Reassurance call", False, False, []),
     ("wake_up", "Vækning", "Wake-up call", False, False, []),
     ("meal_drink", "Mad og drikke", "Meal and drink reminder", False, False, []),
+    ("structure", "Struktur og påmindelser", "Structure and reminders", False, False, []),
     ("blood_sugar", "Blodsukker", "Blood sugar", True, False, ["nurse"]),
     ("visitation_meeting", "Visitationsmøde", "Visitation meeting", False, False, []),
 )
@@ -82,7 +83,11 @@ CITIZEN_NAMES = (
 PLAN_PATTERNS = (
     (("medication", "08:00", "FREQ=DAILY"), ("reassurance", "15:00", "FREQ=DAILY")),
     (("medication", "08:30", "FREQ=DAILY"), ("meal_drink", "12:00", "FREQ=DAILY")),
-    (("wake_up", "07:30", "FREQ=DAILY"), ("bath", "10:00", "FREQ=WEEKLY;BYDAY=TU,FR")),
+    (
+        ("wake_up", "07:30", "FREQ=DAILY"),
+        ("bath", "10:00", "FREQ=WEEKLY;BYDAY=TU,FR"),
+        ("structure", "16:00", "FREQ=WEEKLY;BYDAY=MO,WE,FR"),
+    ),
     (("blood_sugar", "09:00", "FREQ=DAILY"), ("reassurance", "19:00", "FREQ=DAILY")),
 )
 SCREEN_MWF = {"0": "screen", "1": "physical", "2": "screen", "3": "physical", "4": "screen"}
@@ -102,6 +107,7 @@ async def seed_demo(settings: Settings, *, force: bool = False) -> bool:
                 select(Organisation.id).where(Organisation.slug == DEMO_SLUG)
             )
             if exists is not None and not force:
+                await _add_missing_visit_types(session, exists)
                 return False
             await _seed(session, settings)
             return True
@@ -118,18 +124,7 @@ async def _seed(session: AsyncSession, settings: Settings) -> None:
         for name, phone in (("Team Nord", "70 10 20 30"), ("Team Syd", "70 10 20 40"))
     }
     session.add_all(teams.values())
-    types = [
-        VisitType(
-            organisation_id=org.id,
-            code=c,
-            name_da=da,
-            name_en=en,
-            non_swappable=ns,
-            camera_off_by_default=cam,
-            qualified_roles=roles,
-        )
-        for c, da, en, ns, cam, roles in VISIT_TYPES
-    ]
+    types = [_visit_type(org.id, row) for row in VISIT_TYPES]
     session.add_all(types)
     await session.flush()
     staff = await _seed_staff(session, org, teams)
@@ -140,6 +135,31 @@ async def _seed(session: AsyncSession, settings: Settings) -> None:
     await generate(
         session, utcnow(), zone=settings.zone, horizon_days=settings.scheduling_horizon_days
     )
+
+
+def _visit_type(
+    organisation_id: int, row: tuple[str, str, str, bool, bool, list[str]]
+) -> VisitType:
+    code, name_da, name_en, non_swappable, camera_off, roles = row
+    return VisitType(
+        organisation_id=organisation_id,
+        code=code,
+        name_da=name_da,
+        name_en=name_en,
+        non_swappable=non_swappable,
+        camera_off_by_default=camera_off,
+        qualified_roles=roles,
+    )
+
+
+async def _add_missing_visit_types(session: AsyncSession, organisation_id: int) -> None:
+    """A demo seeded by an older version gets the visit types added since (by code, once)."""
+    have = set(
+        await session.scalars(
+            select(VisitType.code).where(VisitType.organisation_id == organisation_id)
+        )
+    )
+    session.add_all(_visit_type(organisation_id, row) for row in VISIT_TYPES if row[0] not in have)
 
 
 async def _seed_staff(

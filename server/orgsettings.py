@@ -134,3 +134,32 @@ async def _check_on_call(session: AsyncSession, organisation_id: int, ids: list[
             "The on-call list must name active staff of the organisation, each once.",
             details={"field": "overdue.on_call_staff_ids", "unknown": unknown},
         )
+
+
+# Guided scripts (``visits/guides.py``) keep an organisation's own script per visit-type code
+# under this key; the settings above never touch it.
+GUIDES_KEY = "guides"
+
+
+async def stored_guides(session: AsyncSession, organisation_id: int) -> dict[str, Any]:
+    """The organisation's own guided scripts as stored, by visit-type code (unvalidated)."""
+    guides = (await stored_settings(session, organisation_id)).get(GUIDES_KEY)
+    return dict(guides) if isinstance(guides, dict) else {}
+
+
+async def store_guide(
+    session: AsyncSession, organisation_id: int, code: str, script: dict[str, Any] | None
+) -> None:
+    """Keep ``script`` as the organisation's own for ``code``; ``None`` forgets it."""
+    org = await session.get(Organisation, organisation_id, with_for_update=True)
+    if org is None:
+        raise NotFound()
+    stored = org.settings or {}
+    kept = stored.get(GUIDES_KEY)
+    guides = dict(kept) if isinstance(kept, dict) else {}
+    if script is None:
+        guides.pop(code, None)
+    else:
+        guides[code] = script
+    # A new dict, so the JSON column sees the change.
+    org.settings = {**stored, GUIDES_KEY: guides}

@@ -14,6 +14,7 @@ from . import (
     daylist,
     enrolment,
     figures,
+    guides,
     imports,
     inbox,
     kiosk_device,
@@ -48,4 +49,5 @@ API_TABLES: tuple[ApiRoutes, ...] = (
     consents.api,
     notices.api,
     notices.kiosk_api,
+    guides.api,
 )

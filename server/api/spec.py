@@ -79,6 +79,39 @@ class ApiRoutes:
 
         return decorate
 
+    def put(
+        self, path: str, *, body: type[B], response: type[R], summary: str
+    ) -> Callable[[Callable[[web.Request, B], Awaitable[R]]], Handler]:
+        """Register a PUT (replace) whose JSON body is validated as ``body``."""
+
+        def decorate(func: Callable[[web.Request, B], Awaitable[R]]) -> Handler:
+            self._document("PUT", path, summary, body, response, 200, False)
+
+            async def handler(request: web.Request) -> web.StreamResponse:
+                parsed = await parse_body(request, body)
+                return model_response(await func(request, parsed), 200)
+
+            self.table.put(path, name=func.__name__)(handler)
+            return handler
+
+        return decorate
+
+    def delete(
+        self, path: str, *, response: type[R], summary: str
+    ) -> Callable[[Callable[[web.Request], Awaitable[R]]], Handler]:
+        """Register a DELETE (no body) returning ``response``."""
+
+        def decorate(func: Callable[[web.Request], Awaitable[R]]) -> Handler:
+            self._document("DELETE", path, summary, None, response, 200, False)
+
+            async def handler(request: web.Request) -> web.StreamResponse:
+                return model_response(await func(request), 200)
+
+            self.table.delete(path, name=func.__name__)(handler)
+            return handler
+
+        return decorate
+
     def _document(
         self,
         method: str,

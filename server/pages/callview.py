@@ -17,6 +17,7 @@ from ..localtime import local_day
 from ..models import utcnow
 from ..query import query_int
 from ..templating import render
+from ..visits import guides
 from ..visits.daylist import DayScope, day_list, one_visit
 from ..visits.inbox_list import InboxEntry, entry_for
 from ..vocabulary import ObservationCode, OutcomeKind
@@ -51,6 +52,9 @@ async def call_view(request: web.Request) -> web.Response:
             "today": await day_list(session, scope, today, tz=zone, now=now),
             "agreement": await agreements.latest(session, citizen_id, today),
             "inbox_item": await _inbox_item(session, identity, item_id, citizen_id, now),
+            "guide": await guides.script_for(
+                session, identity.organisation_id, visit.visit_type if visit else None
+            ),
         }
     context |= {
         "tz": zone,
