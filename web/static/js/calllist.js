@@ -81,6 +81,11 @@ function applyPresence(entry) {
     if (dot) {
       dot.dataset.presence = entry.online ? "online" : "offline";
       dot.textContent = entry.online ? dot.dataset.labelOnline : dot.dataset.labelOffline;
+      // "Online, sound off": it would ring silently until someone taps it (null: unknown).
+      const soundOff = entry.online && entry.sound === false;
+      if (soundOff) dot.textContent = dot.dataset.labelSoundOff;
+      if (soundOff) dot.dataset.sound = "off";
+      else delete dot.dataset.sound;
     }
     row.classList.toggle("in-call", Boolean(entry.in_call));
   }

@@ -6,6 +6,7 @@ import { CallMesh } from "/static/js/webrtc.js";
 import { api } from "/static/js/console.js";
 import { setupOutcome } from "/static/js/outcome.js";
 import { rememberRing, takeRing } from "/static/js/ringintent.js";
+import { TabletCards } from "/static/js/tabletcards.js";
 
 const STATS_EVERY_MS = 2000;
 
@@ -30,9 +31,14 @@ let callState = "idle";
 let statsTimer = 0;
 let you = null;
 const kioskPeers = new Set();
+let outcome = { setLocked: () => {}, focusFirst: () => false };
+let ringAsked = false;
+const tablet = new TabletCards(document.getElementById("tablet-cards"), () => kioskLink()?.pc ?? null);
 const lastBytes = new Map();
 // States after which the nurse may ring again at once.
 const AGAIN = new Set(["ended", "offline", "busy", "error"]);
+// States in which a call is on: the outcome waits for its end.
+const CALL_ON = new Set(["ringing", "active", "reconnecting"]);
 
 /**
  * Show the call's state; `why` picks the ended text (a data-why-* attribute of #call-state).
@@ -51,7 +57,10 @@ function setState(key, why) {
     endNote.textContent = key === "ended" && text ? text : "";
     endNote.hidden = !endNote.textContent;
   }
-  hangupBtn.disabled = !["ringing", "active", "reconnecting"].includes(key);
+  hangupBtn.disabled = !CALL_ON.has(key);
+  outcome.setLocked(CALL_ON.has(key) || (key === "connecting" && ringAsked));
+  if (key === "ringing" || key === "active") tablet.phase(key);
+  else if (key !== "reconnecting") tablet.phase(["connecting", "ready"].includes(key) ? "idle" : "over");
   ringBtn.hidden = key !== "ready";
   againBtn.hidden = !(AGAIN.has(key) && root.dataset.documentOnly !== "true");
 }
@@ -128,9 +137,14 @@ function watchRemoteCamera() {
   let brightest = 0;
   for (let i = 0; i < data.length; i += 4) brightest = Math.max(brightest, data[i], data[i + 1], data[i + 2]);
   darkSamples = brightest <= DARK_MAX ? darkSamples + 1 : 0;
-  const hidden = darkSamples >= 2;
+  const hidden = darkSamples >= 2 || tablet.cameraOff; // the tablet may also have said so
   document.getElementById("remote-camera-off").hidden = !hidden;
   root.dataset.remoteCamera = hidden ? "hidden" : "shown";
+}
+
+/** A presence snapshot or update: this citizen's tablet online, and whether it rings aloud. */
+function onPresence(message) {
+  for (const entry of message.entries ?? []) if (entry.citizen_id === citizenId) tablet.presence(entry);
 }
 
 function finish(ended = true, why = undefined) {
@@ -141,14 +155,19 @@ function finish(ended = true, why = undefined) {
   for (const track of stream?.getTracks() ?? []) track.stop();
   client?.forgetCall();
   client?.stop();
-  // A visit to document: go to its outcome; otherwise stay where it says why the call ended.
-  const firstKind = document.querySelector("#outcome .kind");
-  if (firstKind) {
-    document.getElementById("outcome")?.scrollIntoView({ block: "start" });
-    firstKind.focus({ preventScroll: true });
+  // A visit to document: go to its outcome (the page puts it under the call's state once the
+  // call is over, app.css); otherwise stay where it says why the call ended.
+  if (outcome.focusFirst()) {
+    document.getElementById("outcome")?.scrollIntoView({ block: "nearest" });
   } else {
     stateEl.scrollIntoView({ block: "center" });
   }
+}
+
+/** The connection to the citizen's tablet (the link to a kiosk peer), if there is one. */
+function kioskLink() {
+  for (const [peerId, link] of mesh?.links ?? []) if (kioskPeers.has(peerId)) return link;
+  return null;
 }
 
 function hangUp() {
@@ -271,7 +290,7 @@ async function loadColleagues() {
 
 async function start() {
   setupControls();
-  setupOutcome(document.getElementById("outcome"), root.dataset.visitType || "");
+  outcome = setupOutcome(document.getElementById("outcome"), root.dataset.visitType || "");
   if (root.dataset.documentOnly === "true") {
     setState("ended");
     finish(false);
@@ -282,7 +301,11 @@ async function start() {
   if (root.dataset.cameraOff === "true") document.getElementById("remote-camera-off").hidden = false;
   client = new SignalingClient({ agent: "screenvisit-console/1" });
   let asked = takeRing(citizenId, visitId);
+  ringAsked = asked;
+  outcome.setLocked(asked);
   client.on("welcome", () => {
+    // The tablet's presence here too: "online, sound off" before ringing.
+    client.request({ type: "presence-subscribe", citizen_ids: [citizenId] }).then(onPresence, () => {});
     if (asked) {
       asked = false;
       ring();
@@ -300,8 +323,17 @@ async function start() {
     if (message.peer?.kind === "kiosk") kioskPeers.add(message.peer.peer_id);
   });
   client.on("peer-reconnected", (message) => {
-    if (message.peer?.kind === "kiosk") kioskPeers.add(message.peer.peer_id);
+    if (message.peer?.kind !== "kiosk" || message.call_id !== callId) return;
+    kioskPeers.add(message.peer.peer_id);
+    tablet.signalBack();
   });
+  client.on("peer-disconnected", (message) => {
+    if (message.call_id === callId && kioskPeers.has(message.peer_id)) tablet.signalLost();
+  });
+  client.on("peer-state", (message) => {
+    if (message.call_id === callId && kioskPeers.has(message.peer_id)) tablet.peerState(message);
+  });
+  client.on("presence", onPresence);
   client.on("call-ended", (message) => {
     if (message.call_id === callId) finish(true, endedWhy(message));
   });

@@ -4,10 +4,11 @@ import { api } from "/static/js/console.js";
 
 /**
  * @param {HTMLElement|null} section the #outcome section (absent without a visit)
+ * @returns {{ setLocked: (locked: boolean) => void, focusFirst: () => boolean }}
  */
 export function setupOutcome(section) {
   const form = section?.querySelector("#outcome-form");
-  if (!section || !form) return;
+  if (!section || !form) return { setLocked: () => {}, focusFirst: () => false };
   const visitId = section.dataset.visitId;
   const reasonBox = form.querySelector("#reason-box");
   const reason = form.querySelector("#reason");
@@ -72,6 +73,7 @@ export function setupOutcome(section) {
 
   for (const button of form.querySelectorAll("button.kind")) {
     button.addEventListener("click", () => {
+      if (section.dataset.locked === "true") return;
       kind = button.value;
       for (const other of form.querySelectorAll("button.kind")) {
         other.setAttribute("aria-pressed", String(other === button));
@@ -87,6 +89,26 @@ export function setupOutcome(section) {
   }
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    if (kind) save();
+    if (kind && section.dataset.locked !== "true") save();
   });
+
+  // While the call is on, the outcome cannot be saved by a stray press: its buttons are
+  // disabled and the form says why (observations may still be ticked as they come up).
+  function setLocked(locked) {
+    section.dataset.locked = String(locked);
+    section.querySelector("#outcome-locked").hidden = !locked;
+    for (const button of form.querySelectorAll("button")) button.disabled = locked;
+    const kinds = form.querySelector("fieldset.kinds");
+    if (locked) kinds.setAttribute("aria-describedby", "outcome-locked");
+    else kinds.removeAttribute("aria-describedby");
+  }
+
+  /** Focus the form's first field (after the call); false when there is none. */
+  function focusFirst() {
+    const first = form.querySelector("input, textarea, select, button");
+    first?.focus({ preventScroll: true });
+    return Boolean(first);
+  }
+
+  return { setLocked, focusFirst };
 }
