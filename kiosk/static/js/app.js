@@ -2,6 +2,7 @@
 
 import { SignalingClient } from "/static/js/signaling.js";
 import { CallController } from "./call.js";
+import { watchDeviceState } from "./devicestate.js";
 import { setLanguage } from "./i18n.js";
 import { IdleScreen } from "./idle.js";
 import { pair } from "./pairing.js";
@@ -63,6 +64,7 @@ class Kiosk {
       onEnded: () => this.showIdle(),
       volumeCap: () => Math.min(1, (this.idle.home?.volume_cap ?? 100) / 100),
     });
+    watchDeviceState(this.client, this.calls); // the nurse sees "sound off", "microphone off"
     this.testedFor = null;
     this.testing = false;
     this.client.on("state", ({ state }) => this._state(state));
