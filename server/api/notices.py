@@ -1,10 +1,11 @@
 """Notices to the citizen at the JSON edge: the nurse's "forsinket ca. 10 min", what the day
-list shows of it, and the tablet confirming that it showed a notice.
+list shows of it, the tablet confirming that it showed a notice, and a citizen's SMS number.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import Field
@@ -20,7 +21,9 @@ from ..models import Citizen, Visit, utcnow
 from ..models.notices import NoticeKind
 from ..notices import store
 from ..notices.rules import OPEN
+from ..sms import mask
 from ..visits.updates import VisitUpdate
+from ..vocabulary import Role
 from .daylist import ASSIGN_ROLES
 from .models import WireModel
 from .spec import ApiRoutes
@@ -28,6 +31,7 @@ from .spec import ApiRoutes
 api = ApiRoutes(tag="scheduling")
 kiosk_api = ApiRoutes(tag="kiosk")
 MAX_VISITS = 500
+SMS_ROLES = (Role.VISITATOR, Role.PLANNER, Role.ADMIN)
 
 
 class VisitNotOpen(Conflict):
@@ -66,6 +70,19 @@ class DelayStates(WireModel):
     """The delay notices of the visits asked about."""
 
     delays: list[DelayState]
+
+
+class SmsNumberIn(WireModel):
+    """The number the citizen's notices go to when there is no tablet (null: none)."""
+
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ]{6,20}$")] | None
+
+
+class SmsNumberOut(WireModel):
+    """The number as staff see it afterwards (all but the last two digits hidden)."""
+
+    citizen_id: int
+    phone_masked: str | None
 
 
 class ShownIn(WireModel):
@@ -121,6 +138,35 @@ async def delay_visit(request: web.Request, body: DelayIn) -> DelayOut:
         channel=channel.value if channel else None,
         text=text,
     )
+
+
+@api.post(
+    r"/api/citizens/{citizen_id:\d+}/sms-number",
+    body=SmsNumberIn,
+    response=SmsNumberOut,
+    summary="Set or clear the number a citizen without a tablet gets notices on by SMS",
+)
+async def set_sms_number(request: web.Request, body: SmsNumberIn) -> SmsNumberOut:
+    """Visitators, planners and administrators; audited (the number masked)."""
+    identity = require_staff(request, *SMS_ROLES)
+    citizen_id = int(request.match_info["citizen_id"])
+    async with request.app[sessionmaker_key].begin() as session:
+        found = await session.scalar(
+            select(Citizen.id).where(Citizen.id == citizen_id, citizen_scope(identity))
+        )
+        if found is None:
+            raise NotFound("No such citizen.")
+        await store.set_sms_number(session, citizen_id, body.phone)
+        masked = mask(body.phone) if body.phone else None
+        audit.record(
+            session,
+            "citizen.sms_number",
+            actor=identity,
+            subject=("citizen", citizen_id),
+            detail={"phone": masked},
+            request=request,
+        )
+    return SmsNumberOut(citizen_id=citizen_id, phone_masked=masked)
 
 
 def _visit_ids(request: web.Request) -> list[int]:

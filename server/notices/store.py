@@ -271,3 +271,16 @@ async def delay_states(session: AsyncSession, visit_ids: Collection[int]) -> dic
         n.visit_id: DelayState(n.visit_id, n.id, n.channel, n.created_at, n.shown_at or n.sent_at)
         for n in rows
     }
+
+
+async def set_sms_number(session: AsyncSession, citizen_id: int, phone: str | None) -> None:
+    """Give the citizen an SMS number for notices (None: no SMS any more)."""
+    row = await session.get(SmsRecipient, citizen_id, with_for_update=True)
+    if phone is None:
+        if row is not None:
+            await session.delete(row)
+        return
+    if row is None:
+        session.add(SmsRecipient(citizen_id=citizen_id, phone=phone))
+    else:
+        row.phone = phone

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from server.app import create_app
 from server.demo import demo_kiosk_token
 from server.models import AuditEvent, Channel, Citizen, Staff, Visit, VisitType, utcnow
-from server.models.notices import CitizenNotice
+from server.models.notices import CitizenNotice, SmsRecipient
 from server.settings import Settings
 from server.vocabulary import VisitStatus
 from tests.conftest import Client, ClientFactory, login
@@ -68,7 +68,7 @@ async def post(client: Client, path: str, body: object, **headers: str) -> tuple
 async def test_api_delay_reaches_the_tablet_and_comes_back_as_shown(
     aiohttp_client: ClientFactory, server: TestServer, demo: Settings, db_url: str
 ) -> None:
-    """Anna's "forsinket ca. 10 min" is on Karen's tablet at once; its "shown" is in the day list."""
+    """Anna's "forsinket ca. 10 min" is on Karen's tablet at once; "shown" reaches the day list."""
     visit_id = await add_visit(db_url, KAREN)
     anna: Client = await aiohttp_client(server)
     assert await login(anna, "anna") == 303
@@ -131,3 +131,27 @@ async def test_api_delay_refuses_bad_input_other_teams_and_visits_under_way(
     async with transaction(db_url) as session:
         notice = await session.get_one(CitizenNotice, delay["notice_id"])
     assert notice.shown_at is None
+
+
+async def test_api_sms_number_set_and_cleared_by_a_visitator(
+    aiohttp_client: ClientFactory, server: TestServer, db_url: str
+) -> None:
+    """Vera sets Karen's SMS number (audited masked), then clears it; a nurse may not."""
+    vera: Client = await aiohttp_client(server)
+    assert await login(vera, "vera") == 303
+    path = f"/api/citizens/{KAREN}/sms-number"
+    status, body = await post(vera, path, {"phone": "+45 12 34 56 78"})
+    assert (status, body) == (200, {"citizen_id": KAREN, "phone_masked": "********78"})
+    async with transaction(db_url) as session:
+        assert (await session.get_one(SmsRecipient, KAREN)).phone == "+45 12 34 56 78"
+        detail = await session.scalar(
+            select(AuditEvent.detail).where(AuditEvent.action == "citizen.sms_number")
+        )
+    assert detail == {"phone": "********78"}
+    assert (await post(vera, path, {"phone": "ring mig"}))[0] == 400
+    assert (await post(vera, path, {"phone": None}))[1]["phone_masked"] is None
+    async with transaction(db_url) as session:
+        assert await session.get(SmsRecipient, KAREN) is None
+    anna: Client = await aiohttp_client(server)
+    assert await login(anna, "anna") == 303
+    assert (await post(anna, path, {"phone": "+45 12 34 56 78"}))[0] == 403

@@ -15,7 +15,7 @@ from server.models import Channel, Citizen, KioskDevice, Visit, VisitStatus, utc
 from server.models.notices import CitizenNotice, NoticeChannel, NoticeKind, SmsRecipient
 from server.notices.job import NoticeJob
 from server.settings import Settings
-from server.sms import mask
+from server.sms import LoggingSmsAdapter, mask
 from tests.databases import transaction
 from tests.scheduling.world import World, add_citizen, make_world
 
@@ -181,9 +181,7 @@ async def test_job_late_window_for_screen_visits_only(setup: Setup) -> None:
     assert all(n.kind is not NoticeKind.LATE for n in await notices(s, physical))
 
 
-async def test_job_sends_sms_to_a_citizen_without_a_tablet(
-    setup: Setup, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_job_sends_sms_to_a_citizen_without_a_tablet(setup: Setup) -> None:
     """No tablet but an SMS number: the same text goes by SMS, once, and its sending is logged."""
     s = setup
     async with s.sessions.begin() as session:
@@ -196,7 +194,6 @@ async def test_job_sends_sms_to_a_citizen_without_a_tablet(
         )
         session.add(SmsRecipient(citizen_id=texted, phone="+45 12 34 56 78"))
     sms_visit, nobody_visit = await add_visit(s, texted), await add_visit(s, phoneless)
-    caplog.set_level("INFO", logger="server.sms")
     await s.job.step(EVENING)
     await s.job.step(EVENING + dt.timedelta(seconds=30))
     assert s.sms.sent == [
@@ -205,5 +202,12 @@ async def test_job_sends_sms_to_a_citizen_without_a_tablet(
     (sent,) = await notices(s, sms_visit)
     assert (sent.channel, sent.sent_at) == (NoticeChannel.SMS, EVENING)
     assert await notices(s, nobody_visit) == []
+
+
+async def test_sms_logging_adapter_masks_the_number(caplog: pytest.LogCaptureFixture) -> None:
+    """The demo's adapter logs each SMS at INFO with all but the last two digits hidden."""
+    caplog.set_level("INFO", logger="server.sms")
+    await LoggingSmsAdapter().send("+45 12 34 56 78", "Husk: Anna kommer")
     assert mask("+45 12 34 56 78") == "********78"
-    assert "********78" in caplog.text and "12 34" not in caplog.text
+    assert "sms to ********78 sent" in caplog.text
+    assert "12 34" not in caplog.text and "Husk" not in caplog.text
