@@ -69,6 +69,8 @@ async def test_auto_answer_countdown_can_be_stopped_and_ring_declined(
     await tablet.wait_for_timeout(3500)  # longer than the 3 s countdown: still ringing
     assert await tablet.evaluate("document.body.dataset.screen") == "ringing"
     await tablet.get_by_role("button", name="Afvis").click()
+    await tablet.locator("#decline-button[data-decline='confirm']").wait_for()
+    await tablet.get_by_role("button", name="Tryk igen for at afvise").click()  # deliberate
     await wait_screen(tablet, "idle")
     async with asyncio.timeout(10):
         await nurse.ended.wait()

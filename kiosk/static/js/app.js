@@ -71,7 +71,12 @@ class Kiosk {
     this.client.on("welcome", () => this._welcomed());
     window.addEventListener("offline", () => this._banner());
     window.addEventListener("online", () => this._banner());
-    document.addEventListener("pointerdown", () => unlockAudio(), { passive: true });
+    // Any touch or key unlocks sound (a touch grants it on pointerup or touchend, a mouse on
+    // pointerdown).
+    for (const type of ["pointerdown", "pointerup", "touchend", "keydown"]) {
+      document.addEventListener(type, () => unlockAudio(), { passive: true });
+    }
+    unlockAudio(); // body[data-sound] says from the start whether a ring would be heard
     setInterval(() => this._maybeSelfTest(), SELFTEST_CHECK_MS);
   }
 

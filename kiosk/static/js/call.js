@@ -7,6 +7,14 @@ import { openMedia, stopMedia } from "./media.js";
 import { Ringtone } from "./ringtone.js";
 import { $, show } from "./screens.js";
 
+// A hand already moving when the ring appears must not answer or decline: the ringing screen's
+// buttons wait this long before they take a tap.
+const RING_TAP_GUARD_MS = 600;
+// Afvis needs a second tap within this window ("Tryk igen for at afvise") ...
+const DECLINE_CONFIRM_MS = 3000;
+// ... and not a bounce of the first one: taps this soon after it are ignored.
+const DECLINE_BOUNCE_MS = 500;
+
 export class CallController {
   /**
    * @param {import("/static/js/signaling.js").SignalingClient} client
@@ -20,6 +28,7 @@ export class CallController {
     this.stream = null;
     this.cameraOn = true;
     this.countdownTimer = 0;
+    this._declineArmedAt = null;
     this.ringtone = new Ringtone();
     client.on("ring", (m) => this._ringing(m));
     client.on("call-state", (m) => this._callState(m));
@@ -28,7 +37,7 @@ export class CallController {
     client.on("resume-failed", () => this._teardown());
     client.on("message", (m) => this.mesh?.handle(m));
     $("#answer-button").addEventListener("click", () => this.answer());
-    $("#decline-button").addEventListener("click", () => this.decline());
+    $("#decline-button").addEventListener("click", () => this._declineTapped());
     $("#cancel-auto").addEventListener("click", () => this._stopCountdown());
     $("#hangup-button").addEventListener("click", () => this.hangup());
     $("#camera-button").addEventListener("click", () => this.setCamera(!this.cameraOn));
@@ -49,7 +58,9 @@ export class CallController {
     $("#caller-role").textContent = roleLabel(caller.role);
     setPhoto($("#caller-photo"), caller.photo_url, caller.name);
     $("#ring-visit").textContent = visitLabel(message.visit_type);
+    this._resetDecline();
     show("ringing");
+    this._guardTaps();
     this.ringtone.volume = this.hooks.volumeCap();
     this.ringtone.start();
     this._startCountdown(message.auto_answer_after_s);
@@ -88,7 +99,45 @@ export class CallController {
     this.client.trySend({ type: "accept", call_id: this.ring.call_id });
   }
 
-  /** The citizen pressed "Afvis". */
+  /** Buttons take no tap for a moment after the ring appears (answering by itself still works);
+   *  then Svar has the keyboard focus, so Enter answers. */
+  _guardTaps() {
+    const buttons = ["#answer-button", "#decline-button", "#cancel-auto"].map((s) => $(s));
+    for (const button of buttons) button.disabled = true;
+    clearTimeout(this._guardTimer);
+    this._guardTimer = setTimeout(() => {
+      for (const button of buttons) button.disabled = false;
+      if (this.ring) $("#answer-button").focus();
+    }, RING_TAP_GUARD_MS);
+  }
+
+  /** First tap on Afvis: ask for a second one; a second tap in the window declines. */
+  _declineTapped() {
+    const button = $("#decline-button");
+    const armedAt = this._declineArmedAt;
+    if (armedAt === null) {
+      this._declineArmedAt = performance.now();
+      button.dataset.decline = "armed";
+      button.querySelector(".label").textContent = t("decline_confirm");
+      this._declineTimer = setTimeout(() => this._resetDecline(), DECLINE_CONFIRM_MS);
+      this._bounceTimer = setTimeout(() => {
+        if (button.dataset.decline) button.dataset.decline = "confirm";
+      }, DECLINE_BOUNCE_MS);
+    } else if (performance.now() - armedAt >= DECLINE_BOUNCE_MS) {
+      this.decline();
+    }
+  }
+
+  _resetDecline() {
+    clearTimeout(this._declineTimer);
+    clearTimeout(this._bounceTimer);
+    this._declineArmedAt = null;
+    const button = $("#decline-button");
+    delete button.dataset.decline;
+    button.querySelector(".label").textContent = t("decline");
+  }
+
+  /** The citizen pressed "Afvis" twice. */
   decline() {
     if (!this.ring) return;
     this.client.trySend({ type: "decline", call_id: this.ring.call_id });
@@ -164,6 +213,7 @@ export class CallController {
 
   _teardown() {
     this._stopCountdown();
+    this._resetDecline();
     this.ringtone.stop();
     this.mesh?.close();
     this.mesh = null;

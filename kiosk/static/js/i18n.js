@@ -37,6 +37,9 @@ const TEXTS = {
     agreements_you: "What you do",
     agreements_we: "What we do",
     agreements_phone: "Call us:",
+    decline_confirm: "Tap again to decline",
+    decline_help: "Tap twice to decline.",
+    selftest_running: "The screen is checking the camera and sound …",
   },
 };
 
@@ -48,6 +51,8 @@ const DANISH = {
   home_care: "Hjemmeplejen",
   agreements_title: "Aftaler i dag",
   agreements_from: "Aftaler fra mødet {date}",
+  decline: "Afvis",
+  decline_confirm: "Tryk igen for at afvise",
 };
 
 const ROLES = {

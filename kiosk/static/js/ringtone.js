@@ -1,14 +1,39 @@
 // A loud, friendly ringtone made with WebAudio (no audio file, works under a strict CSP).
 // Browsers only let sound start after a tap; the one-time "Tryk for at starte" unlocks it, and
-// kiosk Chromium runs with --autoplay-policy=no-user-gesture-required.
+// kiosk Chromium runs with --autoplay-policy=no-user-gesture-required. While sound is locked
+// the ringing screen flashes (kiosk.css, body[data-sound="off"]); the tap that unlocks it starts
+// the ring at once.
 
 let context = null;
+const soundListeners = new Set();
 
-/** Create (or resume) the audio context; call from a tap to unlock sound. */
+/** Create (or resume) the audio context; call from a tap to unlock sound. The first call also
+ *  starts following its state on `body[data-sound]` ("on" when sound can play, else "off"). */
 export function unlockAudio() {
-  context ??= new AudioContext();
-  if (context.state === "suspended") context.resume().catch(() => {});
+  if (!context) {
+    context = new AudioContext();
+    context.addEventListener("statechange", soundChanged);
+    soundChanged();
+  }
+  if (context.state !== "running") context.resume().catch(() => {});
   return context;
+}
+
+/** True when sound can play now (the audio context runs). */
+export function soundOn() {
+  return context?.state === "running";
+}
+
+/** Call `listener(on)` whenever sound becomes playable or not. Returns an unsubscribe. */
+export function onSoundChange(listener) {
+  soundListeners.add(listener);
+  return () => soundListeners.delete(listener);
+}
+
+function soundChanged() {
+  const on = soundOn();
+  document.body.dataset.sound = on ? "on" : "off";
+  for (const listener of soundListeners) listener(on);
 }
 
 export class Ringtone {
@@ -16,6 +41,10 @@ export class Ringtone {
     this.volume = volume;
     this.timer = 0;
     this.playing = false;
+    // Sound unlocked while ringing: ring now rather than at the next two-second beat.
+    onSoundChange((on) => {
+      if (on && this.playing) this._restart();
+    });
   }
 
   /** Ring: two rising tones every two seconds until stop(). */
@@ -30,6 +59,11 @@ export class Ringtone {
     ring();
   }
 
+  _restart() {
+    this.stop();
+    this.start();
+  }
+
   stop() {
     this.playing = false;
     clearTimeout(this.timer);
@@ -37,6 +71,8 @@ export class Ringtone {
 
   _burst() {
     const ctx = unlockAudio();
+    // A suspended context would queue every burst and play them all at once when unlocked.
+    if (ctx.state !== "running") return;
     const now = ctx.currentTime;
     for (const [offset, freq] of [[0, 660], [0.35, 880]]) {
       const osc = ctx.createOscillator();
