@@ -155,6 +155,13 @@ async def test_every_tablet_state_fits_every_common_screen(
     await page.locator(VISIT_PHOTO).first.wait_for(timeout=WAIT_MS)
     idle = ["#clock", "#date", "#agreements", "#callback-button"]
     await fits_every_size(page, "idle", tmp_path, idle, keep="800x1280")
+    # Anna is late: a notice card joins the sheet (the app fetches it on its next poll).
+    status, _ = await anna_http.post(f"/api/visits/{visit_id}/delay", {"minutes": 10})
+    assert status == 201
+    await page.evaluate("window.screenvisitKiosk.idle.refresh()")
+    await page.locator("#notice-photo").wait_for(timeout=WAIT_MS)
+    idle = [*idle, "#notice-text"]
+    await fits_every_size(page, "idle-notice", tmp_path, idle)
     # What the app sets while its self-test runs (camera, sound and network before a visit).
     await page.evaluate("document.body.dataset.selftest = 'running'")
     await fits_every_size(page, "selftest", tmp_path, [*idle, "#selftest-status"])
@@ -252,7 +259,7 @@ ANIMATION = "getComputedStyle(document.querySelector('#screen-ringing')).animati
 
 
 async def test_ring_flashes_while_sound_is_locked_and_a_touch_unlocks_it(
-    browser: BrowserContext, server: TestServer, demo: Settings, nurse: StaffCaller
+    browser: BrowserContext, server: TestServer, demo: Settings, nurse: StaffCaller, tmp_path: Path
 ) -> None:
     """Sound locked: the ringing screen pulses about once a second (a steady border with reduced
     motion); any touch unlocks sound, starts the ring tone and stops the pulse."""
@@ -269,6 +276,7 @@ async def test_ring_flashes_while_sound_is_locked_and_a_touch_unlocks_it(
     assert await page.evaluate(ANIMATION) == "none"
     shadow = "getComputedStyle(document.querySelector('#screen-ringing')).boxShadow"
     assert "inset" in await page.evaluate(shadow)
+    await page.screenshot(path=str(tmp_path / "ringing-sound-off-reduced-motion.png"))
     await page.emulate_media(reduced_motion="no-preference")
     await page.mouse.click(8, 8)  # a touch anywhere, not on a button
     await page.wait_for_selector("body[data-sound='on']", timeout=WAIT_MS)
