@@ -76,9 +76,18 @@ def read_settings(stored: dict[str, Any] | None) -> OrgSettings:
     return OrgSettings.model_validate(known)
 
 
+# Settings the administration page's form does not send yet: a save without them keeps them.
+KEPT_WHEN_UNSENT = ("reminders",)
+
+
 def merged(stored: dict[str, Any] | None, new: OrgSettings) -> dict[str, Any]:
     """The JSON to store: ``new`` over the old, keeping keys other features own."""
-    return {**(stored or {}), **new.model_dump()}
+    old = stored or {}
+    values = new.model_dump()
+    for name in KEPT_WHEN_UNSENT:
+        if name not in new.model_fields_set and name in old:
+            values[name] = old[name]
+    return {**old, **values}
 
 
 DEFAULTS = OrgSettings()

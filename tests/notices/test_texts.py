@@ -18,7 +18,7 @@ from server.notices.rules import (
     reminder_horizon,
     visible,
 )
-from server.orgsettings import Reminders
+from server.orgsettings import OrgSettings, Reminders, merged, read_settings
 from server.vocabulary import Channel, Role, VisitStatus
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -170,3 +170,13 @@ def test_rules_visible_and_late() -> None:
     assert not late_due(TODAY_1030, 15, TODAY_1030 + dt.timedelta(minutes=7))
     assert late_due(TODAY_1030, 15, TODAY_1030 + dt.timedelta(minutes=8))
     assert not late_due(TODAY_1030, 15, TODAY_1030 + dt.timedelta(minutes=15))
+
+
+def test_rules_reminder_settings_survive_a_save_without_them() -> None:
+    """A save without reminders (the admin form) keeps the stored ones; sending them sets them."""
+    stored = {"reminders": {"enabled": False, "evening_before": None, "minutes_before": [60]}}
+    form = OrgSettings.model_validate({"ring_timeout_s": 30})
+    assert merged(stored, form)["reminders"] == stored["reminders"]
+    sent = OrgSettings.model_validate({"reminders": {"minutes_before": [15]}})
+    assert merged(stored, sent)["reminders"]["minutes_before"] == [15]
+    assert read_settings(merged(None, form)).reminders == Reminders()
