@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -211,3 +212,17 @@ async def test_sms_logging_adapter_masks_the_number(caplog: pytest.LogCaptureFix
     assert mask("+45 12 34 56 78") == "********78"
     assert "sms to ********78 sent" in caplog.text
     assert "12 34" not in caplog.text and "Husk" not in caplog.text
+
+
+async def test_job_two_processes_create_each_notice_once(setup: Setup, db_url: str) -> None:
+    """Two processes running the job at the same moment create each reminder once."""
+    s = setup
+    visit_id = await add_visit(s, s.world.citizens[0])
+    engine = make_engine(db_url)
+    try:
+        other = NoticeJob(s.job.settings, make_sessionmaker(engine), FakeSms())
+        first, second = await asyncio.gather(s.job.step(EVENING), other.step(EVENING))
+    finally:
+        await engine.dispose()
+    assert len(first) + len(second) == 1
+    assert [n.kind for n in await notices(s, visit_id)] == [NoticeKind.REMINDER_EVENING]
