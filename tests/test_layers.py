@@ -18,6 +18,8 @@ PURE_CORES = (
     "scheduling/plan_rules.py",
     "rooms/registry.py",
     "rooms/policy.py",
+    "notices/texts.py",
+    "notices/rules.py",
     "localtime.py",
     "vocabulary.py",
 )
