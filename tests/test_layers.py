@@ -24,7 +24,7 @@ PURE_CORES = (
     "vocabulary.py",
 )
 IO_LIBRARIES = ("aiohttp", "sqlalchemy", "asyncio", "redis")
-DATA_LAYER = ("visits", "rooms", "scheduling", "citizens", "admin")
+DATA_LAYER = ("visits", "rooms", "scheduling", "citizens", "admin", "notices")
 
 
 def module_of(path: Path) -> str:
