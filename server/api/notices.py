@@ -72,6 +72,26 @@ class DelayStates(WireModel):
     delays: list[DelayState]
 
 
+class LoggedNotice(WireModel):
+    """One notice as it was given: its words, and when it was shown on the tablet or sent."""
+
+    notice_id: int
+    visit_id: int
+    kind: str
+    channel: str
+    text: str
+    created_at: dt.datetime
+    shown_at: dt.datetime | None
+    sent_at: dt.datetime | None
+    send_error: str | None
+
+
+class NoticeLog(WireModel):
+    """A citizen's notices, newest first (at most 100)."""
+
+    notices: list[LoggedNotice]
+
+
 class SmsNumberIn(WireModel):
     """The number the citizen's notices go to when there is no tablet (null: none)."""
 
@@ -167,6 +187,41 @@ async def set_sms_number(request: web.Request, body: SmsNumberIn) -> SmsNumberOu
             request=request,
         )
     return SmsNumberOut(citizen_id=citizen_id, phone_masked=masked)
+
+
+@api.get(
+    r"/api/citizens/{citizen_id:\d+}/notices",
+    response=NoticeLog,
+    summary="What the citizen was told (reminders, changes, delays) and when it was shown",
+)
+async def notice_log(request: web.Request) -> NoticeLog:
+    """The log of a citizen's notices, in the reader's language."""
+    identity = require_staff(request)
+    citizen_id = int(request.match_info["citizen_id"])
+    async with request.app[sessionmaker_key]() as session:
+        found = await session.scalar(
+            select(Citizen.id).where(Citizen.id == citizen_id, citizen_scope(identity))
+        )
+        if found is None:
+            raise NotFound("No such citizen.")
+        rows = await store.log_of(session, citizen_id)
+    english = identity.language == "en"
+    return NoticeLog(
+        notices=[
+            LoggedNotice(
+                notice_id=n.id,
+                visit_id=n.visit_id,
+                kind=n.kind.value,
+                channel=n.channel.value,
+                text=n.text_en if english else n.text_da,
+                created_at=n.created_at,
+                shown_at=n.shown_at,
+                sent_at=n.sent_at,
+                send_error=n.send_error,
+            )
+            for n in rows
+        ]
+    )
 
 
 def _visit_ids(request: web.Request) -> list[int]:

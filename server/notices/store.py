@@ -284,3 +284,14 @@ async def set_sms_number(session: AsyncSession, citizen_id: int, phone: str | No
         session.add(SmsRecipient(citizen_id=citizen_id, phone=phone))
     else:
         row.phone = phone
+
+
+async def log_of(session: AsyncSession, citizen_id: int, limit: int = 100) -> list[CitizenNotice]:
+    """The citizen's notices, newest first: what was said, and when it was shown or sent."""
+    rows = await session.scalars(
+        select(CitizenNotice)
+        .where(CitizenNotice.citizen_id == citizen_id)
+        .order_by(CitizenNotice.created_at.desc(), CitizenNotice.id.desc())
+        .limit(limit)
+    )
+    return list(rows)

@@ -102,6 +102,11 @@ async def test_api_delay_reaches_the_tablet_and_comes_back_as_shown(
             select(AuditEvent.detail).where(AuditEvent.action == "visit.delay")
         )
     assert audited == {"minutes": 10, "notice_id": delay["notice_id"]}
+    log = await (await anna.get(f"/api/citizens/{KAREN}/notices")).json()
+    logged = log["notices"][0]
+    assert (logged["kind"], logged["channel"], logged["text"]) == ("late", "tablet", delay["text"])
+    assert logged["shown_at"] == shown["shown_at"] and logged["sent_at"] is None
+    assert (await anna.get(f"/api/citizens/{OTHER_TEAM}/notices")).status == 404
 
 
 async def test_api_delay_refuses_bad_input_other_teams_and_visits_under_way(
