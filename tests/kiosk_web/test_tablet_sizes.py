@@ -137,6 +137,15 @@ async def test_every_tablet_state_fits_every_common_screen(
         await page.evaluate(f"localStorage.removeItem('sv.started'); {script}")
         await page.reload()
 
+    async def offline_too(state: str, required: Sequence[str]) -> None:
+        """The same screen under "Forbindelsen genoprettes…", then back online."""
+        await browser.set_offline(True)
+        await page.locator("#reconnecting").wait_for(timeout=WAIT_MS)
+        await fits_every_size(page, f"{state}-reconnecting", tmp_path, [*required, "#reconnecting"])
+        await browser.set_offline(False)
+        await page.locator("#reconnecting").wait_for(state="hidden", timeout=WAIT_MS)
+        await page.wait_for_selector("body[data-connection='open']", timeout=WAIT_MS)
+
     await use_token(0, started=False)
     await wait_screen(page, "start")
     await fits_every_size(page, "start", tmp_path, ["#start-button"])
@@ -162,6 +171,7 @@ async def test_every_tablet_state_fits_every_common_screen(
     await page.locator("#notice-photo").wait_for(timeout=WAIT_MS)
     idle = [*idle, "#notice-text"]
     await fits_every_size(page, "idle-notice", tmp_path, idle)
+    await offline_too("idle-notice", idle)
     # What the app sets while its self-test runs (camera, sound and network before a visit).
     await page.evaluate("document.body.dataset.selftest = 'running'")
     await fits_every_size(page, "selftest", tmp_path, [*idle, "#selftest-status"])
@@ -183,6 +193,7 @@ async def test_every_tablet_state_fits_every_common_screen(
     await page.locator("#caller-photo").wait_for(timeout=WAIT_MS)
     countdown = [*RINGING, "#countdown", "#cancel-auto"]
     await fits_every_size(page, "ringing", tmp_path, countdown, keep="1024x600")
+    await offline_too("ringing", countdown)
 
     await page.get_by_role("button", name="Svar").click()
     await wait_screen(page, "call")
@@ -193,11 +204,7 @@ async def test_every_tablet_state_fits_every_common_screen(
     await page.get_by_role("button", name="Skjul mit billede").click()
     await page.wait_for_selector("body[data-camera='off']")
     await fits_every_size(page, "call-camera-hidden", tmp_path, [*in_call, "#camera-off"])
-    await browser.set_offline(True)
-    await page.locator("#reconnecting").wait_for(timeout=WAIT_MS)
-    await fits_every_size(page, "call-reconnecting", tmp_path, [*in_call, "#reconnecting"])
-    await browser.set_offline(False)
-    await page.locator("#reconnecting").wait_for(state="hidden", timeout=WAIT_MS)
+    await offline_too("call", in_call)
     await page.get_by_role("button", name="Læg på").click()
     await wait_screen(page, "idle")
 
@@ -209,13 +216,26 @@ async def test_every_tablet_state_fits_every_common_screen(
     await fits_every_size(page, "revoked", tmp_path, revoked)
 
 
+# Whether Svar and Afvis take taps at the moment the ringing screen appears.
+BUTTONS_AS_RING_APPEARS = """() => {
+  new MutationObserver((_, observer) => {
+    if (document.body.dataset.screen !== "ringing") return;
+    window.ringButtonsDisabled = ["#answer-button", "#decline-button"].map(
+      (s) => document.querySelector(s).disabled);
+    observer.disconnect();
+  }).observe(document.body, { attributes: true, attributeFilter: ["data-screen"] });
+}"""
+
+
 async def test_one_tap_on_afvis_does_not_decline_a_second_deliberate_one_does(
     tablet: Page, nurse: StaffCaller
 ) -> None:
-    """Svar has the focus; a bounce or one tap on Afvis keeps ringing; a second tap (here by
-    keyboard) within three seconds declines."""
+    """The buttons take no tap as the ring appears, then Svar has the focus; a bounce or one tap
+    on Afvis keeps ringing; a second tap (here by keyboard) within three seconds declines."""
+    await tablet.evaluate(BUTTONS_AS_RING_APPEARS)
     await nurse.ring(KAREN)
     await wait_screen(tablet, "ringing")
+    assert await tablet.evaluate("window.ringButtonsDisabled") == [True, True]
     await wait_true(tablet, "document.activeElement?.id === 'answer-button'")
     decline = tablet.locator("#decline-button")
     await decline.dblclick()  # an unsteady hand: two taps at once
@@ -255,6 +275,7 @@ AUTOPLAY_NEEDS_A_TAP = """(() => {
 })();"""
 
 
+RINGTONE = "window.screenvisitKiosk.calls.ringtone"
 ANIMATION = "getComputedStyle(document.querySelector('#screen-ringing')).animationName"
 
 
@@ -278,10 +299,11 @@ async def test_ring_flashes_while_sound_is_locked_and_a_touch_unlocks_it(
     assert "inset" in await page.evaluate(shadow)
     await page.screenshot(path=str(tmp_path / "ringing-sound-off-reduced-motion.png"))
     await page.emulate_media(reduced_motion="no-preference")
+    assert await page.evaluate(f"{RINGTONE}.playing && {RINGTONE}.played === 0")  # silent
     await page.mouse.click(8, 8)  # a touch anywhere, not on a button
     await page.wait_for_selector("body[data-sound='on']", timeout=WAIT_MS)
     assert await page.evaluate(ANIMATION) == "none"
-    assert await page.evaluate("window.screenvisitKiosk.calls.ringtone.playing")
+    await wait_true(page, f"{RINGTONE}.played > 0")  # the touch started the ring tone
     assert await page.evaluate("document.body.dataset.screen") == "ringing"
     await nurse.cancel()
     await wait_screen(page, "idle")

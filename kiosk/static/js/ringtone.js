@@ -41,6 +41,7 @@ export class Ringtone {
     this.volume = volume;
     this.timer = 0;
     this.playing = false;
+    this.played = 0; // bursts that reached the speaker (none while sound is locked)
     // Sound unlocked while ringing: ring now rather than at the next two-second beat.
     onSoundChange((on) => {
       if (on && this.playing) this._restart();
@@ -73,6 +74,7 @@ export class Ringtone {
     const ctx = unlockAudio();
     // A suspended context would queue every burst and play them all at once when unlocked.
     if (ctx.state !== "running") return;
+    this.played += 1;
     const now = ctx.currentTime;
     for (const [offset, freq] of [[0, 660], [0.35, 880]]) {
       const osc = ctx.createOscillator();
