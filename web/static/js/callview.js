@@ -158,6 +158,9 @@ function finish(ended = true, why = undefined) {
   // A visit to document: go to its outcome (the page puts it under the call's state once the
   // call is over, app.css); otherwise stay where it says why the call ended.
   if (outcome.focusFirst()) {
+    // From the top, however far the nurse had scrolled: the call's title and state stay in
+    // view above the outcome when both fit.
+    window.scrollTo({ top: 0 });
     document.getElementById("outcome")?.scrollIntoView({ block: "nearest" });
   } else {
     stateEl.scrollIntoView({ block: "center" });
