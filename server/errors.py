@@ -14,15 +14,22 @@ AppError
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
+
+from .translatable import N_, translated
 
 
 class AppError(Exception):
-    """Base for errors a client may see; ``code`` is stable, ``message`` is for humans."""
+    """Base for errors a client may see; ``code`` is stable, ``message`` is for humans.
+
+    Messages are Danish msgids marked with ``N_``; the edge translates them to the reader's
+    language (``to_json(gettext)``). An unmarked message goes out as it is.
+    """
 
     status: ClassVar[int] = 400
     code: ClassVar[str] = "error"
-    default_message: ClassVar[str] = "The request could not be handled."
+    default_message: ClassVar[str] = N_("Handlingen kunne ikke gennemføres.")
 
     def __init__(self, message: str | None = None, *, details: Any = None) -> None:
         self.message = message or self.default_message
@@ -32,9 +39,10 @@ class AppError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
-    def to_json(self) -> dict[str, Any]:
-        """The wire shape ``{"error": {"code", "message", ["details"]}}``."""
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
+    def to_json(self, gettext: Callable[[str], str] = str) -> dict[str, Any]:
+        """The wire shape ``{"error": {"code", "message", ["details"]}}``, in ``gettext``'s
+        language (Danish without one)."""
+        body: dict[str, Any] = {"code": self.code, "message": translated(self.message, gettext)}
         if self.details is not None:
             body["details"] = self.details
         return {"error": body}
@@ -45,7 +53,7 @@ class InvalidInput(AppError):
 
     status = 400
     code = "invalid_input"
-    default_message = "The request is not valid."
+    default_message = N_("Forespørgslen er ikke gyldig.")
 
 
 class NotAuthenticated(AppError):
@@ -53,7 +61,7 @@ class NotAuthenticated(AppError):
 
     status = 401
     code = "not_authenticated"
-    default_message = "Please log in."
+    default_message = N_("Log ind for at fortsætte.")
 
 
 class Forbidden(AppError):
@@ -61,21 +69,23 @@ class Forbidden(AppError):
 
     status = 403
     code = "forbidden"
-    default_message = "You do not have access to this."
+    default_message = N_("Du har ikke adgang til dette.")
 
 
 class OverrideNotAllowed(Forbidden):
     """A medication safety rule is overridden only by a nurse or a visitator, with a reason."""
 
     code = "override_not_allowed"
-    default_message = "Only a nurse or a visitator may override a medication safety rule."
+    default_message = N_(
+        "Kun en sygeplejerske eller en visitator må tilsidesætte en regel for medicin."
+    )
 
 
 class CsrfFailed(Forbidden):
     """A state-changing request without a valid CSRF token."""
 
     code = "csrf_failed"
-    default_message = "The form has expired. Reload the page and try again."
+    default_message = N_("Siden var for gammel. Genindlæs siden, og prøv igen.")
 
 
 class NotFound(AppError):
@@ -83,7 +93,7 @@ class NotFound(AppError):
 
     status = 404
     code = "not_found"
-    default_message = "Not found."
+    default_message = N_("Det findes ikke.")
 
 
 class Conflict(AppError):
@@ -91,7 +101,7 @@ class Conflict(AppError):
 
     status = 409
     code = "conflict"
-    default_message = "This conflicts with the current state."
+    default_message = N_("Det passer ikke med, hvordan det står lige nu.")
 
 
 class PayloadTooLarge(AppError):
@@ -99,7 +109,7 @@ class PayloadTooLarge(AppError):
 
     status = 413
     code = "payload_too_large"
-    default_message = "The request body is too large."
+    default_message = N_("Det, du sendte, er for stort.")
 
 
 class UnsupportedMedia(AppError):
@@ -107,7 +117,7 @@ class UnsupportedMedia(AppError):
 
     status = 415
     code = "unsupported_media_type"
-    default_message = "This content type is not accepted here."
+    default_message = N_("Den slags indhold modtages ikke her.")
 
 
 class TooManyRequests(AppError):
@@ -115,7 +125,7 @@ class TooManyRequests(AppError):
 
     status = 429
     code = "too_many_requests"
-    default_message = "Too many attempts. Wait a moment and try again."
+    default_message = N_("For mange forsøg. Vent lidt, og prøv igen.")
 
     def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
         super().__init__(message, details={"retry_after": retry_after})
@@ -126,4 +136,4 @@ class LoginLocked(TooManyRequests):
     """Too many failed logins for this username."""
 
     code = "login_locked"
-    default_message = "Too many failed attempts. The account is locked for a while."
+    default_message = N_("For mange forkerte forsøg. Brugeren er låst et stykke tid.")

@@ -8,14 +8,22 @@ clone needs no compile step.
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import aiohttp_jinja2
+import jinja2
 from aiohttp import web
+from babel.dates import format_skeleton, get_day_names
 from babel.messages.pofile import read_po
 
-from .keys import catalogues_key
+from .keys import catalogues_key, identity_key, settings_key
+from .translatable import N_, Msg, translated
+
+__all__ = ["N_", "Msg", "translated"]  # marked texts live in .translatable (no app imports)
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "messages"
@@ -73,6 +81,10 @@ def setup(app: web.Application, catalogues: dict[str, gettext.NullTranslations])
     env.add_extension("jinja2.ext.i18n")
     env.install_null_translations(newstyle=False)  # type: ignore[attr-defined]
     env.globals["LANGUAGES"] = LANGUAGES
+    env.globals["day_names"] = day_names
+    env.filters["date_words"] = date_words
+    if settings_key in app:  # base.html tells the console's scripts the organisation's zone
+        env.globals["TIME_ZONE"] = app[settings_key].timezone
     app[catalogues_key] = catalogues
 
 
@@ -102,8 +114,46 @@ def browser_language(header: str) -> str:
     return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
 
 
+def request_language(request: web.Request) -> str:
+    """The language of this request's reader: the staff member's choice, else the browser's."""
+    identity = request.get(identity_key)
+    return language_of(request, identity.language if identity is not None else None)
+
+
+def translator(request: web.Request, language: str) -> Callable[[str], str]:
+    """The ``gettext`` function of ``language``'s catalogue."""
+    catalogues = request.app.get(catalogues_key, {})
+    return (catalogues.get(language) or gettext.NullTranslations()).gettext
+
+
+def reader_gettext(request: web.Request) -> Callable[[str], str]:
+    """The ``gettext`` of this request's reader (see ``request_language``)."""
+    return translator(request, request_language(request))
+
+
 def gettext_for(request: web.Request, language: str) -> dict[str, object]:
     """Template context entries that make ``_()`` and ``{% trans %}`` speak ``language``."""
     catalogues = request.app.get(catalogues_key, {})
     translations = catalogues.get(language) or gettext.NullTranslations()
     return {"gettext": translations.gettext, "ngettext": translations.ngettext}
+
+
+@jinja2.pass_context
+def day_names(
+    context: jinja2.runtime.Context,
+    width: Literal["abbreviated", "narrow", "short", "wide"] = "wide",
+) -> list[str]:
+    """Monday to Sunday in the page's language, from Babel's locale data ("abbreviated": "man.")."""
+    names = get_day_names(width, locale=context.get("lang", DEFAULT_LANGUAGE))
+    return [names[day] for day in range(7)]
+
+
+@jinja2.pass_context
+def date_words(
+    context: jinja2.runtime.Context, value: dt.date | None, skeleton: str = "yMMMMEEEEd"
+) -> str:
+    """A date in words in the page's language ("tirsdag den 1. december 2026"), by a CLDR
+    skeleton; an aware date-time should already be in the organisation's zone."""
+    if value is None:
+        return "—"
+    return format_skeleton(skeleton, value, locale=context.get("lang", DEFAULT_LANGUAGE))

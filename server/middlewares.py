@@ -13,8 +13,10 @@ from aiohttp.typedefs import Handler
 from .auth.csrf import check_csrf, csrf_token_for
 from .auth.sessions import SESSION_COOKIE, load_identity
 from .errors import AppError, NotAuthenticated, NotFound, PayloadTooLarge
+from .i18n import request_language, translator
 from .keys import identity_key, metrics_key, sessionmaker_key, settings_key
 from .templating import render
+from .translatable import N_, Msg
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +77,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = await error_response(request, from_http_exception(exc))
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)
-        response = await error_response(request, AppError("Something went wrong on our side."))
+        failure = AppError(N_("Der skete en fejl hos os. Prøv igen om lidt."))
+        response = await error_response(request, failure)
         response.set_status(500)
     _observe(request, response.status, time.perf_counter() - started)
     return response
@@ -87,20 +90,25 @@ def from_http_exception(exc: web.HTTPException) -> AppError:
         return PayloadTooLarge()
     if exc.status == 404:
         return NotFound()
-    err = AppError(exc.reason)
+    message = N_("Det kan man ikke her.") if exc.status == 405 else None
+    err = AppError(message)
     err.status = exc.status  # type: ignore[misc]  # instance override of the class default
     err.code = exc.reason.lower().replace(" ", "_")  # type: ignore[misc]
     return err
 
 
 async def error_response(request: web.Request, exc: AppError) -> web.StreamResponse:
-    """JSON ``{"error": ...}`` for API clients, a friendly page for people."""
+    """JSON ``{"error": ...}`` for API clients, a friendly page for people; either in the
+    reader's language (the staff member's, else the browser's)."""
     headers = {"Retry-After": str(exc.details["retry_after"])} if exc.status == 429 else None
+    gettext = translator(request, request_language(request))
     if wants_json(request):
-        return web.json_response(exc.to_json(), status=exc.status, headers=headers)
+        return web.json_response(exc.to_json(gettext), status=exc.status, headers=headers)
     if isinstance(exc, NotAuthenticated) and request.method == "GET":
         return redirect(f"/login?{urlencode({'next': request.path_qs})}")
-    context = {"error": exc, "status": exc.status}
+    # Only a marked message can be said in the page's language; else the page's general one.
+    message = exc.message.in_language(gettext) if isinstance(exc.message, Msg) else None
+    context = {"error": exc, "status": exc.status, "message": message}
     response = render(request, "error.html", context, status=exc.status)
     if headers:
         response.headers.update(headers)

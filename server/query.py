@@ -14,6 +14,7 @@ from .admin.auditlog import AuditFilter
 from .errors import InvalidInput
 from .localtime import local_day
 from .models import utcnow
+from .translatable import N_
 
 
 def requested_day(request: web.Request, zone: ZoneInfo) -> dt.date:
@@ -24,7 +25,7 @@ def requested_day(request: web.Request, zone: ZoneInfo) -> dt.date:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput("date must be YYYY-MM-DD.") from None
+        raise InvalidInput(N_("Datoen skal skrives ÅÅÅÅ-MM-DD.")) from None
 
 
 def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
@@ -33,7 +34,7 @@ def query_int(request: web.Request, name: str, default: int | None = None) -> in
     if raw == "":
         return default
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise InvalidInput(f"{name} must be a whole number.")
+        raise InvalidInput(N_("{name} skal være et helt tal.", name=name))
     return int(raw)
 
 
@@ -62,5 +63,7 @@ def _moment(request: web.Request, name: str) -> dt.datetime | None:
     try:
         value = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"{name} must be an ISO date or date-time.") from None
+        raise InvalidInput(
+            N_("{name} skal være en dato eller et tidspunkt (ISO 8601).", name=name)
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

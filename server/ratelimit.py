@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from .errors import TooManyRequests
+from .translatable import N_
 
 CODE_FAILURES_PER_STAFF = 5  # wrong pairing codes per FAILURE_WINDOW_S before a staff member waits
 FAILURE_WINDOW_S = 600.0
@@ -29,7 +30,7 @@ class FailureLimiter:
         times = self._recent(staff_id, now)
         if len(times) >= self.limit:
             raise TooManyRequests(
-                "For mange forkerte koder. Vent lidt og prøv igen.",
+                N_("For mange forkerte koder. Vent lidt, og prøv igen."),
                 retry_after=max(1, int(self.window_s - (now - times[0]))),
             )
 

@@ -11,6 +11,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..identity import StaffIdentity
 from ..models import Staff, Team, TeamMembership
 from ..security import hash_password_off_loop
+from ..translatable import N_
 from ..vocabulary import Role
 
 
@@ -83,12 +84,12 @@ async def create_staff(
 ) -> Staff:
     """A new staff member in the admin's organisation, in teams of that organisation only."""
     if await session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
-        raise Conflict("That username is taken.")
+        raise Conflict(N_("Brugernavnet er optaget."))
     own = set(
         await session.scalars(select(Team.id).where(Team.organisation_id == admin.organisation_id))
     )
     if not set(team_ids) <= own:
-        raise InvalidInput("Unknown team.")
+        raise InvalidInput(N_("Teamet findes ikke."))
     staff = Staff(
         organisation_id=admin.organisation_id,
         username=username,
@@ -108,9 +109,9 @@ async def set_active(
     """Deactivate (or reactivate) a staff member; their sessions stop working at once."""
     staff = await session.get(Staff, staff_id)
     if staff is None or staff.organisation_id != admin.organisation_id:
-        raise NotFound("No such staff member.")
+        raise NotFound(N_("Medarbejderen findes ikke."))
     if staff.id == admin.staff_id and not active:
-        raise InvalidInput("You cannot deactivate yourself.")
+        raise InvalidInput(N_("Du kan ikke deaktivere dig selv."))
     staff.active = active
     return staff
 
@@ -123,7 +124,7 @@ async def create_team(
         select(Team.id).where(Team.organisation_id == admin.organisation_id, Team.name == name)
     )
     if exists is not None:
-        raise Conflict("A team with that name exists.")
+        raise Conflict(N_("Der findes allerede et team med det navn."))
     team = Team(organisation_id=admin.organisation_id, name=name, phone=phone)
     session.add(team)
     await session.flush()

@@ -17,6 +17,7 @@ from ..identity import StaffIdentity
 from ..keys import sessionmaker_key, settings_key
 from ..localtime import local_day
 from ..models import AgreementSheet, Citizen, Staff, utcnow
+from ..translatable import N_
 from .models import WireModel
 from .spec import ApiRoutes
 
@@ -198,7 +199,7 @@ async def update_agreement(request: web.Request, body: AgreementIn) -> Agreement
     async with request.app[sessionmaker_key].begin() as session:
         sheet = await session.get(AgreementSheet, int(request.match_info["sheet_id"]))
         if sheet is None:
-            raise NotFound("No such agreement sheet.")
+            raise NotFound(N_("Aftalearket findes ikke."))
         identity, citizen = await _writable(request, session, sheet.citizen_id)
         agreements.check(data, _today(request))
         sheet = await agreements.update(session, identity, citizen, sheet, data)

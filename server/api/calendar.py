@@ -12,6 +12,7 @@ from ..errors import Forbidden, NotFound
 from ..keys import sessionmaker_key, settings_key
 from ..models import CalendarFeed, utcnow
 from ..scheduling.calendar import create_feed, feed_for_token, feed_rows, to_ical
+from ..translatable import N_
 from .models import WireModel
 from .spec import ApiRoutes
 
@@ -48,7 +49,7 @@ async def post_feed(request: web.Request, body: FeedRequest) -> FeedOut:
     """Create a private feed URL (keep it secret; revoke it if it leaks)."""
     identity = require_staff(request)
     if body.team_id is not None and body.team_id not in identity.team_ids:
-        raise Forbidden("You are not in that team.")
+        raise Forbidden(N_("Du er ikke med i det team."))
     async with request.app[sessionmaker_key].begin() as session:
         feed, token = await create_feed(session, identity.staff_id, body.team_id)
     base = request.app[settings_key].public_url.rstrip("/")
@@ -84,7 +85,7 @@ async def revoke_feed(request: web.Request, body: Empty) -> FeedOut:
     async with request.app[sessionmaker_key].begin() as session:
         feed = await session.get(CalendarFeed, int(request.match_info["feed_id"]))
         if feed is None or feed.owner_staff_id != identity.staff_id:
-            raise NotFound("No such feed.")
+            raise NotFound(N_("Kalenderlinket findes ikke."))
         feed.revoked_at = feed.revoked_at or utcnow()
         return FeedOut(id=feed.id, team_id=feed.team_id, url=None, revoked=True)
 
@@ -95,7 +96,7 @@ async def calendar_feed(request: web.Request) -> web.Response:
     async with request.app[sessionmaker_key]() as session:
         feed = await feed_for_token(session, token)
         if feed is None:
-            raise NotFound("No such calendar.")
+            raise NotFound(N_("Kalenderen findes ikke."))
         settings = request.app[settings_key]
         rows = await feed_rows(session, feed, utcnow(), settings.zone)
     host = urlsplit(settings.public_url).hostname or "screenvisit"

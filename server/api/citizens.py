@@ -13,6 +13,7 @@ from ..errors import InvalidInput
 from ..keys import sessionmaker_key
 from ..models import Citizen, utcnow
 from ..query import query_int
+from ..translatable import N_
 from ..visits import continuity
 from .models import WireModel
 from .spec import ApiRoutes
@@ -82,10 +83,10 @@ async def list_citizens(request: web.Request) -> CitizenList:
     identity = require_staff(request)
     query = request.query.get("q", "")
     if len(query) > search.QUERY_MAX:
-        raise InvalidInput(f"q may be at most {search.QUERY_MAX} characters.")
+        raise InvalidInput(N_("Søgningen må højst være {n} tegn.", n=search.QUERY_MAX))
     limit = query_int(request, "limit", search.DEFAULT_LIMIT)
     if limit is None or not 1 <= limit <= search.MAX_LIMIT:
-        raise InvalidInput(f"limit must be 1 to {search.MAX_LIMIT}.")
+        raise InvalidInput(N_("limit skal være fra 1 til {n}.", n=search.MAX_LIMIT))
     english = identity.language == "en"
     async with request.app[sessionmaker_key]() as session:
         hits = await search.search(session, identity, query, utcnow(), limit)

@@ -24,6 +24,7 @@ from ..errors import NotFound
 from ..identity import StaffIdentity
 from ..keys import sessionmaker_key
 from ..models import Citizen, Consent, Relative, utcnow
+from ..translatable import N_
 from .models import WireModel
 from .spec import ApiRoutes
 
@@ -209,7 +210,7 @@ async def _citizen(
     identity = require_staff(request)
     citizen = await session.get(Citizen, citizen_id)
     if citizen is None or citizen.organisation_id != identity.organisation_id:
-        raise NotFound("No such citizen.")
+        raise NotFound(N_("Borgeren findes ikke."))
     return await require_citizen(request, session, citizen_id)
 
 
@@ -239,7 +240,7 @@ async def _entry(session: AsyncSession, citizen_id: int, consent_id: int) -> Con
 async def _relative(session: AsyncSession, request: web.Request) -> Relative:
     relative = await session.get(Relative, int(request.match_info["relative_id"]))
     if relative is None:
-        raise NotFound("No such relative.")
+        raise NotFound(N_("Den pårørende findes ikke."))
     return relative
 
 
@@ -297,7 +298,7 @@ async def withdraw_consent(request: web.Request, body: WithdrawIn) -> ConsentOut
     async with request.app[sessionmaker_key].begin() as session:
         consent = await session.get(Consent, consent_id, with_for_update=True)
         if consent is None:
-            raise NotFound("No such consent.")
+            raise NotFound(N_("Samtykket findes ikke."))
         author, citizen = await _writable(request, session, consent.citizen_id)
         by = _giver(body.withdrawn_by)
         await consents.withdraw(session, author, citizen, consent, by, utcnow())

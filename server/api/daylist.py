@@ -14,6 +14,7 @@ from ..errors import Forbidden, NotFound
 from ..keys import sessionmaker_key, settings_key, team_feed_key
 from ..models import Visit, utcnow
 from ..query import query_flag, query_int, requested_day
+from ..translatable import N_
 from ..visits.assignment import AssignChoice, assign
 from ..visits.daylist import DayScope, DayVisit, day_list
 from ..visits.updates import update_of
@@ -94,7 +95,7 @@ async def get_day_list(request: web.Request) -> DayList:
     )
     async with request.app[sessionmaker_key]() as session:
         if team_id is not None and not await may_see_team(session, identity, team_id):
-            raise Forbidden("You are not in that team.")
+            raise Forbidden(N_("Du er ikke med i det team."))
         rows = await day_list(session, scope, day, tz=zone, now=utcnow())
     return DayList(date=day, visits=[wire(r, identity.language == "en") for r in rows])
 
@@ -147,7 +148,7 @@ async def assign_visit(request: web.Request, body: AssignRequest) -> AssignResul
     async with request.app[sessionmaker_key].begin() as session:
         visit = await session.get(Visit, visit_id, with_for_update=True)
         if visit is None or not await may_see_team(session, identity, visit.team_id):
-            raise NotFound("No such visit.")
+            raise NotFound(N_("Besøget findes ikke."))
         done = await assign(session, identity, visit, choice, now=utcnow(), zone=zone)
         update = update_of(visit)
     feed = request.app[team_feed_key]

@@ -14,6 +14,7 @@ from ..localtime import local_day
 from ..models import utcnow
 from ..query import query_int
 from ..scheduling.figures import MAX_WEEKS, WeekFigures, team_figures
+from ..translatable import N_
 from .models import WireModel
 from .spec import ApiRoutes
 
@@ -78,7 +79,7 @@ async def get_figures(request: web.Request) -> Figures:
     identity = require_staff(request)
     weeks = query_int(request, "weeks", DEFAULT_WEEKS)
     if weeks is None or not 1 <= weeks <= MAX_WEEKS:
-        raise InvalidInput(f"weeks must be 1 to {MAX_WEEKS}.")
+        raise InvalidInput(N_("weeks skal være fra 1 til {n}.", n=MAX_WEEKS))
     team_id = query_int(request, "team_id")
     zone = request.app[settings_key].zone
     async with request.app[sessionmaker_key]() as session:
@@ -86,7 +87,7 @@ async def get_figures(request: web.Request) -> Figures:
         if team_id is not None:
             teams = [t for t in teams if t.id == team_id]
             if not teams:
-                raise Forbidden("You do not have access to that team's figures.")
+                raise Forbidden(N_("Du har ikke adgang til det teams nøgletal."))
         today = local_day(utcnow(), zone)
         figures = await team_figures(session, [t.id for t in teams], today, weeks, zone)
     labels = [w.week for w in next(iter(figures.values()), [])]

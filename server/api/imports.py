@@ -31,6 +31,7 @@ from ..scheduling.import_jobs import (
     import_jobs_key,
     recent_jobs,
 )
+from ..translatable import N_
 from ..vocabulary import Role
 from .models import WireModel
 from .spec import ApiRoutes, Operation, model_response
@@ -129,14 +130,14 @@ class ImportRejected(InvalidInput):
 
     status = 422
     code = "import_invalid"
-    default_message = "The file has invalid lines; nothing was imported."
+    default_message = N_("Filen har ugyldige linjer; intet blev importeret.")
 
 
 class UploadTooLarge(PayloadTooLarge):
     """The uploaded file is larger than an import may be."""
 
     code = "import_too_large"
-    default_message = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+    default_message = N_("Filen er større end {mb} MB.", mb=MAX_UPLOAD_BYTES // (1024 * 1024))
 
 
 class ImportFailed(AppError):
@@ -144,7 +145,7 @@ class ImportFailed(AppError):
 
     status = 500
     code = "import_failed"
-    default_message = "The import failed; run it again to finish it."
+    default_message = N_("Importen mislykkedes; kør den igen for at gøre den færdig.")
 
 
 @api.post("/api/imports", body=ImportRequest, response=ImportReport, summary="Import an export")
@@ -199,10 +200,10 @@ def _job_request(request: web.Request) -> JobRequest:
     query = request.query
     fmt = query.get("format", "")
     if fmt not in {"csv", "json"}:
-        raise InvalidInput("format must be csv or json.")
+        raise InvalidInput(N_("format skal være csv eller json."))
     dry_run = query.get("dry_run", "0").lower()
     if dry_run not in {"0", "1", "true", "false"}:
-        raise InvalidInput("dry_run must be 0 or 1.")
+        raise InvalidInput(N_("dry_run skal være 0 eller 1."))
     name = "".join(c for c in query.get("filename", "") if c.isprintable())[:200].strip()
     return JobRequest(fmt, name or None, dry_run in {"1", "true"})
 
@@ -237,7 +238,7 @@ async def _job_out(request: web.Request, identity: StaffIdentity, job_id: int) -
     async with request.app[sessionmaker_key]() as session:
         view = await get_job(session, identity.organisation_id, job_id)
     if view is None:
-        raise NotFound("No such import.")
+        raise NotFound(N_("Importen findes ikke."))
     return job_out(view, with_report=True)
 
 

@@ -12,6 +12,7 @@ from ..errors import NotFound
 from ..identity import StaffIdentity
 from ..keys import sessionmaker_key
 from ..models import Staff
+from ..translatable import N_
 from .models import WireModel
 from .spec import ApiRoutes
 
@@ -64,6 +65,6 @@ async def set_language(request: web.Request, body: LanguageChange) -> Me:
     async with request.app[sessionmaker_key].begin() as session:
         staff = await session.get(Staff, identity.staff_id)
         if staff is None:
-            raise NotFound("No such staff member.")
+            raise NotFound(N_("Medarbejderen findes ikke."))
         staff.language = body.language
     return me_of(dataclasses.replace(identity, language=body.language))

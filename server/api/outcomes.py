@@ -16,6 +16,7 @@ from ..errors import NotFound
 from ..identity import StaffIdentity
 from ..keys import sessionmaker_key, team_feed_key
 from ..models import InboxItem, Observation, Outcome, Staff, Visit, utcnow
+from ..translatable import N_
 from ..visits import outcomes
 from ..visits.updates import update_of
 from ..vocabulary import ObservationCode, OutcomeKind
@@ -189,7 +190,7 @@ async def _load(
 ) -> tuple[StaffIdentity, Visit, Outcome]:
     outcome = await session.get(Outcome, int(request.match_info["outcome_id"]))
     if outcome is None:
-        raise NotFound("No such outcome.")
+        raise NotFound(N_("Resultatet findes ikke."))
     identity, _, visit = await require_visit(request, session, outcome.visit_id, for_update=True)
     return identity, visit, outcome
 

@@ -18,6 +18,7 @@ from ..keys import sessionmaker_key, settings_key
 from ..models import CitizenPause, utcnow
 from ..scheduling.generation import GenerationResult
 from ..scheduling.plan_edits import regenerate_citizen
+from ..translatable import N_
 from .plan_models import (
     ContactPersonsIn,
     ContactPersonsOut,
@@ -39,7 +40,9 @@ async def add_pause(request: web.Request, body: PauseCreate) -> PauseSaved:
     """No visits on start..end (hospital stay, holiday); planned visits then are cancelled."""
     identity = require_staff(request, *PLANNERS)
     if body.end < body.start:
-        raise InvalidInput(f"The pause ends {body.end} before it starts {body.start}.")
+        raise InvalidInput(
+            N_("Pausen slutter {end} før den begynder {start}.", end=body.end, start=body.start)
+        )
     async with plan_transaction(request) as session:
         await org_citizen(session, identity, body.citizen_id)
         pause = CitizenPause(
@@ -67,7 +70,7 @@ async def remove_pause(request: web.Request, body: Empty) -> PauseSaved:
     async with plan_transaction(request) as session:
         pause = await session.get(CitizenPause, int(request.match_info["pause_id"]))
         if pause is None:
-            raise NotFound("No such pause.")
+            raise NotFound(N_("Pausen findes ikke."))
         await org_citizen(session, identity, pause.citizen_id)
         period = {"start": pause.start.isoformat(), "end": pause.end.isoformat()}
         await session.delete(pause)

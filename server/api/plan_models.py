@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
@@ -13,6 +14,7 @@ from ..scheduling.generation import GenerationResult
 from ..scheduling.plan_history import HistoryEntry
 from ..scheduling.plan_words import DayChoice, ScheduleWords, from_rrule
 from ..scheduling.rrule_text import describe
+from ..translatable import translated
 from .models import WireModel
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -322,12 +324,12 @@ def schedule_out(rule: str) -> ScheduleIn | None:
     return ScheduleIn(days=words.days.value, weekdays=days, every_weeks=words.every_weeks)
 
 
-def problem_out(problem: PlanProblem) -> ProblemOut:
-    """A plan problem on the wire."""
+def problem_out(problem: PlanProblem, gettext: Callable[[str], str] = str) -> ProblemOut:
+    """A plan problem on the wire, its message in ``gettext``'s language."""
     return ProblemOut(
         code=problem.code,
         severity=problem.severity.value,
-        message=problem.message,
+        message=translated(problem.message, gettext),
         source=problem.source,
         on=problem.on,
     )

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .. import audit, orgsettings
 from ..auth.authz import require_citizen, require_staff
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, OverrideNotAllowed
+from ..i18n import reader_gettext, request_language
 from ..identity import StaffIdentity
 from ..keys import sessionmaker_key, settings_key
 from ..localtime import local_day
@@ -52,6 +53,7 @@ from ..scheduling.plan_words import WordsInvalid, to_rrule
 from ..scheduling.recurrence import PlanSpec
 from ..scheduling.rrule_text import describe
 from ..scheduling.specs import weekday_channels
+from ..translatable import N_, Msg, translated
 from ..vocabulary import Channel, Role
 from .plan_models import (
     AdjustmentCreate,
@@ -87,14 +89,14 @@ class PlanRejected(InvalidInput):
 
     status = 422
     code = "plan_invalid"
-    default_message = "The visit plan is not valid."
+    default_message = N_("Besøgsplanen er ikke gyldig.")
 
 
 class OverlapRejected(Conflict):
     """Two non-swappable visits of one citizen could take place at the same time."""
 
     code = "non_swappable_overlap"
-    default_message = "Non-swappable visits of this citizen would overlap."
+    default_message = N_("Borgerens faste besøg (fx medicin) ville overlappe.")
 
 
 class ChangeIncomplete(InvalidInput):
@@ -134,11 +136,15 @@ REFUSALS: dict[MedicationRule, type[Conflict]] = {
     MedicationRule.RETYPE: MedicationRetype,
 }
 WHAT_TO_DO = {
-    MedicationRule.OUT_OF_WINDOW: "Move the dose within its window on the same day, or ask a "
-    "nurse or visitator to override with a reason.",
-    MedicationRule.TOO_CLOSE: "Choose a time further from the other dose, or ask a nurse or "
-    "visitator to override with a reason.",
-    MedicationRule.RETYPE: "End this plan and create a new one with the other visit type.",
+    MedicationRule.OUT_OF_WINDOW: N_(
+        "Flyt dosis inden for dens tidsrum samme dag, eller bed en sygeplejerske eller en "
+        "visitator om at tilsidesætte reglen med en begrundelse."
+    ),
+    MedicationRule.TOO_CLOSE: N_(
+        "Vælg et tidspunkt længere fra den anden dosis, eller bed en sygeplejerske eller en "
+        "visitator om at tilsidesætte reglen med en begrundelse."
+    ),
+    MedicationRule.RETYPE: N_("Afslut denne plan, og opret en ny med den anden besøgstype."),
 }
 
 
@@ -149,13 +155,20 @@ async def plan_transaction(request: web.Request) -> AsyncIterator[AsyncSession]:
         async with request.app[sessionmaker_key].begin() as session:
             yield session
     except PlanInvalid as exc:
+        say = reader_gettext(request)
         errors = [p for p in exc.problems if p.severity is Severity.ERROR]
-        message = "The visit plan is not valid: " + "; ".join(p.message for p in errors) + "."
-        problems = [problem_out(p).model_dump(mode="json") for p in exc.problems]
+        message = N_(
+            "Besøgsplanen er ikke gyldig: {problems}.",
+            problems=Msg.joined("; ", [p.message for p in errors]),
+        )
+        problems = [problem_out(p, say).model_dump(mode="json") for p in exc.problems]
         raise PlanRejected(message, details={"problems": problems}) from None
     except NonSwappableOverlap as exc:
         raise OverlapRejected(
-            f"Non-swappable visits would overlap: {exc}.",
+            N_(
+                "Borgerens faste besøg (fx medicin) ville overlappe: {conflicts}.",
+                conflicts=exc.args[0],
+            ),
             details={"conflicts": [_conflict_json(c) for c in exc.conflicts]},
         ) from None
 
@@ -175,7 +188,7 @@ def _rule(rrule: str | None, schedule: ScheduleIn | None) -> str:
     try:
         return to_rrule(schedule.words())
     except WordsInvalid as exc:
-        message = f"The days make no plan: {exc}."
+        message = N_("Dagene giver ingen plan: {reason}.", reason=exc.args[0])
         raise ScheduleRejected(message, details={"field": "schedule"}) from None
 
 
@@ -183,9 +196,9 @@ async def org_citizen(session: AsyncSession, identity: StaffIdentity, citizen_id
     """A citizen of the caller's organisation (a nurse: of one of her teams)."""
     citizen = await session.get(Citizen, citizen_id)
     if citizen is None or citizen.organisation_id != identity.organisation_id:
-        raise NotFound("No such citizen.")
+        raise NotFound(N_("Borgeren findes ikke."))
     if not identity.org_wide and citizen.team_id not in identity.team_ids:
-        raise Forbidden("Nurses change the plans of their own team's citizens only.")
+        raise Forbidden(N_("Sygeplejersker ændrer kun planer for borgere i deres eget team."))
     return citizen
 
 
@@ -193,7 +206,7 @@ async def _plan(session: AsyncSession, identity: StaffIdentity, plan_id: int) ->
     """A plan of a citizen of the caller's organisation."""
     plan = await session.get(VisitPlan, plan_id)
     if plan is None:
-        raise NotFound("No such visit plan.")
+        raise NotFound(N_("Besøgsplanen findes ikke."))
     await org_citizen(session, identity, plan.citizen_id)
     return plan
 
@@ -206,14 +219,16 @@ async def _type_id(session: AsyncSession, identity: StaffIdentity, code: str) ->
         )
     )
     if found is None:
-        raise InvalidInput(f"Unknown visit type {code!r}.", details={"field": "visit_type"})
+        raise InvalidInput(
+            N_("Ukendt besøgstype: {code}.", code=code), details={"field": "visit_type"}
+        )
     return found
 
 
 async def _check_team(session: AsyncSession, identity: StaffIdentity, team_id: int) -> None:
     team = await session.get(Team, team_id)
     if team is None or team.organisation_id != identity.organisation_id:
-        raise InvalidInput("No such team.", details={"field": "team_id"})
+        raise InvalidInput(N_("Teamet findes ikke."), details={"field": "team_id"})
 
 
 async def _type_code(session: AsyncSession, visit_type_id: int) -> str:
@@ -259,7 +274,7 @@ async def _save(
     _audit_plan(request, session, identity, plan.id, action, detail)
     return PlanSaved(
         plan=await _plan_view(session, plan),
-        warnings=[problem_out(w) for w in saved.warnings],
+        warnings=[problem_out(w, reader_gettext(request)) for w in saved.warnings],
         generation=generation_out(saved.generation),
     )
 
@@ -290,13 +305,14 @@ async def _enforce(
     if not breaches:
         return
     if override_reason is None:
-        first = breaches[0]
-        message = f"Refused: {first.message}. {WHAT_TO_DO[first.rule]}"
+        first, say = breaches[0], reader_gettext(request)
+        message = N_("Afvist: {breach}. {what}", breach=first.message, what=WHAT_TO_DO[first.rule])
         raise REFUSALS[first.rule](
             message,
             details={
                 "breaches": [
-                    {"code": b.rule.value, "message": b.message, **b.facts} for b in breaches
+                    {"code": b.rule.value, "message": translated(b.message, say), **b.facts}
+                    for b in breaches
                 ],
                 "may_override": may_override(identity.role),
             },
@@ -316,7 +332,7 @@ async def list_plans(request: web.Request) -> PlanList:
     """Every plan of a citizen the caller may see (nurses and carers read, planners edit)."""
     raw = request.query.get("citizen_id", "")
     if not raw.isdigit():
-        raise InvalidInput("citizen_id must be a number.")
+        raise InvalidInput(N_("citizen_id skal være et tal."))
     async with request.app[sessionmaker_key].begin() as session:
         await require_citizen(request, session, int(raw))
         plans = await session.scalars(
@@ -331,7 +347,7 @@ async def get_plan(request: web.Request) -> PlanOut:
     async with request.app[sessionmaker_key].begin() as session:
         plan = await session.get(VisitPlan, int(request.match_info["plan_id"]))
         if plan is None:
-            raise NotFound("No such visit plan.")
+            raise NotFound(N_("Besøgsplanen findes ikke."))
         await require_citizen(request, session, plan.citizen_id)
         return await _plan_view(session, plan)
 
@@ -342,7 +358,7 @@ async def get_history(request: web.Request) -> HistoryOut:
     async with request.app[sessionmaker_key].begin() as session:
         plan = await session.get(VisitPlan, int(request.match_info["plan_id"]))
         if plan is None:
-            raise NotFound("No such visit plan.")
+            raise NotFound(N_("Besøgsplanen findes ikke."))
         await require_citizen(request, session, plan.citizen_id)
         return history_out(plan.id, await plan_history(session, plan))
 
@@ -363,7 +379,8 @@ async def preview_plan(request: web.Request, body: PreviewIn) -> PreviewOut:
         )  # fmt: skip
         spec = await plan_edits.draft_spec(session, draft, body.plan_id, zone)
     found = plan_edits.preview(spec, local_day(utcnow(), zone))
-    notes = {p.on: p.message for p in found.problems if p.on is not None}
+    say = reader_gettext(request)
+    notes = {p.on: translated(p.message, say) for p in found.problems if p.on is not None}
     visits = []
     for occ in found.visits:
         local = occ.start.astimezone(zone)
@@ -375,8 +392,9 @@ async def preview_plan(request: web.Request, body: PreviewIn) -> PreviewOut:
             )
         )  # fmt: skip
     return PreviewOut(
-        rrule=rule, rrule_text=describe(rule), start=found.start, end=found.end, visits=visits,
-        problems=[problem_out(p) for p in found.problems], paused_days=found.paused_days,
+        rrule=rule, rrule_text=describe(rule, request_language(request)), start=found.start,
+        end=found.end, visits=visits,
+        problems=[problem_out(p, say) for p in found.problems], paused_days=found.paused_days,
     )  # fmt: skip
 
 
@@ -472,9 +490,9 @@ async def end_plan(request: web.Request, body: PlanEnd) -> PlanSaved:
 def _check_change(body: ChangeCreate) -> None:
     """A move needs a date and a time; a switch needs a channel."""
     if body.kind == "move" and (body.move_to_date is None or body.move_to_time is None):
-        raise ChangeIncomplete("A move needs move_to_date and move_to_time.")
+        raise ChangeIncomplete(N_("En flytning kræver move_to_date og move_to_time."))
     if body.kind == "switch" and body.channel is None:
-        raise ChangeIncomplete("A channel switch needs a channel.")
+        raise ChangeIncomplete(N_("Et skift af kanal kræver en kanal."))
 
 
 async def _move_breaches(
@@ -544,14 +562,14 @@ async def remove_change(request: web.Request, body: Empty) -> PlanSaved:
     try:
         day = dt.date.fromisoformat(request.match_info["date"])
     except ValueError:
-        raise InvalidInput("date must be YYYY-MM-DD.") from None
+        raise InvalidInput(N_("Datoen skal skrives ÅÅÅÅ-MM-DD.")) from None
     async with plan_transaction(request) as session:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
         change = await session.scalar(
             select(PlanChange).where(PlanChange.plan_id == plan.id, PlanChange.local_date == day)
         )
         if change is None:
-            raise NotFound("No change on that day.")
+            raise NotFound(N_("Der er ingen ændring den dag."))
         detail = {
             "date": day.isoformat(),
             "changes": {day.isoformat(): [change_json(change), None]},
@@ -611,7 +629,7 @@ async def remove_adjustment(request: web.Request, body: Empty) -> PlanSaved:
         plan = await _plan(session, identity, int(request.match_info["plan_id"]))
         adjustment = await session.get(PlanAdjustment, int(request.match_info["adjustment_id"]))
         if adjustment is None or adjustment.plan_id != plan.id:
-            raise NotFound("No such adjustment.")
+            raise NotFound(N_("Justeringen findes ikke."))
         await session.delete(adjustment)
         detail = {"adjustment_id": adjustment.id, "reason": adjustment.reason}
         return await _save(request, session, identity, plan, "plan.adjust_removed", detail)

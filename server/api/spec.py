@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from ..errors import InvalidInput, UnsupportedMedia
+from ..translatable import N_
 
 B = TypeVar("B", bound=BaseModel)
 R = TypeVar("R", bound=BaseModel)
@@ -130,13 +131,13 @@ class ApiRoutes:
 async def parse_body(request: web.Request, model: type[B]) -> B:
     """Validate a JSON body; wrong content type → 415, bad JSON or fields → 400 with details."""
     if request.content_type != "application/json":
-        raise UnsupportedMedia("Send the body as application/json.")
+        raise UnsupportedMedia(N_("Send indholdet som application/json."))
     raw = await request.read()
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         raise InvalidInput(
-            "The request body is not valid.", details=validation_details(exc)
+            N_("Indholdet er ikke gyldigt."), details=validation_details(exc)
         ) from None
 
 

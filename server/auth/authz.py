@@ -11,6 +11,7 @@ from ..errors import Forbidden, NotAuthenticated, NotFound
 from ..identity import StaffIdentity
 from ..keys import identity_key, sessionmaker_key
 from ..models import Citizen, Visit
+from ..translatable import N_
 from ..vocabulary import Role
 from .scope import citizen_scope
 
@@ -26,7 +27,7 @@ def require_staff(request: web.Request, *roles: Role) -> StaffIdentity:
     if identity is None:
         raise NotAuthenticated()
     if roles and identity.role not in roles:
-        raise Forbidden("Your role does not give access to this.")
+        raise Forbidden(N_("Din rolle giver ikke adgang til dette."))
     return identity
 
 
@@ -37,13 +38,13 @@ async def require_citizen(
     identity = require_staff(request)
     citizen = await session.get(Citizen, citizen_id)
     if citizen is None:
-        raise NotFound("No such citizen.")
+        raise NotFound(N_("Borgeren findes ikke."))
     visible = await session.scalar(
         select(Citizen.id).where(Citizen.id == citizen_id, citizen_scope(identity))
     )
     if visible is None:
         await _audit_denied(request, identity, citizen_id)
-        raise Forbidden("This citizen is not in your teams.")
+        raise Forbidden(N_("Borgeren hører ikke til dine teams."))
     audit.record(
         session, "citizen.read", actor=identity, subject=("citizen", citizen_id), request=request
     )
@@ -72,6 +73,6 @@ async def require_visit(
     """
     visit = await session.get(Visit, visit_id, with_for_update=for_update)
     if visit is None:
-        raise NotFound("No such visit.")
+        raise NotFound(N_("Besøget findes ikke."))
     identity, citizen = await require_citizen(request, session, visit.citizen_id)
     return identity, citizen, visit

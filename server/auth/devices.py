@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..errors import Forbidden, NotAuthenticated
 from ..models import Citizen, KioskDevice
 from ..security import token_hash
+from ..translatable import N_
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ def bearer_token(request: web.Request) -> str:
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not 16 <= len(token) <= 512:
-        raise NotAuthenticated("Send the device token as Authorization: Bearer.")
+        raise NotAuthenticated(N_("Send tablettens nøgle som Authorization: Bearer."))
     return token
 
 
@@ -55,5 +56,5 @@ async def require_device(request: web.Request, session: AsyncSession) -> KioskOw
     """The enrolled, unrevoked tablet behind the request's bearer token."""
     owner = await kiosk_for_token(session, bearer_token(request))
     if owner is None:
-        raise Forbidden("This tablet is not enrolled, or it was revoked.")
+        raise Forbidden(N_("Tabletten er ikke tilmeldt, eller den er spærret."))
     return owner

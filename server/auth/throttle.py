@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..errors import LoginLocked, TooManyRequests
 from ..models import LoginThrottle, utcnow
+from ..translatable import N_
 
 __all__ = ["LoginThrottle", "ThrottleRule", "check_allowed", "clear", "record_failure"]
 
@@ -44,7 +45,7 @@ def check_allowed(row: LoginThrottle | None, rule: ThrottleRule, now: dt.datetim
     allowed_at = row.last_failure_at + rule.wait_after(row.failures)
     if allowed_at > now:
         raise TooManyRequests(
-            "Too many failed attempts. Wait a moment and try again.",
+            N_("For mange forkerte forsøg. Vent lidt, og prøv igen."),
             retry_after=_seconds(allowed_at - now),
         )
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..errors import Forbidden, InvalidInput
 from ..identity import StaffIdentity
 from ..models import AgreementSheet, Citizen, Role, Team, Visit, utcnow
+from ..translatable import N_
 
 WRITER_ROLES = frozenset({Role.VISITATOR, Role.PLANNER, Role.ADMIN})
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,38}$")
@@ -28,36 +29,36 @@ class SheetEmpty(InvalidInput):
     """A sheet must say what the citizen does or what the municipality does."""
 
     code = "agreements_empty"
-    default_message = "Write what the citizen does or what the municipality does."
+    default_message = N_("Skriv, hvad borgeren gør, eller hvad kommunen gør.")
 
 
 class BadPhone(InvalidInput):
     """The contact phone is not a phone number."""
 
     code = "invalid_phone"
-    default_message = "The phone number may hold digits, spaces, '-' and a leading '+'."
+    default_message = N_("Telefonnummeret må kun have cifre, mellemrum, '-' og et '+' forrest.")
 
 
 class BadMeetingDate(InvalidInput):
     """The meeting date is too far in the past or the future."""
 
     code = "invalid_meeting_date"
-    default_message = "The meeting date must be within the last year or the next month."
+    default_message = N_("Mødedatoen skal ligge inden for det seneste år eller den næste måned.")
 
 
 class BadVisit(InvalidInput):
     """The visit given is not one of this citizen's visits."""
 
     code = "invalid_visit"
-    default_message = "The visit is not one of this citizen's visits."
+    default_message = N_("Besøget hører ikke til denne borger.")
 
 
 class MayNotWrite(Forbidden):
     """Reading is allowed, writing is not (e.g. a carer, or a nurse of another team)."""
 
     code = "agreements_write_forbidden"
-    default_message = (
-        "Only visitators, planners, administrators and the team's nurses write sheets."
+    default_message = N_(
+        "Kun visitatorer, planlæggere, administratorer og teamets sygeplejersker skriver aftaleark."
     )
 
 

@@ -31,6 +31,7 @@ from .. import audit
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..identity import StaffIdentity
 from ..models import Citizen, Consent, ContactPerson, Relative, Staff, TeamMembership
+from ..translatable import N_
 from ..vocabulary import CallerGroup, ConsentKind
 from .agreements import may_write as _may_write_record
 
@@ -56,57 +57,58 @@ class BadKind(Unprocessable):
     """The kind is not one the register knows."""
 
     code = "invalid_consent_kind"
-    default_message = "Unknown kind of consent."
+    default_message = N_("Ukendt slags samtykke.")
 
 
 class InvalidScope(Unprocessable):
     """The scope does not fit the kind (details list each problem)."""
 
     code = "invalid_scope"
-    default_message = "The consent's scope is not valid."
+    default_message = N_("Samtykkets rammer er ikke gyldige.")
 
 
 class RelativeRequired(Unprocessable):
     """A relative consent must name the relative it is for."""
 
     code = "relative_required"
-    default_message = "Choose the relative this consent is for."
+    default_message = N_("Vælg den pårørende, samtykket gælder.")
 
 
 class RelativeNotAllowed(Unprocessable):
     """Screen visits and auto-answer are the citizen's own consents, not a relative's."""
 
     code = "relative_not_allowed"
-    default_message = "This consent is the citizen's own and names no relative."
+    default_message = N_("Dette samtykke er borgerens eget og nævner ingen pårørende.")
 
 
 class BadRelative(Unprocessable):
     """The relative is not one of this citizen's current relatives."""
 
     code = "invalid_relative"
-    default_message = "The relative is not one of this citizen's relatives."
+    default_message = N_("Den pårørende hører ikke til denne borger.")
 
 
 class GiverRequired(Unprocessable):
     """Who gave (or withdrew) the consent must be said; a relative or guardian by name."""
 
     code = "given_by_required"
-    default_message = "Say who gave the consent; a relative or a guardian by name."
+    default_message = N_("Skriv, hvem der gav samtykket; en pårørende eller en værge med navn.")
 
 
 class AlreadyWithdrawn(Conflict):
     """The consent was withdrawn already (perhaps by a colleague just now)."""
 
     code = "consent_already_withdrawn"
-    default_message = "This consent has already been withdrawn."
+    default_message = N_("Samtykket er allerede trukket tilbage.")
 
 
 class MayNotWrite(Forbidden):
     """Reading is allowed, recording is not (a carer, or a nurse of another team)."""
 
     code = "consents_write_forbidden"
-    default_message = (
-        "Only visitators, planners, administrators and the team's nurses record consents."
+    default_message = N_(
+        "Kun visitatorer, planlæggere, administratorer og teamets sygeplejersker "
+        "registrerer samtykker."
     )
 
 
@@ -150,11 +152,13 @@ def check_giver(giver: Giver) -> Giver:
     """A person gives and withdraws consents; anyone but the citizen is named."""
     name = (giver.name or "").strip() or None
     if giver.kind not in PERSON_KINDS | {GiverKind.OTHER}:
-        raise GiverRequired("Say whether the citizen, a relative, a guardian or another gave it.")
+        raise GiverRequired(
+            N_("Skriv, om borgeren, en pårørende, en værge eller en anden gav det.")
+        )
     if giver.kind is not GiverKind.CITIZEN and name is None:
         raise GiverRequired()
     if name is not None and len(name) > MAX_NAME:
-        raise GiverRequired(f"The name may be at most {MAX_NAME} characters.")
+        raise GiverRequired(N_("Navnet må højst være {n} tegn.", n=MAX_NAME))
     return Giver(giver.kind, name)
 
 
@@ -247,7 +251,7 @@ def parse_kind(raw: str) -> ConsentKind:
     try:
         return ConsentKind(raw)
     except ValueError:
-        raise BadKind(f"Unknown kind of consent: {raw!r}.") from None
+        raise BadKind(N_("Ukendt slags samtykke: {kind}.", kind=raw)) from None
 
 
 async def record(
@@ -411,14 +415,13 @@ async def _checked_scope(
     """The scope to store: auto-answer's is validated; every other kind has none."""
     if kind is not ConsentKind.AUTO_ANSWER:
         if raw:
-            raise InvalidScope("Only an auto-answer consent has a scope.")
+            raise InvalidScope(N_("Kun et samtykke til automatisk svar har rammer."))
         return {}
     try:
         scope = AutoAnswerScope.model_validate(raw)
     except ValidationError as exc:
         problems = _problems(exc)
-        message = "The auto-answer scope is not valid: " + "; ".join(p["msg"] for p in problems)
-        raise InvalidScope(message + ".", details=problems) from None
+        raise InvalidScope(details=problems) from None
     await _check_named_staff(session, citizen, scope.staff_ids)
     return scope.stored()
 
@@ -440,7 +443,10 @@ async def _check_named_staff(session: AsyncSession, citizen: Citizen, ids: list[
     unknown = sorted(set(ids) - found)
     if unknown:
         raise InvalidScope(
-            "Named callers must be staff of the citizen's team or contact persons.",
+            N_(
+                "De navngivne opkaldere skal være medarbejdere i borgerens team "
+                "eller kontaktpersoner."
+            ),
             details=[{"loc": ["staff_ids"], "msg": "not on the team", "unknown": unknown}],
         )
 

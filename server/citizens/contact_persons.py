@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..errors import InvalidInput
 from ..models import Citizen, ContactPerson, Staff, TeamMembership
+from ..translatable import N_
 
 MAX_CONTACT_PERSONS = 3
 
@@ -22,7 +23,9 @@ class ContactPersonsInvalid(InvalidInput):
     """The list names someone twice, too many, or someone outside the citizen's team."""
 
     code = "contact_persons_invalid"
-    default_message = "Contact persons are 1–3 active staff of the citizen's team, each once."
+    default_message = N_(
+        "Kontaktpersoner er 1–3 aktive medarbejdere i borgerens team, hver kun én gang."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,7 @@ async def set_contact_persons(
         raise ContactPersonsInvalid(details={"staff_ids": list(staff_ids)})
     if unknown:
         raise ContactPersonsInvalid(
-            "Contact persons must be active staff of the citizen's team.",
+            N_("Kontaktpersoner skal være aktive medarbejdere i borgerens team."),
             details={"unknown": unknown},
         )
     before = await contact_persons(session, citizen.id)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..errors import InvalidInput, TooManyRequests
 from ..models import Citizen, KioskDevice, KioskPairing
 from ..security import new_token, sign, token_hash
+from ..translatable import N_
 
 PAIRING_TTL = dt.timedelta(minutes=10)
 PAIRINGS_PER_CLIENT = 20  # per PAIRING_TTL, per client address: a tablet reloading is fine
@@ -31,7 +32,7 @@ class PairingCodeInvalid(InvalidInput):
     """The code matches no waiting tablet (mistyped, expired or already used)."""
 
     code = "pairing_code_invalid"
-    default_message = "Koden passer ikke til en tablet, der venter. Tjek koden på tabletten."
+    default_message = N_("Koden passer ikke til en tablet, der venter. Tjek koden på tabletten.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ def normalise_code(raw: str) -> str:
     """Accept "123 456" and "123-456" as typed; anything but six digits is invalid."""
     digits = "".join(ch for ch in raw if not ch.isspace() and ch != "-")
     if len(digits) != 6 or not digits.isdigit():
-        raise PairingCodeInvalid("Koden er seks cifre.")
+        raise PairingCodeInvalid(N_("Koden er seks cifre."))
     return digits
 
 
@@ -83,13 +84,13 @@ async def start_pairing(
         .where(KioskPairing.client_key == client, KioskPairing.created_at > now - PAIRING_TTL)
     )
     if (recent or 0) >= PAIRINGS_PER_CLIENT:
-        raise TooManyRequests("Too many pairing codes from this address.", retry_after=60)
+        raise TooManyRequests(N_("For mange parringskoder fra denne adresse."), retry_after=60)
     existing = await session.scalar(
         select(KioskPairing).where(KioskPairing.secret_hash == token_hash(pairing_secret))
     )
     if existing is not None:
         if existing.approved_at is not None and existing.claimed_at is None:
-            raise InvalidInput("This tablet is already approved; fetch its token.")
+            raise InvalidInput(N_("Tabletten er allerede godkendt; hent dens nøgle."))
         await session.delete(existing)
         await session.flush()
     code = await _unused_code(session, secret_key, now)
@@ -118,7 +119,7 @@ async def _unused_code(session: AsyncSession, secret_key: str, now: dt.datetime)
         )
         if taken is None:
             return code
-    raise TooManyRequests("No free pairing code right now.", retry_after=5)
+    raise TooManyRequests(N_("Ingen ledig parringskode lige nu."), retry_after=5)
 
 
 async def approve(

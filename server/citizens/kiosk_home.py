@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..localtime import local_day
@@ -57,8 +58,7 @@ def day_label(planned: dt.date, today: dt.date) -> str:
         return "i dag"
     if planned == today + dt.timedelta(days=1):
         return "i morgen"
-    weekdays = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
-    return f"{weekdays[planned.weekday()]} d. {planned.day}."
+    return f"{format_date(planned, 'EEEE', locale='da')} d. {planned.day}."  # Babel's CLDR names
 
 
 def sentence(

@@ -19,6 +19,7 @@ from .. import audit, orgsettings
 from ..errors import Conflict
 from ..identity import StaffIdentity
 from ..models import Citizen, Relative
+from ..translatable import N_
 from ..vocabulary import ConsentKind
 from . import consents
 from .agreements import PHONE
@@ -39,42 +40,44 @@ class NameRequired(Unprocessable):
     """A relative needs a name."""
 
     code = "name_required"
-    default_message = "Write the relative's name."
+    default_message = N_("Skriv den pårørendes navn.")
 
 
 class RelationRequired(Unprocessable):
     """A relative needs a relation to the citizen (datter, søn, nabo...)."""
 
     code = "relation_required"
-    default_message = "Write how the relative is related to the citizen."
+    default_message = N_("Skriv, hvordan den pårørende er i familie med borgeren.")
 
 
 class InvalidPhone(Unprocessable):
     """The phone is not a phone number."""
 
     code = "invalid_phone"
-    default_message = "The phone number may hold digits, spaces, '-' and a leading '+'."
+    default_message = N_("Telefonnummeret må kun have cifre, mellemrum, '-' og et '+' forrest.")
 
 
 class InvalidEmail(Unprocessable):
     """The e-mail address does not look like one."""
 
     code = "invalid_email"
-    default_message = "The e-mail address is not valid."
+    default_message = N_("E-mailadressen er ikke gyldig.")
 
 
 class UnknownPermission(Unprocessable):
     """Not one of the permissions a relative may be given."""
 
     code = "invalid_permission"
-    default_message = "Unknown permission; use join_meetings, call, see_agreements, be_notified."
+    default_message = N_(
+        "Ukendt tilladelse; brug join_meetings, call, see_agreements eller be_notified."
+    )
 
 
 class RelativeRemoved(Conflict):
     """The relative was removed; they are history now."""
 
     code = "relative_removed"
-    default_message = "This relative has been removed."
+    default_message = N_("Den pårørende er fjernet.")
 
 
 @dataclass(frozen=True, slots=True)

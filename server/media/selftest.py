@@ -24,6 +24,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from ..errors import AppError, TooManyRequests
 from ..keys import settings_key
+from ..translatable import N_
 from ..turn import IceServerDict
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class SelfTestFailed(AppError):
 
     status = 400
     code = "selftest_offer_invalid"
-    default_message = "The self-test offer could not be answered."
+    default_message = N_("Selvtesten kunne ikke besvares.")
 
 
 class SelfTestPeers:

@@ -17,6 +17,7 @@ from ..localtime import local_day
 from ..models import utcnow
 from ..query import query_int
 from ..templating import render
+from ..translatable import N_
 from ..visits import guides
 from ..visits.daylist import DayScope, day_list, one_visit
 from ..visits.inbox_list import InboxEntry, entry_for
@@ -43,7 +44,7 @@ async def call_view(request: web.Request) -> web.Response:
         if visit_id is not None:
             visit = await one_visit(session, visit_id, citizen_id=citizen_id, now=now)
             if visit is None:
-                raise NotFound("No such visit for this citizen.")
+                raise NotFound(N_("Besøget findes ikke for denne borger."))
         scope = DayScope(citizen_id=citizen_id, include_cancelled=True, details=False)
         context: dict[str, object] = {
             "citizen": citizen,
@@ -80,5 +81,5 @@ async def _inbox_item(
         return None
     entry = await entry_for(session, identity, item_id, now)
     if entry.citizen_id != citizen_id:
-        raise NotFound("No such inbox item for this citizen.")
+        raise NotFound(N_("Opgaven findes ikke for denne borger."))
     return entry

@@ -15,6 +15,7 @@ from .. import audit
 from ..auth import throttle
 from ..auth.sessions import SESSION_COOKIE, close_session, open_session
 from ..errors import TooManyRequests
+from ..i18n import request_language, translator
 from ..keys import (
     identity_key,
     login_locks_key,
@@ -28,6 +29,7 @@ from ..security import DUMMY_PASSWORD_HASH, verify_password_off_loop
 from ..settings import Settings
 from ..signaling import hub_key
 from ..templating import render
+from ..translatable import N_, translated
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -94,7 +96,9 @@ def render_login(
     error: str | None = None,
     username: str = "",
 ) -> web.Response:
-    """Render the login form with an optional error."""
+    """Render the login form with an optional error, in the reader's language."""
+    if error is not None:
+        error = translated(error, translator(request, request_language(request)))
     context = {"error": error, "next": next_path, "username": username}
     return render(request, "login.html", context, status=status)
 
@@ -105,7 +109,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     try:
         form = LoginForm.model_validate(dict(await request.post()))
     except ValidationError:
-        return render_login(request, status=400, error="Udfyld brugernavn og adgangskode.")
+        return render_login(request, status=400, error=N_("Udfyld brugernavn og adgangskode."))
     settings = request.app[settings_key]
     # One attempt per username at a time in this process: parallel guesses cannot all be
     # checked before the failures that should have locked the username are counted.
@@ -123,7 +127,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             return render_login(
                 request,
                 status=401,
-                error="Forkert brugernavn eller adgangskode.",
+                error=N_("Forkert brugernavn eller adgangskode."),
                 username=form.username,
             )
         token, _ = await open_session(session, staff, settings.session_hours, request.remote)

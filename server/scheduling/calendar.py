@@ -77,8 +77,26 @@ def short_name(name: str) -> str:
     return parts[0] if len(parts) < 2 else f"{parts[0]} {parts[-1][0]}."
 
 
+# The feed is Danish, like its title; the status words are the console's (_labels.html).
+STATUS_DA = {
+    VisitStatus.PLANNED: "Planlagt",
+    VisitStatus.RINGING: "Ringer",
+    VisitStatus.IN_CALL: "I opkald",
+    VisitStatus.DONE: "Udført",
+    VisitStatus.NOT_ANSWERED: "Ikke svaret",
+    VisitStatus.MISSED: "Eskaleret",
+    VisitStatus.CANCELLED: "Aflyst",
+}
+
+
 def to_ical(rows: Sequence[DayVisit], title: str, host: str, zone: ZoneInfo) -> bytes:
-    """The feed as an iCalendar document."""
+    """The feed as an iCalendar document, in the organisation's zone.
+
+    Start and end carry ``TZID`` = the organisation's zone with its VTIMEZONE, so a calendar
+    app shows the same wall-clock time as the console (08:30 is 08:30 whatever the phone's
+    zone) and a visit keeps its hour across a clock change; only DTSTAMP is UTC, as RFC 5545
+    requires.
+    """
     calendar = Calendar()
     calendar.add("prodid", "-//screenvisit//scheduling//DA")
     calendar.add("version", "2.0")
@@ -88,18 +106,21 @@ def to_ical(rows: Sequence[DayVisit], title: str, host: str, zone: ZoneInfo) -> 
     for row in rows:
         event = Event()
         how = "Skærmbesøg" if row.channel == Channel.SCREEN else "Fysisk besøg"
+        start = row.planned_at.astimezone(zone)
+        end = (row.planned_at + dt.timedelta(minutes=row.duration_min)).astimezone(zone)
         event.add("uid", f"visit-{row.visit_id}@{host}")
         event.add("dtstamp", stamp)
-        event.add("dtstart", row.planned_at)
-        event.add("dtend", row.planned_at + dt.timedelta(minutes=row.duration_min))
+        event.add("dtstart", start)
+        event.add("dtend", end)
         event.add("summary", f"{row.visit_type_name_da}: {short_name(row.citizen_name)}")
         event.add(
             "description",
-            f"{how}, vindue ±{row.window_min} min. Status: {row.status.value}. "
+            f"{how}, vindue ±{row.window_min} min. Status: {STATUS_DA[row.status]}. "
             f"Ansvarlig: {row.assigned_staff_name or '—'}",
         )
         if row.status is VisitStatus.CANCELLED:
             event.add("status", "CANCELLED")
         calendar.add_component(event)
+    calendar.add_missing_timezones()  # one VTIMEZONE for the TZID the events use
     document: bytes = calendar.to_ical()
     return document

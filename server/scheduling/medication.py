@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from ..translatable import N_
 from ..vocabulary import OVERRIDE_ROLES, Role
 from .occurrences import Occurrence, OccurrenceKey, occurrences
 from .recurrence import Move, PlanSpec, local_starts, to_utc
@@ -58,8 +59,10 @@ def check_retype(old_code: str, new_code: str, non_swappable: frozenset[str]) ->
     """A change of visit type from or to a non-swappable type breaks `medication_retype`."""
     if old_code == new_code or not {old_code, new_code} & non_swappable:
         return []
-    message = (
-        f"a {old_code} plan cannot become a {new_code} plan; end this plan and create a new one"
+    message = N_(
+        "en {old}-plan kan ikke blive en {new}-plan; afslut planen, og opret en ny",
+        old=old_code,
+        new=new_code,
     )
     facts = {"from": old_code, "to": new_code}
     return [Breach(MedicationRule.RETYPE, message, facts)]
@@ -91,9 +94,13 @@ def _out_of_window(plan: PlanSpec, to: dt.datetime, planned: dt.datetime) -> Bre
     """The dose would leave its date or its window."""
     earliest = planned - dt.timedelta(minutes=plan.window_min)
     latest = planned + dt.timedelta(minutes=plan.window_min)
-    message = (
-        f"the {planned:%Y-%m-%d} dose at {planned:%H:%M} must stay on that day between "
-        f"{earliest:%H:%M} and {latest:%H:%M}; {to:%Y-%m-%d %H:%M} is outside its window"
+    message = N_(
+        "dosis den {planned:%d.%m.%Y} kl. {planned:%H:%M} skal blive på dagen mellem "
+        "{earliest:%H:%M} og {latest:%H:%M}; {to:%d.%m.%Y %H:%M} er uden for tidsrummet",
+        planned=planned,
+        earliest=earliest,
+        latest=latest,
+        to=to,
     )
     facts = {
         "planned": planned.isoformat(timespec="minutes"),
@@ -147,9 +154,13 @@ def _too_close_breach(
     other = nearest.start.astimezone(plan.zone).replace(tzinfo=None)
     minutes = int(gap.total_seconds() // 60)
     hours = int(min_gap.total_seconds() // 3600)
-    message = (
-        f"{to:%Y-%m-%d %H:%M} is {minutes} min from the dose at {other:%Y-%m-%d %H:%M}; "
-        f"doses of one plan must be at least {hours} h apart"
+    message = N_(
+        "{to:%d.%m.%Y %H:%M} er {minutes} min fra dosis {other:%d.%m.%Y %H:%M}; "
+        "doser i én plan skal ligge mindst {hours} t fra hinanden",
+        to=to,
+        minutes=minutes,
+        other=other,
+        hours=hours,
     )
     facts = {
         "to": to.isoformat(timespec="minutes"),

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..localtime import local_day
 from ..models import CitizenPause, VisitPlan, VisitType
+from ..translatable import N_
 from .errors import InvalidRecurrence, PlanProblem, SchedulingError
 from .generation import GenerationResult, generate
 from .medication import Breach, check_move, check_retype
@@ -61,10 +62,13 @@ def describe(conflict: Conflict, zone: ZoneInfo) -> str:
     """A planner-readable sentence for one clash, in the organisation's wall-clock time."""
     first = conflict.first.start.astimezone(zone)
     second = conflict.second.start.astimezone(zone)
-    return (
-        f"{conflict.first.visit_type} at {first:%Y-%m-%d %H:%M} and "
-        f"{conflict.second.visit_type} at {second:%H:%M} may overlap; non-swappable visits "
-        "need their own time"
+    return N_(
+        "{first_type} {first:%d.%m.%Y} kl. {first:%H:%M} og {second_type} kl. {second:%H:%M} "
+        "kan overlappe; faste besøg skal have deres egen tid",
+        first_type=conflict.first.visit_type,
+        first=first,
+        second_type=conflict.second.visit_type,
+        second=second,
     )
 
 

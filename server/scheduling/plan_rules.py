@@ -24,6 +24,7 @@ from server.scheduling.recurrence import (
     local_time_issue,
     to_utc,
 )
+from server.translatable import N_
 
 MAX_WINDOW_MINUTES = 240
 MAX_DURATION_MINUTES = 480  # a working shift; anything longer is a typing error
@@ -71,14 +72,18 @@ def _series_problems(spec: Recurring, zone: ZoneInfo) -> list[PlanProblem]:
     """Problems of one series: its numbers, its date range and its rule."""
     problems = _size_problems(spec)
     if spec.valid_to is not None and spec.valid_to < spec.valid_from:
-        message = f"valid_to {spec.valid_to} is before valid_from {spec.valid_from}"
+        message = N_(
+            "slutdatoen {end} ligger før startdatoen {start}",
+            end=spec.valid_to,
+            start=spec.valid_from,
+        )
         return [*problems, _error("valid_to_before_valid_from", message, spec.source)]
     try:
         starts = _first_year(spec)
     except InvalidRecurrence as exc:  # some rules fail only once expanded from valid_from
         return [*problems, _error("invalid_rrule", exc.reason, spec.source)]
     if not starts:
-        message = "the rule gives no visits in the first year"
+        message = N_("reglen giver ingen besøg det første år")
         return [*problems, _warning("no_occurrences", message, spec.source)]
     clocks = _clock_change_problems(spec, starts, zone)
     return [*problems, *_gap_problems(spec, starts), *clocks]
@@ -88,10 +93,18 @@ def _size_problems(spec: Recurring) -> list[PlanProblem]:
     """Window and duration outside their sane ranges."""
     problems = []
     if not 0 <= spec.window_min <= MAX_WINDOW_MINUTES:
-        message = f"window ±{spec.window_min} min is outside 0..{MAX_WINDOW_MINUTES}"
+        message = N_(
+            "tidsrummet ±{window} min er uden for 0–{most}",
+            window=spec.window_min,
+            most=MAX_WINDOW_MINUTES,
+        )
         problems.append(_error("window_out_of_range", message, spec.source))
     if not 0 < spec.duration_min <= MAX_DURATION_MINUTES:
-        message = f"duration {spec.duration_min} min is outside 1..{MAX_DURATION_MINUTES}"
+        message = N_(
+            "varigheden {duration} min er uden for 1–{most}",
+            duration=spec.duration_min,
+            most=MAX_DURATION_MINUTES,
+        )
         problems.append(_error("duration_out_of_range", message, spec.source))
     return problems
 
@@ -109,7 +122,11 @@ def _gap_problems(spec: Recurring, starts: Sequence[datetime]) -> list[PlanProbl
     if gap is None or timedelta(minutes=2 * spec.window_min) < gap:
         return []
     minutes = int(gap.total_seconds() // 60)
-    message = f"window ±{spec.window_min} min overlaps the next visit, {minutes} min later"
+    message = N_(
+        "tidsrummet ±{window} min overlapper det næste besøg {minutes} min senere",
+        window=spec.window_min,
+        minutes=minutes,
+    )
     return [_error("window_overlaps_next", message, spec.source)]
 
 
@@ -131,14 +148,18 @@ def _clock_problem(local: datetime, source: str, zone: ZoneInfo) -> PlanProblem 
         return None
     planned = to_utc(local, zone).astimezone(zone)
     if issue is LocalTimeIssue.NONEXISTENT:
-        message = (
-            f"{local:%H:%M} does not exist on {local:%Y-%m-%d} (clocks go forward); "
-            f"the visit is planned at {planned:%H:%M}"
+        message = N_(
+            "kl. {local:%H:%M} findes ikke den {local:%d.%m.%Y} (uret stilles frem); "
+            "besøget planlægges kl. {planned:%H:%M}",
+            local=local,
+            planned=planned,
         )
         return _warning("nonexistent_local_time", message, source, local.date())
-    message = (
-        f"{local:%H:%M} occurs twice on {local:%Y-%m-%d} (clocks go back); "
-        f"the visit is planned at the first, summer-time {planned:%H:%M}"
+    message = N_(
+        "kl. {local:%H:%M} kommer to gange den {local:%d.%m.%Y} (uret stilles tilbage); "
+        "besøget planlægges ved den første, sommertid kl. {planned:%H:%M}",
+        local=local,
+        planned=planned,
     )
     return _warning("ambiguous_local_time", message, source, local.date())
 
@@ -146,20 +167,31 @@ def _clock_problem(local: datetime, source: str, zone: ZoneInfo) -> PlanProblem 
 def _plan_only_problems(plan: PlanSpec) -> list[PlanProblem]:
     """Problems with the parts only a plan has: weekdays, pauses, one-off changes, adjustments."""
     problems = [
-        _error("invalid_weekday", f"weekday {day} is not 0 (Monday) to 6 (Sunday)", plan.source)
+        _error(
+            "invalid_weekday",
+            N_("ugedag {day} er ikke 0 (mandag) til 6 (søndag)", day=day),
+            plan.source,
+        )
         for day in plan.channels
         if day not in range(7)
     ]
     problems += [
         _error(
-            "pause_inverted", f"pause ends {p.end} before it starts {p.start}", plan.source, p.start
+            "pause_inverted",
+            N_("pausen slutter {end} før den begynder {start}", end=p.end, start=p.start),
+            plan.source,
+            p.start,
         )
         for p in plan.pauses
         if p.end < p.start
     ]
     counts = Counter(adjustment.id for adjustment in plan.adjustments)
     problems += [
-        _error("duplicate_adjustment_id", f"adjustment id {ident} is used twice", f"adj:{ident}")
+        _error(
+            "duplicate_adjustment_id",
+            N_("justering {ident} er brugt to gange", ident=ident),
+            f"adj:{ident}",
+        )
         for ident, count in counts.items()
         if count > 1
     ]
@@ -177,7 +209,7 @@ def _change_problems(plan: PlanSpec) -> list[PlanProblem]:
     for day, change in sorted(plan.exceptions.items(), key=lambda item: item[0]):
         count = len(local_starts(plan, day, day, cache=False))
         if count == 0:
-            message = f"the change on {day} matches no planned visit"
+            message = N_("ændringen den {day} rammer intet planlagt besøg", day=day)
             problems.append(_warning("change_without_occurrence", message, plan.source, day))
         if isinstance(change, Move):
             problems += _move_problems(plan, day, change, count)
@@ -188,7 +220,9 @@ def _move_problems(plan: PlanSpec, day: date, move: Move, count: int) -> list[Pl
     """A move on a day with several visits, or to a time a clock change skips or repeats."""
     problems = []
     if count > 1:
-        message = f"{day} has {count} visits; a move applies to the first only"
+        message = N_(
+            "{day} har {count} besøg; en flytning gælder kun det første", day=day, count=count
+        )
         problems.append(_error("move_ambiguous", message, plan.source, day))
     if move.to.tzinfo is None:
         problem = _clock_problem(move.to, plan.source, plan.zone)

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..translatable import N_
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 WORKING_DAYS = frozenset(WEEKDAYS[:5])
@@ -57,12 +59,12 @@ def to_rrule(words: ScheduleWords) -> str:
     """The RRULE for the words; raises WordsInvalid when they name no day or a wrong interval."""
     unknown = sorted(words.weekdays - set(WEEKDAYS))
     if unknown:
-        raise WordsInvalid(f"unknown weekday {', '.join(unknown)}")
+        raise WordsInvalid(N_("ukendt ugedag: {days}", days=", ".join(unknown)))
     if words.every_weeks not in (1, 2):
-        raise WordsInvalid("a plan recurs every week or every second week")
+        raise WordsInvalid(N_("en plan gentages hver uge eller hver anden uge"))
     days = words.chosen_days()
     if not days:
-        raise WordsInvalid("choose at least one day of the week")
+        raise WordsInvalid(N_("vælg mindst én ugedag"))
     if len(days) == 7 and words.every_weeks == 1:
         return "FREQ=DAILY"
     byday = ",".join(RULE_DAYS[WEEKDAYS.index(day)] for day in days)

@@ -1,11 +1,14 @@
-"""A recurrence rule in words a nurse reads at a glance ("Hver dag", "Tirsdag og fredag")."""
+"""A recurrence rule in words a nurse reads at a glance ("Hver dag", "Tirsdag og fredag").
+
+Weekday names and the way a list is joined ("mandag, onsdag og fredag") come from Babel's
+locale data (CLDR), not from tables of our own.
+"""
 
 from __future__ import annotations
 
-DAY_NAMES = {
-    "da": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
+from babel.dates import get_day_names
+from babel.lists import format_list
+
 CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 WORDS = {
     "da": {
@@ -14,7 +17,6 @@ WORDS = {
         "weekly": "Hver uge",
         "every_n_weeks": "Hver {n}. uge",
         "n_weeks_on": "Hver {n}. uge: {days}",
-        "and": "og",
         "monthly": "Hver måned",
     },
     "en": {
@@ -23,7 +25,6 @@ WORDS = {
         "weekly": "Every week",
         "every_n_weeks": "Every {n} weeks",
         "n_weeks_on": "Every {n} weeks: {days}",
-        "and": "and",
         "monthly": "Every month",
     },
 }
@@ -47,20 +48,18 @@ def describe(rule: str, language: str = "da") -> str:
         return rule
     if not days:
         return words["weekly"] if interval == 1 else words["every_n_weeks"].format(n=interval)
-    listed = _join(days, words["and"])
+    listed = format_list(days, locale=_locale(language))
     listed = listed[0].upper() + listed[1:]
     return listed if interval == 1 else words["n_weeks_on"].format(n=interval, days=listed)
 
 
+def _locale(language: str) -> str:
+    return language if language in WORDS else "da"
+
+
 def _days(byday: str, language: str) -> list[str] | None:
-    names = DAY_NAMES.get(language, DAY_NAMES["da"])
+    names = get_day_names("wide", locale=_locale(language))  # 0 is Monday, as in CODES
     codes = [c.strip() for c in byday.split(",") if c.strip()]
     if any(c not in CODES for c in codes):
         return None  # e.g. "1MO" (first Monday): leave it to the rule itself
     return [names[CODES.index(c)] for c in sorted(codes, key=CODES.index)]
-
-
-def _join(items: list[str], conjunction: str) -> str:
-    if len(items) == 1:
-        return items[0]
-    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]

@@ -31,46 +31,57 @@ from .. import audit
 from ..errors import Conflict, InvalidInput, OverrideNotAllowed
 from ..identity import StaffIdentity
 from ..models import Citizen, Staff, Team, TeamMembership, Visit, VisitType
+from ..translatable import N_, Msg
 from ..vocabulary import OVERRIDE_ROLES, InboxKind
 from . import inbox
 from .continuity import Continuity, load_continuity, qualified
 from .status import FINAL
 
 REASON_MAX = 500
+# A role in a sentence ("kræver en sygeplejerske"), for the refusals below.
+_A_ROLE = {
+    "nurse": N_("en sygeplejerske"),
+    "carer": N_("en social- og sundhedshjælper"),
+    "visitator": N_("en visitator"),
+    "planner": N_("en planlægger"),
+    "admin": N_("en administrator"),
+}
 
 
 class VisitClosed(Conflict):
     """A done, missed or cancelled visit is not reassigned."""
 
-    default_message = "The visit is closed."
+    default_message = N_("Besøget er afsluttet.")
 
 
 class NotQualified(Conflict):
     """The staff member's role may not take this visit type (e.g. medication needs a nurse)."""
 
     code = "not_qualified"
-    default_message = "Only qualified roles may take this visit."
+    default_message = N_("Kun kvalificerede roller må tage dette besøg.")
 
 
 class NoQualifiedStaff(Conflict):
     """Nobody suitable is free, and a qualified visit may not be left with nobody."""
 
     code = "no_qualified_staff"
-    default_message = "Nobody qualified could be found for this visit."
+    default_message = N_("Der blev ikke fundet nogen kvalificeret til dette besøg.")
 
 
 class ContinuityConfirm(Conflict):
     """The staff member is outside the citizen's team and contact persons: confirm first."""
 
     code = "continuity_confirm"
-    default_message = "This staff member is outside the citizen's team. Confirm to assign anyway."
+    default_message = N_(
+        "Medarbejderen er uden for borgerens team. Bekræft for at tildele alligevel."
+    )
 
 
 class NewFaceConfirm(Conflict):
     """The citizen does not tolerate new faces and this one is new: confirm first."""
 
     code = "new_face_confirm"
-    default_message = "The citizen does not tolerate new faces. Confirm to assign anyway."
+    default_message = N_("Borgeren tåler ikke nye ansigter. Bekræft for at tildele alligevel.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +168,9 @@ def _override_reason(identity: StaffIdentity, choice: AssignChoice) -> str | Non
 async def _chosen_staff(session: AsyncSession, identity: StaffIdentity, staff_id: int) -> Staff:
     staff = await session.get(Staff, staff_id)
     if staff is None or staff.organisation_id != identity.organisation_id:
-        raise InvalidInput("No such staff member.")
+        raise InvalidInput(N_("Medarbejderen findes ikke."))
     if not staff.active:
-        raise InvalidInput(f"{staff.display_name} is no longer active.")
+        raise InvalidInput(N_("{name} er ikke længere aktiv.", name=staff.display_name))
     return staff
 
 
@@ -170,8 +181,14 @@ def _check_qualified(facts: _Facts, staff: Staff, override: str | None) -> bool:
         return False
     if override is None:
         raise NotQualified(
-            f"{facts.vtype.name_en} needs a {' or '.join(roles)}; {staff.display_name} is a "
-            f"{staff.role.value}. A nurse or a visitator may override this with a reason.",
+            N_(
+                "{type} kræver {roles}; {name} er {role}. En sygeplejerske eller en visitator "
+                "kan tilsidesætte det med en begrundelse.",
+                type=facts.vtype.name_da,
+                roles=Msg.joined(" / ", [_A_ROLE.get(r, r) for r in roles]),
+                name=staff.display_name,
+                role=_A_ROLE.get(staff.role.value, staff.role.value),
+            ),
             details={"qualified_roles": roles, "role": staff.role.value},
         )
     return True
@@ -192,15 +209,24 @@ async def _check_continuity(
     if outside and not choice.confirm_outside:
         team = await session.get_one(Team, citizen.team_id)
         raise ContinuityConfirm(
-            f"{staff.display_name} is not in {team.name} and is not a contact person of "
-            f"{citizen.name}. Confirm to assign anyway (counted as a continuity break).",
+            N_(
+                "{name} er ikke i {team} og er ikke kontaktperson for {citizen}. Bekræft for at "
+                "tildele alligevel (det tæller som et brud på kontinuiteten).",
+                name=staff.display_name,
+                team=team.name,
+                citizen=citizen.name,
+            ),
             details={"team": team.name, "staff": staff.display_name},
         )
     new_face = citizen.few_new_faces and not continuity.familiar(citizen.id, staff.id)
     if new_face and not choice.confirm_new_face:
         raise NewFaceConfirm(
-            f"{citizen.name} does not tolerate new faces, and {staff.display_name} has not "
-            "visited lately. Confirm to assign anyway.",
+            N_(
+                "{citizen} tåler ikke nye ansigter, og {name} har ikke været der for nylig. "
+                "Bekræft for at tildele alligevel.",
+                citizen=citizen.name,
+                name=staff.display_name,
+            ),
             details={"staff": staff.display_name, "citizen": citizen.name},
         )
     return outside
@@ -221,9 +247,13 @@ async def _automatic(
         return None, False
     if override is None:
         raise NoQualifiedStaff(
-            f"Nobody qualified ({' or '.join(facts.vtype.qualified_roles)}) could be given this "
-            f"{facts.vtype.name_en} visit. A nurse or a visitator may leave it unassigned with a "
-            "reason; the team then gets an inbox item."
+            N_(
+                "Ingen kvalificeret ({roles}) kunne få besøget ({type}). En sygeplejerske eller "
+                "en visitator kan lade det stå uden medarbejder med en begrundelse; teamet får "
+                "så en opgave i indbakken.",
+                roles=Msg.joined(" / ", [_A_ROLE.get(r, r) for r in facts.vtype.qualified_roles]),
+                type=facts.vtype.name_da,
+            )
         )
     return None, True
 

@@ -22,6 +22,7 @@ from .. import audit
 from ..errors import Forbidden
 from ..identity import StaffIdentity
 from ..models import Citizen, ContactPerson, Staff, TeamMembership, Visit, VisitStatus
+from ..translatable import N_
 from ..vocabulary import Role
 
 RECENT_DAYS = 30
@@ -162,7 +163,9 @@ async def set_few_new_faces(
 ) -> bool:
     """Set or clear the citizen's "few new faces" flag (audited); whether it changed."""
     if identity.role not in FEW_NEW_FACES_ROLES:
-        raise Forbidden("Only a nurse, a planner or a visitator may change this.")
+        raise Forbidden(
+            N_("Kun en sygeplejerske, en planlægger eller en visitator må ændre dette.")
+        )
     if citizen.few_new_faces == on:
         return False
     citizen.few_new_faces = on

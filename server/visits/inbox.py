@@ -21,6 +21,7 @@ from .. import audit
 from ..errors import Conflict, InvalidInput
 from ..identity import StaffIdentity
 from ..models import Citizen, InboxItem, Visit
+from ..translatable import N_
 from ..vocabulary import InboxKind, InboxState, OutcomeKind
 
 CALL_BACK_REPEAT = dt.timedelta(minutes=30)  # one open "Ring til mig" per half hour is enough
@@ -51,21 +52,21 @@ class ItemClosed(Conflict):
     """The item was already done or dismissed."""
 
     code = "inbox_item_closed"
-    default_message = "This item is already closed."
+    default_message = N_("Opgaven er allerede lukket.")
 
 
 class ItemTaken(Conflict):
     """Someone else has taken the item."""
 
     code = "inbox_item_taken"
-    default_message = "A colleague has already taken this item."
+    default_message = N_("En kollega har allerede taget opgaven.")
 
 
 class ReasonRequired(InvalidInput):
     """Dismissing an item needs a reason."""
 
     code = "reason_required"
-    default_message = "Write why the item is dismissed."
+    default_message = N_("Skriv, hvorfor opgaven afvises.")
 
 
 @dataclass(frozen=True, slots=True)

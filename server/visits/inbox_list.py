@@ -18,6 +18,7 @@ from ..errors import NotFound
 from ..identity import StaffIdentity
 from ..models import AuditEvent, Citizen, InboxItem, Staff, Team
 from ..orgsettings import load
+from ..translatable import N_
 from ..vocabulary import InboxKind, InboxState
 from .inbox import ACTIVE
 
@@ -180,7 +181,7 @@ async def item_for(
         query = query.with_for_update()
     item = await session.scalar(query)
     if item is None:
-        raise NotFound("No such inbox item.")
+        raise NotFound(N_("Opgaven findes ikke."))
     return item
 
 
@@ -190,7 +191,7 @@ async def entry_for(
     """One item as the console shows it; NotFound unless ``identity`` may see it."""
     found = await entries(session, identity, now, active_only=False, item_id=item_id)
     if not found:
-        raise NotFound("No such inbox item.")
+        raise NotFound(N_("Opgaven findes ikke."))
     return found[0]
 
 

@@ -43,6 +43,7 @@ from sqlalchemy.orm import aliased
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..identity import StaffIdentity
 from ..models import InboxItem, Observation, Outcome, Visit, utcnow
+from ..translatable import N_
 from ..vocabulary import ALERT_KINDS, InboxKind, ObservationCode, OutcomeKind
 from . import inbox, lifecycle
 from .status import Change, after_outcome
@@ -52,28 +53,28 @@ class ReasonRequired(InvalidInput):
     """Every outcome except "completed" needs a reason."""
 
     code = "reason_required"
-    default_message = "Write a reason when the visit was not completed."
+    default_message = N_("Skriv en begrundelse, når besøget ikke blev gennemført.")
 
 
 class OutcomeExists(Conflict):
     """The visit already has an outcome; edit or amend it instead."""
 
     code = "outcome_exists"
-    default_message = "This visit already has an outcome. Edit or amend it instead."
+    default_message = N_("Besøget har allerede et resultat. Ret eller tilføj en rettelse i stedet.")
 
 
 class EditWindowClosed(Forbidden):
     """Only the author may edit, and only shortly after recording; otherwise amend."""
 
     code = "edit_window_closed"
-    default_message = "The outcome can no longer be edited. Record an amendment instead."
+    default_message = N_("Resultatet kan ikke længere rettes. Registrér en rettelse i stedet.")
 
 
 class AlreadyAmended(Conflict):
     """Amendments apply to the outcome in force, not to one already replaced."""
 
     code = "already_amended"
-    default_message = "This outcome has already been amended. Amend the newest version."
+    default_message = N_("Resultatet er allerede rettet. Ret den nyeste udgave.")
 
 
 # An earlier failed attempt that a later, successful call on the same visit supersedes.
@@ -115,7 +116,7 @@ class ChecklistInvalid(InvalidInput):
     """The checklist is not a short list of distinct, numbered steps with their text."""
 
     code = "invalid_checklist"
-    default_message = "The checklist must list distinct numbered steps, each with its text."
+    default_message = N_("Tjeklisten skal have forskellige nummererede trin, hver med sin tekst.")
 
 
 CHECKLIST_MAX_STEPS = 20

@@ -77,9 +77,9 @@ def test_breaches_say_why_with_facts() -> None:
     assert close.facts == {
         "to": "2027-03-02T08:35", "other_dose": "2027-03-02T08:30", "gap_min": 5, "min_gap_h": 4,
     }  # fmt: skip
-    assert "at least 4 h apart" in close.message
+    assert "mindst 4 t fra hinanden" in close.message
     assert out.facts["earliest"] == "2027-03-03T08:15" and out.facts["latest"] == "2027-03-03T08:45"
-    assert "08:15 and 08:45" in out.message
+    assert "08:15 og 08:45" in out.message
 
 
 def test_existing_moves_are_the_neighbours() -> None:
@@ -124,7 +124,7 @@ def test_check_retype_table(old: str, new: str, refused: bool) -> None:
     """A plan's type may not change from or to a non-swappable type."""
     breaches = check_retype(old, new, NS)
     assert bool(breaches) is refused
-    assert all(b.rule is MedicationRule.RETYPE and "end this plan" in b.message for b in breaches)
+    assert all(b.rule is MedicationRule.RETYPE and "afslut planen" in b.message for b in breaches)
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,7 @@ async def test_planner_is_refused_every_unsafe_move_and_retype(
     path = f"/api/plans/{plan}"
     status, error = await _post(client, f"{path}/changes", _move(_day(2), _day(2), "15:00"))
     assert (status, error["error"]["code"]) == (409, "medication_out_of_window"), error
-    assert "between 08:15 and 08:45" in error["error"]["message"]
+    assert "mellem 08:15 og 08:45" in error["error"]["message"]
     details = error["error"]["details"]
     assert details["may_override"] is False
     assert details["breaches"][0]["latest"].endswith("T08:45")
@@ -79,10 +79,10 @@ async def test_planner_is_refused_every_unsafe_move_and_retype(
     assert (status, error["error"]["code"]) == (409, "medication_too_close"), error
     codes = [b["code"] for b in error["error"]["details"]["breaches"]]
     assert codes == ["medication_too_close", "medication_out_of_window"]
-    assert "5 min from the dose" in error["error"]["message"]
+    assert "5 min fra dosis" in error["error"]["message"]
     status, error = await _post(client, path, {"visit_type": "reassurance"})
     assert (status, error["error"]["code"]) == (409, "medication_retype"), error
-    assert "End this plan and create a new one" in error["error"]["message"]
+    assert "Afslut denne plan, og opret en ny" in error["error"]["message"]
     override = _move(_day(2), _day(2), "15:00", override_reason="Lægen har sagt det")
     status, error = await _post(client, f"{path}/changes", override)
     assert (status, error["error"]["code"]) == (403, "override_not_allowed")

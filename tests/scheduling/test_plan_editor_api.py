@@ -52,7 +52,7 @@ async def test_preview_shows_four_weeks_with_clock_notes_and_writes_nothing(
         "2027-03-14", "2027-03-21", "2027-03-28", "2027-04-04",
     ]  # fmt: skip
     spring = preview["visits"][2]
-    assert spring["time"] == "03:30:00" and "02:30 does not exist on 2027-03-28" in spring["note"]
+    assert spring["time"] == "03:30:00" and "02:30 findes ikke den 28.03.2027" in spring["note"]
     assert {p["code"] for p in preview["problems"]} >= {"nonexistent_local_time"}
     status, error = await _post(
         client, "/api/plans/preview", _words(citizen, team, schedule={"days": "chosen"})

@@ -114,7 +114,7 @@ def test_validate_plan_hourly_plan_with_wide_window() -> None:
         ("nonexistent_local_time", WARNING),
         ("ambiguous_local_time", WARNING),
     ]
-    assert problems[0].message == "window ±90 min overlaps the next visit, 60 min later"
+    assert problems[0].message == "tidsrummet ±90 min overlapper det næste besøg 60 min senere"
 
 
 def test_validate_plan_warns_about_0230_on_clock_change_days() -> None:
@@ -125,7 +125,7 @@ def test_validate_plan_warns_about_0230_on_clock_change_days() -> None:
         ("ambiguous_local_time", WARNING, date(2026, 10, 25)),
     ]
     assert "03:30" in problems[0].message
-    assert "first" in problems[1].message
+    assert "den første" in problems[1].message
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,8 @@ async def test_assign_medication_refuses_unqualified_for_planner_and_carer(
         client = await staff(aiohttp_client, server, username)
         status, body = await post(client, path, {"staff_id": carla_id})
         assert (status, body["error"]["code"]) == (409, "not_qualified")
-        assert "nurse" in body["error"]["message"] and "override" in body["error"]["message"]
+        message = body["error"]["message"]
+        assert "sygeplejerske" in message and "tilsidesætte" in message
         status, body = await post(client, path, {"staff_id": carla_id, "override_reason": "Syg"})
         assert (status, body["error"]["code"]) == (403, "override_not_allowed")
     async with transaction(demo.database_url) as session:

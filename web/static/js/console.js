@@ -36,6 +36,47 @@ export async function api(path, body) {
   return data;
 }
 
+/**
+ * Times in the organisation's zone, whatever the device's zone: a nurse's laptop set to another
+ * zone still reads 08:30 for an 08:30 visit. base.html puts the zone in <html data-time-zone>
+ * and the language in <html lang>. Numbers are written as the server's pages write them
+ * ("01.12.2026 08:30"); dates in words follow the page's language.
+ */
+const PAGE_ZONE = document.documentElement.dataset.timeZone || "Europe/Copenhagen";
+const PAGE_LOCALE = document.documentElement.lang === "en" ? "en-GB" : "da";
+const NUMERIC = new Intl.DateTimeFormat("en-GB", {
+  timeZone: PAGE_ZONE,
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+const IN_WORDS = new Intl.DateTimeFormat(PAGE_LOCALE, { timeZone: PAGE_ZONE, dateStyle: "long" });
+
+/** The wall-clock fields of an instant in the organisation's zone. */
+function wallClock(when) {
+  return Object.fromEntries(NUMERIC.formatToParts(new Date(when)).map((p) => [p.type, p.value]));
+}
+
+/** "08:30": the clock time of an ISO instant (or a Date) in the organisation's zone. */
+export function formatTime(when) {
+  const { hour, minute } = wallClock(when);
+  return `${hour}:${minute}`;
+}
+
+/** "01.12.2026 08:30": date and time of an ISO instant in the organisation's zone. */
+export function formatDateTime(when) {
+  const { day, month, year, hour, minute } = wallClock(when);
+  return `${day}.${month}.${year} ${hour}:${minute}`;
+}
+
+/** "1. december 2026" / "1 December 2026": the date of an instant in the organisation's zone. */
+export function formatDate(when) {
+  return IN_WORDS.format(new Date(when));
+}
+
 function setupLanguageSwitch() {
   for (const button of document.querySelectorAll("[data-set-language]")) {
     button.addEventListener("click", async () => {

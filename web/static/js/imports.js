@@ -1,11 +1,11 @@
 // The imports page: upload a file to /api/import-jobs, follow the job about once a second,
 // show its report, and list recent imports (a running one is picked up again on return).
-import { api, csrfToken } from "./console.js";
+import { api, csrfToken, formatDateTime } from "./console.js";
 
 const root = document.getElementById("imports");
 const label = (name) => root.dataset[name] ?? name;
 const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
-const number = (n) => Number(n).toLocaleString("da-DK");
+const number = (n) => Number(n).toLocaleString(document.documentElement.lang || "da");
 const RUNNING = new Set(["queued", "validating", "writing"]);
 const POLL_MS = 1000;
 const $ = (id) => document.getElementById(id);
@@ -137,7 +137,7 @@ async function loadRecent() {
     const open = element("button", job.filename ?? `#${job.id}`);
     open.className = "link";
     open.addEventListener("click", async () => follow(await api(`/api/import-jobs/${job.id}`)));
-    const when = new Date(job.created_at).toLocaleString("da-DK", { dateStyle: "short", timeStyle: "short" });
+    const when = formatDateTime(job.created_at);
     return element("tr", null, [
       element("td", when), element("td", null, [open]), element("td", job.staff_name ?? ""),
       element("td", stateLabel(job.state) + (job.dry_run ? ` (${label("labelDryRun")})` : "")),

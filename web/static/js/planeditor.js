@@ -2,7 +2,7 @@
 // one-off moves and cancellations, extra visits, ending a plan, pauses, contact persons and
 // each plan's history, all over the plan API. The server writes the rule and enforces the
 // medication rules; this page only shows their answers, next to the form that caused them.
-import { api } from "/static/js/console.js";
+import { api, formatDateTime } from "/static/js/console.js";
 
 const page = /** @type {HTMLElement} */ (document.querySelector(".plan-page"));
 const citizenId = Number(page.dataset.citizenId);
@@ -390,10 +390,7 @@ function valueText(value) {
 
 function historyItem(entry) {
   const li = document.createElement("li");
-  const when = new Date(entry.at).toLocaleString(document.documentElement.lang || "da", {
-    dateStyle: "short",
-    timeStyle: "short",
-  });
+  const when = formatDateTime(entry.at);
   const head = document.createElement("p");
   head.className = "history-head";
   head.textContent = `${when} · ${L.actions?.[entry.action] ?? entry.action} · ${L.by} ${entry.actor}`;
