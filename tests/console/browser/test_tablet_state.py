@@ -10,12 +10,18 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import BrowserContext, Page, ViewportSize
 
 from server.demo import demo_kiosk_token
+from server.keys import book_key
 from server.settings import Settings
+from server.signaling import hub_key
 from tests.browser.conftest import log_in
 from tests.console.seed import seed_today
 from tests.kiosk_web.conftest import WAIT_MS, open_kiosk, wait_screen, wait_true
 
 LAPTOP = ViewportSize(width=1366, height=768)
+NEW_PICTURE = """(() => {
+  const video = document.getElementById("remote-video");
+  return video.srcObject !== window.before && video.videoWidth > 0;
+})()"""
 CARDS = "#tablet-cards"
 
 
@@ -175,6 +181,16 @@ async def test_nurse_sees_what_the_tablet_does_and_documents_after_the_call(
     await restore_signalling(tablet)
     await wait_card(console, "connection", "Forbindelsen er tilbage")
     await wait_true(console, "document.getElementById('callview').dataset.callState === 'active'")
+
+    # The nurse's own socket drops and she resumes her seat: she offers afresh (PROTOCOL.md
+    # "Reconnect and resume") and the citizen's picture comes back on a new connection.
+    remember = "() => { window.before = document.querySelector('#remote-video').srcObject; }"
+    await console.evaluate(remember)
+    call = await server.app[book_key].call_of_citizen("1")
+    assert call is not None
+    nurse_peer = server.app[hub_key].peers[next(seat.peer_id for seat in call.staff)]
+    await nurse_peer.ws.close(code=1011)  # an internal error: reconnect and resume
+    await wait_true(console, NEW_PICTURE)
 
     await console.get_by_role("button", name="Læg på").click()
     await console.locator('#callview[data-call-state="ended"]').wait_for(timeout=WAIT_MS)

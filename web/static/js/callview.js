@@ -306,7 +306,14 @@ async function start() {
   let asked = takeRing(citizenId, visitId);
   ringAsked = asked;
   outcome.setLocked(asked);
-  client.on("welcome", () => {
+  client.on("welcome", (welcome) => {
+    const resumed = welcome.resumed;
+    if (resumed && mesh && resumed.call_id === callId) {
+      // We took our seat back under a new id: the others dropped our old links, and the peer
+      // that has just entered offers to everybody (PROTOCOL.md "Reconnect and resume").
+      you = resumed.you;
+      mesh.resume(resumed).catch(() => {});
+    }
     // The tablet's presence here too: "online, sound off" before ringing.
     client.request({ type: "presence-subscribe", citizen_ids: [citizenId] }).then(onPresence, () => {});
     if (asked) {
