@@ -297,8 +297,8 @@ class ContactPersonsOut(WireModel):
     contact_persons: list[StaffRef]
 
 
-def history_out(plan_id: int, entries: list[HistoryEntry]) -> HistoryOut:
-    """A plan's history on the wire."""
+def history_out(plan_id: int, entries: list[HistoryEntry], language: str = "da") -> HistoryOut:
+    """A plan's history on the wire; the rule in words in the reader's ``language``."""
     return HistoryOut(
         plan_id=plan_id,
         entries=[
@@ -306,13 +306,22 @@ def history_out(plan_id: int, entries: list[HistoryEntry]) -> HistoryOut:
                 at=e.at,
                 actor=e.actor,
                 action=e.action,
-                changes=e.changes,
+                changes=_days_in(e.changes, language),
                 reason=e.reason,
                 detail=e.detail,
             )  # fmt: skip
             for e in entries
         ],
     )
+
+
+def _days_in(changes: dict[str, Any], language: str) -> dict[str, Any]:
+    """The audit stores the days in Danish words; say them again from the rule itself."""
+    rules = changes.get("rrule")
+    if "days" not in changes or not isinstance(rules, list):
+        return changes
+    days = [describe(rule, language) if isinstance(rule, str) else rule for rule in rules]
+    return {**changes, "days": days}
 
 
 def schedule_out(rule: str) -> ScheduleIn | None:

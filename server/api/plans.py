@@ -360,7 +360,7 @@ async def get_history(request: web.Request) -> HistoryOut:
         if plan is None:
             raise NotFound(N_("Besøgsplanen findes ikke."))
         await require_citizen(request, session, plan.citizen_id)
-        return history_out(plan.id, await plan_history(session, plan))
+        return history_out(plan.id, await plan_history(session, plan), request_language(request))
 
 
 @api.post("/api/plans/preview", body=PreviewIn, response=PreviewOut, summary="Preview 4 weeks")
