@@ -22,7 +22,7 @@ from babel.messages.extract import extract_from_dir
 from sqlalchemy import select
 
 from server.i18n import LOCALE_DIR, read_catalogue
-from server.models import Citizen, Staff, Team, VisitType
+from server.models import AgreementSheet, Citizen, Relative, Staff, Team, VisitType
 from server.settings import Settings
 from tests.conftest import Client, login
 from tests.console.conftest import csrf
@@ -172,7 +172,16 @@ async def demo_data(db_url: str) -> set[str]:
     async with transaction(db_url) as session:
         values: set[str] = set()
         for citizen in await session.scalars(select(Citizen)):
-            values |= {citizen.name, citizen.preferred_name or ""}
+            texts: tuple[str | None, ...] = (citizen.name, citizen.preferred_name)
+            values |= {text or "" for text in (*texts, citizen.special_approach, citizen.wishes)}
+        for relative in await session.scalars(select(Relative)):
+            values |= {relative.name, relative.relation}
+        for sheet in await session.scalars(select(AgreementSheet)):
+            texts = (
+                sheet.topics, sheet.citizen_says, sheet.relatives_say, sheet.citizen_does,
+                sheet.municipality_does,
+            )  # fmt: skip
+            values |= {text or "" for text in texts}
         values |= set(await session.scalars(select(Staff.display_name)))
         values |= set(await session.scalars(select(Team.name)))
         for vtype in await session.scalars(select(VisitType)):
