@@ -33,11 +33,12 @@ from ..sms import SmsAdapter, make_sms_adapter
 from ..vocabulary import Channel, VisitStatus
 from . import texts
 from .rules import Current, Known, change_of, due_reminder, late_due, reminder_horizon
-from .store import NewNotice, VisitRow, channels, create, visit_row, visit_rows
+from .store import NewNotice, VisitRow, channels, create_many, visit_row, visit_rows
 
 logger = logging.getLogger(__name__)
 LATE_LOOKBACK = dt.timedelta(hours=3)  # longer than any visit window
 FORGET_AFTER = dt.timedelta(days=1)
+REMINDER_KINDS = (NoticeKind.REMINDER_EVENING, NoticeKind.REMINDER_SOON)
 
 
 @dataclass(slots=True)
@@ -48,15 +49,12 @@ class Run:
     now: dt.datetime
     zone: ZoneInfo
     sms: bool
-    created: list[int] = field(default_factory=list)
+    pending: list[tuple[NewNotice, NoticeChannel]] = field(default_factory=list)
 
-    async def tell(self, new: NewNotice, channel: NoticeChannel | None) -> None:
-        """Create the notice on the citizen's channel (nobody to tell: nothing)."""
-        if channel is None:
-            return
-        notice_id = await create(self.session, new, channel, self.now)
-        if notice_id is not None:
-            self.created.append(notice_id)
+    def tell(self, new: NewNotice, channel: NoticeChannel | None) -> None:
+        """Create the notice on the citizen's channel at the end of the run (nobody: nothing)."""
+        if channel is not None:
+            self.pending.append((new, channel))
 
 
 async def work_out(
@@ -70,7 +68,7 @@ async def work_out(
     await _late_windows(run)
     await _watch_new_faces(run)
     await session.execute(delete(NoticeWatch).where(NoticeWatch.planned_at < now - FORGET_AFTER))
-    return run.created
+    return await create_many(session, run.pending, now)
 
 
 async def _policies(session: AsyncSession) -> dict[int, Reminders]:
@@ -95,26 +93,55 @@ async def _reminders(run: Run) -> None:
             due[row.visit_id] = (row, found)
     if not due:
         return
+    # The reminders already given in the horizon (a join, not a list of thousands of ids).
     have = set(
         await run.session.execute(
-            select(CitizenNotice.visit_id, CitizenNotice.key).where(CitizenNotice.visit_id.in_(due))
+            select(CitizenNotice.visit_id, CitizenNotice.key)
+            .join(Visit, Visit.id == CitizenNotice.visit_id)
+            .where(
+                Visit.planned_at > run.now,
+                Visit.planned_at <= horizon,
+                CitizenNotice.kind.in_(REMINDER_KINDS),
+            )
         )
     )
     fresh = [(row, d) for row, d in due.values() if (row.visit_id, d.key) not in have]
     where = await channels(run.session, {row.citizen_id for row, _ in fresh}, sms=run.sms)
+    watches = await _watches_between(run.session, run.now, horizon)
     for row, d in fresh:
         if row.citizen_id not in where:
             continue
         soon = d.kind is NoticeKind.REMINDER_SOON
         words = texts.reminder(row.facts, run.now, run.zone, soon=soon)
         new = NewNotice(row, d.kind, d.key, words, run.now, row.window_end)
-        await run.tell(new, where[row.citizen_id])
-        await _remember(run.session, row, reminded=True)
+        run.tell(new, where[row.citizen_id])
+        await _remember(run.session, row, reminded=True, watches=watches)
 
 
-async def _remember(session: AsyncSession, row: VisitRow, *, reminded: bool) -> None:
-    """Record what the citizen now knows of the visit."""
-    watch = await session.get(NoticeWatch, row.visit_id)
+async def _watches_between(
+    session: AsyncSession, start: dt.datetime, end: dt.datetime
+) -> dict[int, NoticeWatch]:
+    """The watches of the visits planned in (start, end], by visit id, in one query."""
+    rows = await session.scalars(
+        select(NoticeWatch)
+        .join(Visit, Visit.id == NoticeWatch.visit_id)
+        .where(Visit.planned_at > start, Visit.planned_at <= end)
+    )
+    return {watch.visit_id: watch for watch in rows}
+
+
+async def _remember(
+    session: AsyncSession,
+    row: VisitRow,
+    *,
+    reminded: bool,
+    watches: dict[int, NoticeWatch] | None = None,
+) -> None:
+    """Record what the citizen now knows of the visit (``watches``: those already loaded)."""
+    if watches is not None:
+        watch = watches.get(row.visit_id)
+    else:
+        watch = await session.get(NoticeWatch, row.visit_id)
     if watch is None:
         watch = NoticeWatch(visit_id=row.visit_id)
         session.add(watch)
@@ -147,7 +174,7 @@ async def _changes(run: Run) -> None:
             words = await _change_words(run, row, known, kind)
             key = f"{kind.value}:{run.now.astimezone(dt.UTC):%Y%m%dT%H%M%S}"
             new = NewNotice(row, kind, key, words, run.now, row.window_end)
-            await run.tell(new, where.get(row.citizen_id))
+            run.tell(new, where.get(row.citizen_id))
         await _follow(run.session, row, known, kind)
 
 
@@ -218,7 +245,7 @@ async def _late_windows(run: Run) -> None:
             continue
         words = texts.late_window(row.facts, run.zone)
         new = NewNotice(row, NoticeKind.LATE, "late:window", words, run.now, row.window_end)
-        await run.tell(new, where.get(row.citizen_id))
+        run.tell(new, where.get(row.citizen_id))
 
 
 async def _watch_new_faces(run: Run) -> None:

@@ -127,11 +127,8 @@ class NewNotice:
     created_by_staff_id: int | None = None
 
 
-async def create(
-    session: AsyncSession, new: NewNotice, channel: NoticeChannel, now: dt.datetime
-) -> int | None:
-    """Insert the notice unless one with its key exists for the visit; the new id or None."""
-    values = {
+def _values(new: NewNotice, channel: NoticeChannel, now: dt.datetime) -> dict[str, Any]:
+    return {
         "citizen_id": new.visit.citizen_id,
         "visit_id": new.visit.visit_id,
         "kind": new.kind.value,
@@ -145,15 +142,39 @@ async def create(
         "show_from": new.show_from,
         "show_until": new.show_until,
     }
+
+
+CREATE_BATCH = 500  # rows per INSERT: 12 parameters each stays far below the drivers' limits
+
+
+async def create_many(
+    session: AsyncSession,
+    notices: Sequence[tuple[NewNotice, NoticeChannel]],
+    now: dt.datetime,
+) -> list[int]:
+    """Insert the notices whose key is new for their visit and channel; the new ids."""
     dialect = session.bind.dialect.name if session.bind is not None else ""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(CitizenNotice)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["visit_id", "channel", "key"])
-        .returning(CitizenNotice.id)
-    )
-    return (await session.execute(statement)).scalar_one_or_none()
+    created: list[int] = []
+    for start in range(0, len(notices), CREATE_BATCH):
+        chunk = notices[start : start + CREATE_BATCH]
+        batch = [_values(new, channel, now) for new, channel in chunk]
+        statement = (
+            insert(CitizenNotice)
+            .values(batch)
+            .on_conflict_do_nothing(index_elements=["visit_id", "channel", "key"])
+            .returning(CitizenNotice.id)
+        )
+        created += (await session.scalars(statement)).all()
+    return created
+
+
+async def create(
+    session: AsyncSession, new: NewNotice, channel: NoticeChannel, now: dt.datetime
+) -> int | None:
+    """Insert the notice unless one with its key exists for the visit; the new id or None."""
+    created = await create_many(session, [(new, channel)], now)
+    return created[0] if created else None
 
 
 @dataclass(frozen=True, slots=True)
