@@ -22,6 +22,7 @@ from ..models.notices import NoticeKind
 from ..notices import store
 from ..notices.rules import OPEN
 from ..sms import mask
+from ..translatable import N_
 from ..visits.updates import VisitUpdate
 from ..vocabulary import Role
 from .daylist import ASSIGN_ROLES
@@ -38,6 +39,7 @@ class VisitNotOpen(Conflict):
     """The visit is under way, over or cancelled: a delay means nothing any more."""
 
     code = "visit_not_open"
+    default_message = N_("Besøget er i gang, overstået eller aflyst.")
 
 
 class DelayIn(WireModel):
@@ -137,9 +139,9 @@ async def delay_visit(request: web.Request, body: DelayIn) -> DelayOut:
         )
         row = await store.load_visit(session, visit_id) if visible else None
         if row is None:
-            raise NotFound("No such visit.")
+            raise NotFound(N_("Besøget findes ikke."))
         if row.status not in OPEN:
-            raise VisitNotOpen("The visit is under way, over or cancelled.")
+            raise VisitNotOpen()
         new = store.delay_notice(row, body.minutes, now, zone, identity.staff_id)
         channel = (await store.channels(session, [row.citizen_id], sms=sms)).get(row.citizen_id)
         notice_id = await store.create(session, new, channel, now) if channel else None
@@ -175,7 +177,7 @@ async def set_sms_number(request: web.Request, body: SmsNumberIn) -> SmsNumberOu
             select(Citizen.id).where(Citizen.id == citizen_id, citizen_scope(identity))
         )
         if found is None:
-            raise NotFound("No such citizen.")
+            raise NotFound(N_("Borgeren findes ikke."))
         await store.set_sms_number(session, citizen_id, body.phone)
         masked = mask(body.phone) if body.phone else None
         audit.record(
@@ -203,7 +205,7 @@ async def notice_log(request: web.Request) -> NoticeLog:
             select(Citizen.id).where(Citizen.id == citizen_id, citizen_scope(identity))
         )
         if found is None:
-            raise NotFound("No such citizen.")
+            raise NotFound(N_("Borgeren findes ikke."))
         rows = await store.log_of(session, citizen_id)
     english = identity.language == "en"
     return NoticeLog(
@@ -230,9 +232,9 @@ def _visit_ids(request: web.Request) -> list[int]:
     try:
         ids = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
-        raise InvalidInput("visit_id must be a comma-separated list of ids.") from None
+        raise InvalidInput(N_("visit_id skal være en liste af id'er adskilt af komma.")) from None
     if len(ids) > MAX_VISITS:
-        raise InvalidInput(f"At most {MAX_VISITS} visits at a time.")
+        raise InvalidInput(N_("Højst {n} besøg ad gangen.", n=MAX_VISITS))
     return ids
 
 
@@ -288,7 +290,7 @@ async def notice_shown(request: web.Request, body: ShownIn) -> ShownOut:
         owner = await require_device(request, session)
         marked = await store.mark_shown(session, owner.citizen_id, notice_id, utcnow())
         if marked is None:
-            raise NotFound("No such notice.")
+            raise NotFound(N_("Beskeden findes ikke."))
         notice, first = marked
         update = None
         if first and notice.kind is NoticeKind.LATE:
