@@ -53,3 +53,4 @@ async def test_notices_delay_from_the_day_list_shows_on_the_idle_tablet(
 
     told = console.locator(f'[data-delay-state="{visit_id}"]', has_text="Borgeren har fået besked")
     await told.wait_for(timeout=WAIT_MS)
+    await screenshot(console, "calllist-delay-told")
