@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .errors import InvalidInput, NotFound
 from .models import Organisation, Staff
+from .translatable import N_
 from .vocabulary import TabletRefusal
 
 
@@ -120,7 +121,7 @@ async def save(session: AsyncSession, organisation_id: int, new: OrgSettings) ->
     """Store new settings, keeping keys other features keep in the same JSON."""
     org = await session.get(Organisation, organisation_id)
     if org is None:
-        raise NotFound("No such organisation.")
+        raise NotFound(N_("Organisationen findes ikke."))
     await _check_on_call(session, organisation_id, new.overdue.on_call_staff_ids)
     org.settings = merged(org.settings, new)
     return new
@@ -140,7 +141,7 @@ async def _check_on_call(session: AsyncSession, organisation_id: int, ids: list[
     unknown = sorted(set(ids) - found)
     if unknown or len(set(ids)) != len(ids):
         raise InvalidInput(
-            "The on-call list must name active staff of the organisation, each once.",
+            N_("Vagtlisten skal nævne aktive medarbejdere i organisationen, hver kun én gang."),
             details={"field": "overdue.on_call_staff_ids", "unknown": unknown},
         )
 
