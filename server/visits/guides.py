@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .. import orgsettings
 from ..errors import NotFound
 from ..models import VisitType
+from ..translatable import N_
 from .guide_defaults import DEFAULT_SCRIPTS, GENERAL_SCRIPT
 from .outcomes import CHECKLIST_MAX_STEPS, CHECKLIST_TEXT_MAX
 
@@ -93,7 +94,7 @@ class UnknownVisitType(NotFound):
     """The organisation has no visit type with that code."""
 
     code = "unknown_visit_type"
-    default_message = "The organisation has no visit type with that code."
+    default_message = N_("Organisationen har ingen besøgstype med den kode.")
 
 
 @dataclass(frozen=True, slots=True)
