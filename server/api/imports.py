@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import tempfile
+from collections.abc import Callable
 from typing import IO, Literal
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from pydantic import Field
 
 from ..auth.authz import require_staff
 from ..errors import AppError, InvalidInput, NotFound, PayloadTooLarge
+from ..i18n import reader_gettext
 from ..identity import StaffIdentity
 from ..keys import sessionmaker_key
 from ..scheduling.import_jobs import (
@@ -31,7 +33,8 @@ from ..scheduling.import_jobs import (
     import_jobs_key,
     recent_jobs,
 )
-from ..translatable import N_
+from ..scheduling.importer import LineProblem
+from ..translatable import N_, translated
 from ..vocabulary import Role
 from .models import WireModel
 from .spec import ApiRoutes, Operation, model_response
@@ -160,13 +163,14 @@ async def post_import(request: web.Request, body: ImportRequest) -> ImportReport
         raise InvalidInput(outcome.file_error.message)
     if outcome.state is JobState.FAILED:
         raise ImportFailed()
-    report = _whole_report(outcome, body.dry_run)
+    report = _whole_report(outcome, body.dry_run, reader_gettext(request))
     if outcome.state is JobState.REJECTED:
         raise ImportRejected(details=report.model_dump(mode="json"))
     return report
 
 
-def _whole_report(outcome: Outcome, dry_run: bool) -> ImportReport:
+def _whole_report(outcome: Outcome, dry_run: bool, say: Callable[[str], str] = str) -> ImportReport:
+    """Every line's result, its messages in ``say``'s language."""
     return ImportReport(
         imported=outcome.state is JobState.DONE and not dry_run,
         citizens=outcome.citizens,
@@ -178,12 +182,16 @@ def _whole_report(outcome: Outcome, dry_run: bool) -> ImportReport:
                 ok=r.ok,
                 citizen_ref=r.citizen_ref,
                 plan_ref=r.plan_ref,
-                problems=[LineProblemOut(code=p.code, message=p.message) for p in r.problems],
-                warnings=[LineProblemOut(code=p.code, message=p.message) for p in r.warnings],
+                problems=[_problem(p, say) for p in r.problems],
+                warnings=[_problem(p, say) for p in r.warnings],
             )
             for r in outcome.lines
         ],
     )
+
+
+def _problem(problem: LineProblem, say: Callable[[str], str]) -> LineProblemOut:
+    return LineProblemOut(code=problem.code, message=translated(problem.message, say))
 
 
 async def post_import_job(request: web.Request) -> web.Response:

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
+from ..translatable import N_
 from ..vocabulary import Channel
 from .errors import SchedulingError, Severity
 from .occurrences import occurrences
@@ -154,7 +155,7 @@ def decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        message = f"the file is not UTF-8 text (byte {exc.start})"
+        message = N_("filen er ikke UTF-8-tekst (byte {byte})", byte=exc.start)
         raise ImportFormatError("not_utf8", message) from None
 
 
@@ -164,7 +165,9 @@ def parse(content: str, fmt: str) -> list[ImportLine]:
         return list(_csv_lines(content))
     if fmt == "json":
         return list(_json_lines(content))
-    raise ImportFormatError("unknown_format", f"unknown format {fmt!r}; use csv or json")
+    raise ImportFormatError(
+        "unknown_format", N_("ukendt format {fmt}; brug csv eller json", fmt=fmt)
+    )
 
 
 _CSV_COLUMNS = ("citizen_ref", "name", "team")
@@ -177,21 +180,23 @@ def _csv_lines(content: str) -> Iterator[ImportLine]:
     reader = csv.DictReader(io.StringIO(content.replace("\x00", "")))
     missing = [c for c in _CSV_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        message = f"CSV is missing the columns {', '.join(missing)}"
+        message = N_("CSV-filen mangler kolonnerne {columns}", columns=", ".join(missing))
         raise ImportFormatError("missing_columns", message)
     last = reader.line_num
     try:
         for number, row in enumerate(reader, start=2):
             if number > MAX_LINES:
-                raise ImportFormatError("too_many_lines", f"more than {MAX_LINES} lines")
+                raise ImportFormatError("too_many_lines", N_("mere end {n} linjer", n=MAX_LINES))
             line = _csv_row(number, row)
             if nul_lines & set(range(last + 1, reader.line_num + 1)):
-                problem = LineProblem("invalid_characters", "the line contains a NUL character")
+                problem = LineProblem("invalid_characters", N_("linjen indeholder et NUL-tegn"))
                 line.report.problems.append(problem)
             last = reader.line_num
             yield line
     except csv.Error as exc:
-        raise ImportFormatError("unreadable_csv", f"line {reader.line_num}: {exc}") from None
+        raise ImportFormatError(
+            "unreadable_csv", N_("linje {line}: {error}", line=reader.line_num, error=str(exc))
+        ) from None
 
 
 def _csv_row(number: int, row: dict[str | Any, str | Any]) -> ImportLine:
@@ -232,14 +237,14 @@ def _json_lines(content: str) -> Iterator[ImportLine]:
     try:
         data = json.loads(content)
     except json.JSONDecodeError as exc:
-        raise ImportFormatError("not_json", f"not JSON: {exc}") from None
+        raise ImportFormatError("not_json", N_("ikke JSON: {error}", error=str(exc))) from None
     except RecursionError:
-        raise ImportFormatError("not_json", "not JSON: nested too deeply") from None
+        raise ImportFormatError("not_json", N_("ikke JSON: for dybt indlejret")) from None
     citizens = data.get("citizens") if isinstance(data, dict) else None
     if not isinstance(citizens, list):
-        raise ImportFormatError("not_json", 'JSON must be an object with a "citizens" list')
+        raise ImportFormatError("not_json", N_('JSON skal være et objekt med en "citizens"-liste'))
     if len(citizens) > MAX_LINES:
-        raise ImportFormatError("too_many_lines", f"more than {MAX_LINES} citizens")
+        raise ImportFormatError("too_many_lines", N_("mere end {n} borgere", n=MAX_LINES))
     for index, raw in enumerate(citizens):
         where = f"citizens[{index}]"
         if not isinstance(raw, dict):
@@ -336,12 +341,20 @@ def _check_refs(line: ImportLine, found: Lookups) -> None:
     problems = line.report.problems
     if line.citizen is not None:
         if line.citizen.team not in found.teams:
-            problems.append(LineProblem("unknown_team", f"no team named {line.citizen.team!r}"))
+            problems.append(
+                LineProblem(
+                    "unknown_team", N_("intet team ved navn {team}", team=line.citizen.team)
+                )
+            )
         for username in line.citizen.contact_persons:
             if username not in found.staff:
-                problems.append(LineProblem("unknown_staff", f"no staff member {username!r}"))
+                problems.append(
+                    LineProblem(
+                        "unknown_staff", N_("ingen medarbejder {username}", username=username)
+                    )
+                )
         if line.citizen.consents and not line.citizen.consent_given_by:
-            message = "consents need consent_given_by: who gave them"
+            message = N_("samtykker kræver consent_given_by: hvem gav dem")
             problems.append(LineProblem("consent_given_by_missing", message))
     if line.plan is not None:
         _check_plan_refs(line.plan, found, problems)
@@ -350,10 +363,14 @@ def _check_refs(line: ImportLine, found: Lookups) -> None:
 def _check_plan_refs(plan: PlanIn, found: Lookups, problems: list[LineProblem]) -> None:
     new_type = found.types.get(plan.visit_type)
     if new_type is None:
-        problems.append(LineProblem("unknown_visit_type", f"no visit type {plan.visit_type!r}"))
+        problems.append(
+            LineProblem("unknown_visit_type", N_("ingen besøgstype {code}", code=plan.visit_type))
+        )
     bad_days = [day for day in plan.channels if day not in WEEKDAY_NAMES]
     if bad_days:
-        problems.append(LineProblem("invalid_weekday", f"unknown weekdays {bad_days}"))
+        problems.append(
+            LineProblem("invalid_weekday", N_("ukendte ugedage: {days}", days=", ".join(bad_days)))
+        )
     old_code = found.plan_types.get(plan.ref)
     old_type = found.types.get(old_code) if old_code is not None else None
     if old_code is None or old_code == plan.visit_type:
@@ -361,9 +378,12 @@ def _check_plan_refs(plan: PlanIn, found: Lookups, problems: list[LineProblem]) 
     if (old_type is not None and old_type.non_swappable) or (
         new_type is not None and new_type.non_swappable
     ):
-        message = (
-            f"plan {plan.ref} is {old_code}, not {plan.visit_type}: a medication plan is not "
-            "retyped: end it and create a new one"
+        message = N_(
+            "plan {ref} er {old}, ikke {new}: en medicinplan skifter ikke type; afslut den, "
+            "og opret en ny",
+            ref=plan.ref,
+            old=old_code,
+            new=plan.visit_type,
         )
         problems.append(LineProblem("medication_retype", message))
 
@@ -372,7 +392,7 @@ def _check_duplicate(line: ImportLine, seen: set[str]) -> None:
     if line.plan is None:
         return
     if line.plan.ref in seen:
-        message = f"plan {line.plan.ref} appears more than once in the file"
+        message = N_("plan {ref} står mere end én gang i filen", ref=line.plan.ref)
         line.report.problems.append(LineProblem("duplicate_plan_ref", message))
     seen.add(line.plan.ref)
 
@@ -412,13 +432,19 @@ def _plan_problems(spec: PlanSpec, found: Lookups) -> list[LineProblem]:
             if p.severity is Severity.ERROR
         ]
     except _EXPANSION_ERRORS as exc:
-        errors = [LineProblem("invalid_plan", f"the plan cannot be expanded: {exc}")]
+        errors = [
+            LineProblem("invalid_plan", N_("planen kan ikke foldes ud: {error}", error=str(exc)))
+        ]
     if errors:
         return errors
     try:  # generation expands from today, not from valid_from: some rules fail only there
         occurrences(spec, *found.horizon)
     except _EXPANSION_ERRORS as exc:
-        return [LineProblem("generation_failed", f"no visits can be generated: {exc}")]
+        return [
+            LineProblem(
+                "generation_failed", N_("der kan ikke dannes besøg: {error}", error=str(exc))
+            )
+        ]
     return []
 
 
@@ -435,15 +461,19 @@ def _check_overlaps(
             clashes = overlapping_non_swappable(plans, start, start + dt.timedelta(days=35), strict)
         except _EXPANSION_ERRORS as exc:
             for plan in plans:
-                message = f"the citizen's plans cannot be compared: {exc}"
+                message = N_("borgerens planer kan ikke sammenlignes: {error}", error=str(exc))
                 lines[plan.plan_id].report.problems.append(LineProblem("invalid_plan", message))
             continue
         for clash in clashes:
             lines[clash.second.key.plan_id].report.problems.append(
                 LineProblem(
                     "overlapping_non_swappable",
-                    f"{clash.second.visit_type} overlaps {clash.first.visit_type} "
-                    f"on {clash.second.start.astimezone(found.zone):%Y-%m-%d %H:%M}",
+                    N_(
+                        "{second} overlapper {first} den {at:%d.%m.%Y %H:%M}",
+                        second=clash.second.visit_type,
+                        first=clash.first.visit_type,
+                        at=clash.second.start.astimezone(found.zone),
+                    ),
                 )
             )
 
@@ -460,5 +490,8 @@ def _check_consents(lines: list[ImportLine], found: Lookups) -> None:
             consented.add(line.citizen.ref)
     for ref, line in first.items():
         if ref not in consented:
-            message = f"citizen {ref} cannot be rung until a screen-visit consent is recorded"
+            message = N_(
+                "borger {ref} kan ikke ringes op, før et samtykke til skærmbesøg er registreret",
+                ref=ref,
+            )
             line.report.warnings.append(LineProblem("no_screen_consent", message))

@@ -303,7 +303,7 @@ async def test_import_medication_plan_is_not_retyped(demo: Settings, client: Cli
     assert status == 422
     [line] = reply["error"]["details"]["lines"]
     assert [p["code"] for p in line["problems"]] == ["medication_retype"]
-    assert "end it and create a new one" in line["problems"][0]["message"]
+    assert "afslut den, og opret en ny" in line["problems"][0]["message"]
 
 
 async def test_import_dry_run_writes_nothing(demo: Settings, client: Client, db_url: str) -> None:
