@@ -108,6 +108,43 @@ async def test_access_admin_sets_refusal_policy_and_on_call_list(
     assert 'id="tablet_refusal"' in page and 'value="ask" selected' in page
 
 
+async def test_access_admin_sets_reminders(client: Client, demo: Settings) -> None:
+    """The reminders round-trip through the settings API and show on the page; a wrong time,
+    too many or out-of-range offsets are refused and nothing is stored."""
+    await login(client, "admin")
+    headers = await csrf(client)
+    current = await (await client.get("/api/admin/settings")).json()
+    assert current["reminders"] == {
+        "enabled": True,
+        "evening_before": "18:00",
+        "minutes_before": [30],
+    }
+    reminders = {"enabled": True, "evening_before": "19:30", "minutes_before": [15, 120]}
+    changed = {**current, "reminders": reminders}
+    assert (await client.post("/api/admin/settings", json=changed, headers=headers)).status == 200
+    assert (await (await client.get("/api/admin/settings")).json())["reminders"] == reminders
+    for bad_value in (
+        {**reminders, "evening_before": "25:00"},
+        {**reminders, "minutes_before": [5, 10, 15, 20, 25]},
+        {**reminders, "minutes_before": [4]},
+    ):
+        bad = await client.post(
+            "/api/admin/settings", json={**changed, "reminders": bad_value}, headers=headers
+        )
+        assert bad.status == 400 and (await bad.json())["error"]["code"] == "invalid_input"
+    assert (await (await client.get("/api/admin/settings")).json())["reminders"] == reminders
+    off: dict[str, object] = {"enabled": False, "evening_before": None, "minutes_before": []}
+    saved = await client.post(
+        "/api/admin/settings", json={**changed, "reminders": off}, headers=headers
+    )
+    assert saved.status == 200
+    assert (await (await client.get("/api/admin/settings")).json())["reminders"] == off
+    assert (await client.post("/api/admin/settings", json=changed, headers=headers)).status == 200
+    page = await (await client.get("/admin")).text()
+    assert 'id="reminders_evening" name="reminders_evening" type="time" value="19:30"' in page
+    assert 'value="15, 120"' in page and "Påmindelser til borgeren" in page
+
+
 async def test_access_admin_audit_filter_and_csv(client: Client, demo: Settings) -> None:
     """Reads of citizen records show in the audit log, filterable, and export as CSV."""
     await login(client, "anna")
