@@ -10,14 +10,9 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ..vocabulary import Channel, Role
+from babel.dates import format_date
 
-WEEKDAYS_DA = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
-WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS_EN = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
+from ..vocabulary import Channel, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +49,9 @@ def when(at: dt.datetime, now: dt.datetime, zone: ZoneInfo) -> Words:
     if local.date() == today + dt.timedelta(days=1):
         return Words(f"i morgen kl. {clock}", f"tomorrow at {clock}")
     day = local.date()
-    return Words(
-        f"{WEEKDAYS_DA[day.weekday()]} d. {day.day}. kl. {clock}",
-        f"{WEEKDAYS_EN[day.weekday()]} {day.day} {MONTHS_EN[day.month - 1]} at {clock}",
+    return Words(  # weekday and month names from Babel's locale data (CLDR)
+        f"{format_date(day, 'EEEE', locale='da')} d. {day.day}. kl. {clock}",
+        f"{format_date(day, 'EEEE d MMMM', locale='en')} at {clock}",
     )
 
 
