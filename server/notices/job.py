@@ -32,13 +32,20 @@ from ..settings import Settings
 from ..sms import SmsAdapter, make_sms_adapter
 from ..vocabulary import Channel, VisitStatus
 from . import texts
-from .rules import Current, Known, change_of, due_reminder, late_due, reminder_horizon
+from .rules import (
+    REMINDER_KINDS,
+    Current,
+    Known,
+    change_of,
+    due_reminder,
+    late_due,
+    reminder_horizon,
+)
 from .store import NewNotice, VisitRow, channels, create_many, visit_row, visit_rows
 
 logger = logging.getLogger(__name__)
 LATE_LOOKBACK = dt.timedelta(hours=3)  # longer than any visit window
 FORGET_AFTER = dt.timedelta(days=1)
-REMINDER_KINDS = (NoticeKind.REMINDER_EVENING, NoticeKind.REMINDER_SOON)
 
 
 @dataclass(slots=True)

@@ -22,6 +22,9 @@ LATE_AFTER_FRACTION = 0.5
 OPEN = frozenset({VisitStatus.PLANNED, VisitStatus.NOT_ANSWERED})
 
 
+REMINDER_KINDS = frozenset({NoticeKind.REMINDER_EVENING, NoticeKind.REMINDER_SOON})
+
+
 @dataclass(frozen=True, slots=True)
 class Due:
     """A reminder that is due: its idempotency key, kind and the moment it became due."""

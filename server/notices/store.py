@@ -20,7 +20,7 @@ from ..models import Citizen, KioskDevice, Staff, Visit, VisitType
 from ..models.notices import CitizenNotice, NoticeChannel, NoticeKind, SmsRecipient
 from ..vocabulary import Channel, Role, VisitStatus
 from . import texts
-from .rules import visible
+from .rules import REMINDER_KINDS, visible
 
 SHOWN_AT_MOST = 2
 
@@ -195,10 +195,12 @@ class TabletNotice:
 async def for_tablet(
     session: AsyncSession, citizen_id: int, now: dt.datetime
 ) -> list[TabletNotice]:
-    """The notices the tablet shows now: the newest per visit that still means something,
-    newest first, at most two."""
+    """The notices the tablet shows now: the newest per visit that still means something, at
+    most two. A change (late, moved, another person, cancelled) comes first, newest first; then
+    reminders, the soonest visit first: at night the evening reminders of the whole day are in
+    force, and the citizen must see the one for the next visit, not the last one made."""
     rows = await session.execute(
-        select(CitizenNotice, Visit.status, Staff.display_name, Staff.photo_url)
+        select(CitizenNotice, Visit.status, Visit.planned_at, Staff.display_name, Staff.photo_url)
         .join(Visit, Visit.id == CitizenNotice.visit_id)
         .outerjoin(Staff, Staff.id == CitizenNotice.staff_id)
         .where(
@@ -210,15 +212,23 @@ async def for_tablet(
         .order_by(CitizenNotice.created_at.desc(), CitizenNotice.id.desc())
         .limit(50)
     )
-    found: list[TabletNotice] = []
+    found: list[tuple[tuple[int, float], TabletNotice]] = []
     seen: set[int] = set()
-    for notice, status, name, photo in rows:
+    for notice, status, planned_at, name, photo in rows:
         if notice.visit_id in seen:
             continue
         seen.add(notice.visit_id)
         if visible(notice.kind, status):
-            found.append(_tablet_notice(notice, name, photo))
-    return found[:SHOWN_AT_MOST]
+            found.append((_precedence(notice, planned_at), _tablet_notice(notice, name, photo)))
+    found.sort(key=lambda pair: pair[0])
+    return [notice for _, notice in found[:SHOWN_AT_MOST]]
+
+
+def _precedence(notice: CitizenNotice, planned_at: dt.datetime) -> tuple[int, float]:
+    """Changes before reminders; changes newest first, reminders soonest visit first."""
+    if notice.kind in REMINDER_KINDS:
+        return (1, planned_at.timestamp())
+    return (0, -notice.created_at.timestamp())
 
 
 def _tablet_notice(notice: CitizenNotice, name: str | None, photo: str | None) -> TabletNotice:

@@ -15,6 +15,7 @@ from server.db import make_engine, make_sessionmaker
 from server.models import Channel, Citizen, KioskDevice, Visit, VisitStatus, utcnow
 from server.models.notices import CitizenNotice, NoticeChannel, NoticeKind, SmsRecipient
 from server.notices.job import NoticeJob
+from server.notices.store import for_tablet
 from server.settings import Settings
 from server.sms import LoggingSmsAdapter, mask
 from tests.databases import transaction
@@ -226,3 +227,25 @@ async def test_job_two_processes_create_each_notice_once(setup: Setup, db_url: s
         await engine.dispose()
     assert len(first) + len(second) == 1
     assert [n.kind for n in await notices(s, visit_id)] == [NoticeKind.REMINDER_EVENING]
+
+
+async def test_tablet_shows_the_next_visits_reminder_and_a_change_before_it(setup: Setup) -> None:
+    """At night every reminder of the coming day is in force: the tablet shows the one for the
+    next visit first, not the one made last; a change (a delay) comes before any reminder."""
+    s = setup
+    citizen = s.world.citizens[0]
+    morning = await add_visit(s, citizen)
+    afternoon = await add_visit(s, citizen, VISIT_AT + dt.timedelta(hours=7))
+    await s.job.step(EVENING)
+    night = EVENING + dt.timedelta(hours=8)
+    async with s.sessions() as session:
+        shown = await for_tablet(session, citizen, night)
+    assert [n.visit_id for n in shown] == [morning, afternoon]
+    await change(s, afternoon, planned_at=VISIT_AT + dt.timedelta(hours=8))
+    await s.job.step(night)
+    async with s.sessions() as session:
+        shown = await for_tablet(session, citizen, night + dt.timedelta(minutes=1))
+    assert [(n.visit_id, n.kind) for n in shown] == [
+        (afternoon, NoticeKind.MOVED),
+        (morning, NoticeKind.REMINDER_EVENING),
+    ]
