@@ -65,6 +65,13 @@ async def ring_times(session: AsyncSession, organisation_id: int, default: RingT
     )
 
 
+async def staff_organisation(session: AsyncSession, staff_id: int) -> int | None:
+    """The organisation of an active staff member; None for an unknown or inactive id."""
+    return await session.scalar(
+        select(Staff.organisation_id).where(Staff.id == staff_id, Staff.active.is_(True))
+    )
+
+
 async def citizen_facts(session: AsyncSession, citizen_id: int) -> CitizenFacts | None:
     """What the ring policy needs to know about a citizen."""
     citizen = await session.get(Citizen, citizen_id)

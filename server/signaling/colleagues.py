@@ -35,6 +35,11 @@ async def on_invite(hub: Hub, peer: Peer, msg: Invite) -> None:
     if peer.profile.kind is not PeerKind.STAFF:
         raise SignalingError(ErrorCode.FORBIDDEN, "only staff can invite")
     call = await hub.book.get(msg.call_id)
+    if not call.is_member(peer.peer_id):
+        raise SignalingError(ErrorCode.NOT_MEMBER, "you are not in this call")
+    # Only then whether the colleague is online or busy: an outsider, or a colleague of another
+    # organisation, must not learn that of any user id (an unknown id answers the same).
+    await _check_same_organisation(hub, peer, msg.user_id)
     tabs = [tab for tab in await _tabs(hub, msg.user_id) if tab in hub.peers]
     if not tabs:
         raise SignalingError(ErrorCode.OFFLINE, "that colleague is not online")
@@ -57,6 +62,14 @@ async def on_invite(hub: Hub, peer: Peer, msg: Invite) -> None:
         hub.settings.ring_timeout_s,
         lambda: _expire(hub, call.call_id, msg.user_id),
     )
+
+
+async def _check_same_organisation(hub: Hub, inviter: Peer, user_id: str) -> None:
+    staff_id = db_id(user_id)
+    async with hub.transaction() as session:
+        org_id = await store.staff_organisation(session, staff_id) if staff_id else None
+    if org_id is None or str(org_id) != inviter.profile.org_id:
+        raise SignalingError(ErrorCode.FORBIDDEN, "you cannot invite that person to this call")
 
 
 async def _check_join_policy(hub: Hub, inviter: Peer, joiner: Peer, call: LiveCall) -> None:

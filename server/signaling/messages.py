@@ -609,7 +609,7 @@ def _correlation_id(data: str | bytes) -> int | None:
     """The client's `id`, if the frame was a JSON object with a usable one."""
     try:
         raw = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
         return None
     value = raw.get("id") if isinstance(raw, dict) else None
     # bool is an int subclass; `true` is not a correlation id.
