@@ -1,4 +1,5 @@
-"""Demo data: one municipality, two teams, staff, 20 citizens with tablets and visit plans."""
+"""Demo data: one municipality, two teams, staff, 20 citizens with tablets and visit plans, and
+one citizen without a tablet who gets her reminders by SMS."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from .models import (
     VisitType,
     utcnow,
 )
+from .models.notices import SmsRecipient
 from .scheduling.generation import generate
 from .security import hash_password, sign, token_hash
 from .settings import Settings
@@ -92,6 +94,17 @@ PLAN_PATTERNS = (
 )
 SCREEN_MWF = {"0": "screen", "1": "physical", "2": "screen", "3": "physical", "4": "screen"}
 
+# A citizen without a tablet, with an SMS number: her reminders and change notices go by SMS, and
+# the demo's logging adapter writes each to the log ("sms to ********50 sent"). Not one of
+# CITIZEN_NAMES, whose index is their demo tablet's; her visits are physical.
+SMS_CITIZEN = ("Gerda Lund", "Gerda")
+SMS_CITIZEN_TEAM = ("Team Syd", ("bo", "dennis"))
+SMS_CITIZEN_PHONE = "+45 20 30 40 50"
+SMS_CITIZEN_PLANS = (
+    ("meal_drink", "11:30", "FREQ=DAILY"),
+    ("bath", "13:00", "FREQ=WEEKLY;BYDAY=MO,TH"),
+)
+
 
 def demo_kiosk_token(settings: Settings, index: int) -> str:
     """Stable per installation (derived from its secret), so `make run` can print it again."""
@@ -108,6 +121,16 @@ async def seed_demo(settings: Settings, *, force: bool = False) -> bool:
             )
             if exists is not None and not force:
                 await _add_missing_visit_types(session, exists)
+                await session.flush()
+                added = await _add_sms_citizen(session, settings, exists)
+                if added is not None:
+                    await generate(
+                        session,
+                        utcnow(),
+                        zone=settings.zone,
+                        horizon_days=settings.scheduling_horizon_days,
+                        citizen_ids=[added],
+                    )
                 return False
             await _seed(session, settings)
             return True
@@ -131,6 +154,7 @@ async def _seed(session: AsyncSession, settings: Settings) -> None:
     await _seed_citizens(session, settings, org, teams, staff, {t.code: t for t in types})
     await session.flush()
     await _seed_agreements(session, settings, teams["Team Nord"])
+    await _add_sms_citizen(session, settings, org.id)
     # The demo's visits come from its plans, through the same generator the server runs.
     await generate(
         session, utcnow(), zone=settings.zone, horizon_days=settings.scheduling_horizon_days
@@ -277,6 +301,60 @@ async def _seed_agreements(session: AsyncSession, settings: Settings, team: Team
     )
 
 
+async def _add_sms_citizen(
+    session: AsyncSession, settings: Settings, organisation_id: int
+) -> int | None:
+    """The citizen who gets notices by SMS (also added to a demo seeded before her, once, by
+    name); returns her id when added now."""
+    name, preferred = SMS_CITIZEN
+    have = await session.scalar(
+        select(Citizen.id).where(Citizen.organisation_id == organisation_id, Citizen.name == name)
+    )
+    team_name, contacts = SMS_CITIZEN_TEAM
+    team = await session.scalar(
+        select(Team).where(Team.organisation_id == organisation_id, Team.name == team_name)
+    )
+    if have is not None or team is None:
+        return None
+    types = {
+        t.code: t
+        for t in await session.scalars(
+            select(VisitType).where(VisitType.organisation_id == organisation_id)
+        )
+    }
+    staff = {
+        s.username: s
+        for s in await session.scalars(
+            select(Staff).where(
+                Staff.organisation_id == organisation_id, Staff.username.in_(contacts)
+            )
+        )
+    }
+    citizen = Citizen(
+        organisation_id=organisation_id,
+        team_id=team.id,
+        name=name,
+        preferred_name=preferred,
+        wishes="Har ingen tablet; vil have besked på SMS, når nogen kommer.",
+    )
+    session.add(citizen)
+    await session.flush()
+    session.add_all(
+        ContactPerson(citizen_id=citizen.id, staff_id=staff[u].id, priority=p)
+        for p, u in enumerate(contacts, start=1)
+        if u in staff
+    )
+    session.add(SmsRecipient(citizen_id=citizen.id, phone=SMS_CITIZEN_PHONE))
+    today = local_day(utcnow(), settings.zone)
+    for code, at, rule in SMS_CITIZEN_PLANS:
+        if code in types:
+            plan = _demo_plan(citizen, team, types[code], at, rule, today, 0)
+            plan.default_channel = Channel.PHYSICAL
+            session.add(plan)
+    await session.flush()
+    return citizen.id
+
+
 def _demo_kiosk(settings: Settings, org: Organisation, citizen: Citizen, index: int) -> KioskDevice:
     return KioskDevice(
         organisation_id=org.id,
@@ -365,6 +443,7 @@ def print_demo_access(settings: Settings, live: set[int] | None = None) -> None:
     for index, (name, _) in enumerate(CITIZEN_NAMES):
         if live is None or index in live:
             print(f"    {name:<18} {url}/kiosk/#token={demo_kiosk_token(settings, index)}")
+    print(f"    {SMS_CITIZEN[0]:<18} (no tablet: her reminders go by SMS, see 'sms to' in the log)")
     gone = len(CITIZEN_NAMES) - len(live) if live is not None else 0
     if gone:
         print(f"    ({gone} demo tablets were revoked or replaced: open {url}/kiosk/ on a new one")

@@ -133,7 +133,7 @@ async def test_planner_sees_whole_organisation(client: Client, demo: Settings) -
     """Visitators see every citizen of their organisation."""
     await login(client, "vera")
     listing = await (await client.get("/api/citizens")).json()
-    assert len(listing["citizens"]) == 20
+    assert len(listing["citizens"]) == 21  # 20 with demo tablets, and Gerda (SMS)
 
 
 async def test_parallel_guesses_are_throttled_like_serial_ones(

@@ -10,9 +10,16 @@ from ..citizens.overview import overview
 from ..keys import sessionmaker_key, settings_key
 from ..localtime import end_of_today, local_day
 from ..models import utcnow
+from ..models.notices import SmsRecipient
+from ..notices import store as notices
 from ..rooms.ringable import ring_state
+from ..sms import mask
 from ..templating import render
 from ..visits.continuity import FEW_NEW_FACES_ROLES
+from ..vocabulary import Role
+
+SMS_ROLES = (Role.VISITATOR, Role.PLANNER, Role.ADMIN)  # as POST /api/citizens/{id}/sms-number
+NOTICES_SHOWN = 10  # "Besked til borgeren": the newest; the API has up to 100
 
 routes = web.RouteTableDef()
 
@@ -40,7 +47,13 @@ async def citizen_view(request: web.Request) -> web.Response:
             "few_new_faces": citizen.few_new_faces,
             "may_set_few_new_faces": identity.role in FEW_NEW_FACES_ROLES,
         }
+        sms = await session.get(SmsRecipient, citizen_id)
+        told = {
+            "notices": await notices.log_of(session, citizen_id, NOTICES_SHOWN),
+            "sms_masked": mask(sms.phone) if sms else None,
+            "may_set_sms": identity.role in SMS_ROLES,
+        }
     zone = request.app[settings_key].zone
     today = local_day(utcnow(), zone)
-    context = {"c": data, "tz": zone, "today": today} | sheets | people | register
+    context = {"c": data, "tz": zone, "today": today} | sheets | people | register | told
     return render(request, "citizen.html", context)
