@@ -77,7 +77,8 @@ def read_settings(stored: dict[str, Any] | None) -> OrgSettings:
     return OrgSettings.model_validate(known)
 
 
-# Settings the administration page's form does not send yet: a save without them keeps them.
+# Settings added after the API's first clients: a save without them keeps them (the
+# administration page sends them all).
 KEPT_WHEN_UNSENT = ("reminders",)
 
 
