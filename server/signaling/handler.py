@@ -73,8 +73,10 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     if not origin_allowed(request):
         raise web.HTTPForbidden(reason="origin not allowed")
     settings = request.app[settings_key]
+    # aiohttp refuses a frame whose size *reaches* max_msg_size; the protocol allows frames of
+    # at most ws_max_msg_kb KiB, so the limit given to aiohttp is one byte more.
     ws = web.WebSocketResponse(
-        heartbeat=settings.ws_heartbeat_s, max_msg_size=settings.ws_max_msg_kb * 1024
+        heartbeat=settings.ws_heartbeat_s, max_msg_size=settings.ws_max_msg_kb * 1024 + 1
     )
     await ws.prepare(request)
     sockets = request.app[websockets_key]

@@ -163,6 +163,21 @@ async def test_oversized_frame_closes_1009(
     assert await kiosk.closed_with() == 1009
 
 
+async def test_frame_of_exactly_64_kib_is_read_and_one_byte_more_closes(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """The limit is inclusive, as PROTOCOL.md says: "at most 64 KiB"."""
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN)
+    head, tail = '{"type":"ping","id":9,"pad":"', '"}'
+    frame = head + "x" * (64 * 1024 - len(head) - len(tail)) + tail
+    assert len(frame.encode()) == 64 * 1024
+    await kiosk.ws.send_str(frame)
+    refused = await kiosk.expect("error")  # read and refused (no such field), socket open
+    assert refused["code"] == "invalid_message" and refused["ref"] == 9
+    await kiosk.ws.send_str(frame[:-2] + 'x"}')
+    assert await kiosk.closed_with() == 1009
+
+
 async def test_wrong_origin_is_rejected(new_client: NewClient) -> None:
     """A cross-site page may not open the socket."""
     client = await new_client()
