@@ -113,6 +113,7 @@ class Hub:
             if peer is None or staff is None:
                 continue
             if session_id is None or staff.session_id == session_id:
+                peer.banished = True
                 await peer.ws.close(code=CloseCode.POLICY_VIOLATION, message=b"logged out")
 
     async def close_kiosk(self, citizen_id: int, *, keep_kiosk_id: int | None = None) -> None:
@@ -127,6 +128,7 @@ class Hub:
             ErrorCode.FORBIDDEN, "this tablet was revoked", close=CloseCode.POLICY_VIOLATION
         )
         await peer.send(refusal_for(error, None).error)
+        peer.banished = True
         await peer.ws.close(code=CloseCode.POLICY_VIOLATION, message=b"tablet revoked")
 
     async def mark_seen(self, kiosk_id: int) -> None:

@@ -39,6 +39,9 @@ class Peer:
     # Kiosks only; None until the tablet says (old kiosks never do). It lives and dies with the
     # socket: a tablet that reconnects says it again after its welcome.
     device: DeviceFacts | None = None
+    # Set when the server closes the socket for good (a revoked tablet, a logout, a
+    # deactivation): its seat in a call is released at once, with no grace to come back in.
+    banished: bool = False
 
     def info(self, *, connected: bool = True) -> PeerInfo:
         """How other participants see this peer."""

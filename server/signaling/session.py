@@ -164,18 +164,19 @@ async def _after_resume(hub: Hub, peer: Peer, call_id: str) -> None:
 
 
 async def disconnected(hub: Hub, peer: Peer) -> None:
-    """The socket closed: keep its seat for the grace period, then release it."""
+    """The socket closed: keep its seat for the grace period, then release it (at once for a
+    socket the server closed for good: a revoked tablet must not stay in a call for 30 s)."""
     call = await hub.book.drop(peer.peer_id)
+    grace = 0 if peer.banished else hub.settings.reconnect_grace_s
     if call is not None:  # the timer first: whatever fails below, the seat is released in time
         hub.start_timer(
             ("grace", call.call_id, peer.peer_id),
-            hub.settings.reconnect_grace_s,
+            grace,
             lambda: _grace_over(hub, call.call_id, peer.peer_id),
         )
     await hub.detach(peer)
-    if call is None:
+    if call is None or not grace:
         return
-    grace = hub.settings.reconnect_grace_s
     await hub.to_call(
         call,
         PeerDisconnected(call_id=call.call_id, peer_id=peer.peer_id, grace_s=grace),

@@ -6,8 +6,12 @@ Each gets a clear error on a socket that stays open, on SQLite and PostgreSQL (w
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import pytest
 
+from server.app import create_app
 from server.settings import Settings
 from tests.signaling.conftest import NewClient
 from tests.signaling.test_device_state import KAREN, ring_and_answer
@@ -67,3 +71,21 @@ async def test_invite_reveals_nothing_to_outsiders(
     for unknown in ("999999", PAST_INT, "abc"):
         await anna.send(type="invite", id=9, call_id=call_id, user_id=unknown)
         assert (await anna.expect("error"))["code"] == "forbidden", unknown
+
+
+async def test_a_tablet_revoked_mid_call_leaves_it_at_once(
+    aiohttp_client: Any, demo: Settings
+) -> None:
+    """Revoking ends the tablet's call now, not after the reconnect grace (here 60 s)."""
+    app = create_app(dataclasses.replace(demo, reconnect_grace_s=60))
+    anna_http = await aiohttp_client(app)
+    anna = await staff_socket(anna_http, "anna")
+    kiosk = await kiosk_socket(await aiohttp_client(anna_http.server), demo, KAREN)
+    await ring_and_answer(anna, kiosk)
+    token = (await (await anna_http.get("/api/me")).json())["csrf_token"]
+    response = await anna_http.post(
+        "/api/citizens/1/kiosk/revoke", json={}, headers={"X-CSRF-Token": token}
+    )
+    assert response.status == 200, await response.text()
+    ended = await anna.expect("call-ended", wait_s=10)
+    assert ended["reason"] == "connection_lost" and ended["by"] == kiosk.peer_id
