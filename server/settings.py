@@ -83,6 +83,10 @@ class Settings:
     login_delay_after: int = 3
     login_lockout_after: int = 10
     login_lockout_minutes: int = 15
+    # Delays (never locks) for guesses from one address across usernames, and for one username
+    # from many addresses: see server/auth/throttle.py.
+    login_address_delay_after: int = 20
+    login_account_delay_after: int = 10
     max_body_kb: int = 256
     ring_timeout_s: int = 45
     auto_answer_after_s: int = 10
@@ -174,6 +178,8 @@ _CASTS: dict[str, Callable[[str], Any]] = {
     "login_delay_after": int,
     "login_lockout_after": int,
     "login_lockout_minutes": int,
+    "login_address_delay_after": int,
+    "login_account_delay_after": int,
     "max_body_kb": int,
     "ring_timeout_s": int,
     "auto_answer_after_s": int,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
 from server.demo import DEMO_PASSWORD
-from server.models import AuditEvent, Citizen, LoginThrottle, Team
+from server.models import AuditEvent, Citizen, LoginThrottle, Team, utcnow
 from server.pages.login import safe_next
 from server.settings import Settings
 from tests.conftest import Client, csrf_from, login, login_response
@@ -77,7 +80,7 @@ async def test_login_delay_then_lockout(client: Client, demo: Settings) -> None:
     assert statuses == [401, 401, 401]
     assert await login(client, "bo", "wrong") == 429  # within the growing delay
     async with transaction(demo.database_url) as session:
-        row = await session.get(LoginThrottle, "bo")
+        row = await session.get(LoginThrottle, "pair:bo|127.0.0.1")
         assert row is not None and row.failures == 3
         row.failures = 4  # fast-forward: the next failure reaches the lockout threshold
         row.last_failure_at = None
@@ -215,3 +218,64 @@ async def test_login_with_a_tab_in_next_stays_on_the_site(client: Client, demo: 
     )
     assert response.status == 303
     assert response.headers["Location"] == "/"
+
+
+async def proxied_client(aiohttp_client: Any, demo: Settings) -> Client:
+    """A client of an app behind a trusted proxy, so each request can come from its own address."""
+    import dataclasses
+
+    from server.app import create_app
+
+    app = create_app(dataclasses.replace(demo, trusted_proxies=("127.0.0.1",)))
+    client: Client = await aiohttp_client(app)
+    return client
+
+
+async def login_from(client: Client, address: str, username: str, password: str) -> int:
+    headers = {"X-Forwarded-For": address}
+    token = csrf_from(await (await client.get("/login", headers=headers)).text())
+    form = {"username": username, "password": password, "csrf_token": token}
+    response = await client.post("/login", data=form, headers=headers, allow_redirects=False)
+    return response.status
+
+
+async def test_a_stranger_cannot_lock_a_nurse_out(aiohttp_client: Any, demo: Settings) -> None:
+    """Failures from one address lock that address only; the nurse logs in from her own."""
+    client = await proxied_client(aiohttp_client, demo)
+    async with transaction(demo.database_url) as session:
+        # Fast-forward past the delays: the next failure reaches the lock (5 in tests).
+        session.add(LoginThrottle(key="pair:dennis|203.0.113.9", failures=4))
+    assert await login_from(client, "203.0.113.9", "dennis", "wrong") == 401
+    assert await login_from(client, "203.0.113.9", "dennis", DEMO_PASSWORD) == 429  # locked
+    assert await login_from(client, "198.51.100.20", "dennis", DEMO_PASSWORD) == 303
+
+
+async def test_guessing_across_usernames_from_one_address_is_slowed(
+    aiohttp_client: Any, demo: Settings
+) -> None:
+    """Password spraying: one address trying many usernames meets a growing delay."""
+    client = await proxied_client(aiohttp_client, demo)
+    address = "203.0.113.10"
+    async with transaction(demo.database_url) as session:
+        session.add(
+            LoginThrottle(key=f"address:{address}", failures=demo.login_address_delay_after)
+        )
+    statuses = [await login_from(client, address, name, "wrong") for name in ("x1", "x2")]
+    assert statuses == [401, 429]
+    assert await login_from(client, "198.51.100.21", "anna", DEMO_PASSWORD) == 303  # others pass
+
+
+async def test_guessing_one_username_from_many_addresses_delays_but_never_locks(
+    aiohttp_client: Any, demo: Settings
+) -> None:
+    """Spread over addresses, guesses meet a delay on the account; once it has passed, the
+    right password works (nothing locks the account)."""
+    client = await proxied_client(aiohttp_client, demo)
+    for n in range(demo.login_account_delay_after):
+        assert await login_from(client, f"203.0.113.{100 + n}", "carla", "wrong") == 401
+    assert await login_from(client, "198.51.100.22", "carla", DEMO_PASSWORD) == 429
+    async with transaction(demo.database_url) as session:
+        row = await session.get(LoginThrottle, "account:carla")
+        assert row is not None and row.locked_until is None
+        row.last_failure_at = utcnow() - dt.timedelta(minutes=2)  # the delay has passed
+    assert await login_from(client, "198.51.100.22", "carla", DEMO_PASSWORD) == 303

@@ -91,11 +91,12 @@ class StaffSession(Base):
 
 
 class LoginThrottle(Base):
-    """Failed-login bookkeeping per username (known or not, so it reveals nothing)."""
+    """Failed-login bookkeeping per throttle key: a username from one client address, a client
+    address, or a username from anywhere (known or not, so it reveals nothing)."""
 
     __tablename__ = "login_throttle"
 
-    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[dt.datetime | None]
     locked_until: Mapped[dt.datetime | None]

@@ -72,10 +72,15 @@ def username_lock(app: web.Application, username: str) -> asyncio.Lock:
     return lock
 
 
-def rule_of(settings: Settings) -> throttle.ThrottleRule:
-    """The throttling rule configured for this deployment."""
-    return throttle.ThrottleRule(
-        settings.login_delay_after, settings.login_lockout_after, settings.login_lockout_minutes
+def rules_of(settings: Settings) -> throttle.ThrottleRules:
+    """The throttling rules configured for this deployment."""
+    minutes = settings.login_lockout_minutes
+    return throttle.ThrottleRules(
+        pair=throttle.ThrottleRule(
+            settings.login_delay_after, settings.login_lockout_after, minutes
+        ),
+        address=throttle.ThrottleRule(settings.login_address_delay_after, None, minutes),
+        account=throttle.ThrottleRule(settings.login_account_delay_after, None, minutes),
     )
 
 
@@ -147,14 +152,15 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 async def _authenticate(
     session: AsyncSession, request: web.Request, form: LoginForm, settings: Settings
 ) -> Staff | None:
-    rule = rule_of(settings)
-    throttle.check_allowed(await session.get(throttle.LoginThrottle, form.username), rule, utcnow())
+    rules = rules_of(settings)
+    keys = throttle.ThrottleKeys(form.username, request.remote or "unknown")
+    await throttle.check_allowed(session, keys, rules, utcnow())
     staff = await session.scalar(select(Staff).where(Staff.username == form.username))
     stored = staff.password_hash if staff is not None and staff.active else DUMMY_PASSWORD_HASH
     metrics = request.app[metrics_key]
     password_ok = await verify_password_off_loop(stored, form.password)
     if staff is None or not staff.active or not password_ok:
-        await throttle.record_failure(session, form.username, rule)
+        await throttle.record_failure(session, keys, rules)
         event = audit.record(
             session,
             "login.failed",
@@ -166,7 +172,7 @@ async def _authenticate(
         event.organisation_id = staff.organisation_id if staff else None
         metrics.logins.labels("failed").inc()
         return None
-    await throttle.clear(session, form.username)
+    await throttle.clear(session, keys, rules)
     event = audit.record(
         session,
         "login",
