@@ -13,13 +13,14 @@ from ..vocabulary import (
     Role,
     VisitStatus,
 )
-from .agreements import AgreementSheet
+from .agreements import AgreementSheet, AgreementVersion
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .calls import Call, CallParticipant
 from .citizen import Citizen, Consent, ContactPerson, KioskDevice, Relative
 from .inbox import InboxItem
 from .kiosk import KioskPairing, KioskSelfTest
+from .meetings import InviteeKind, LinkPurpose, MeetingInvite, RelativeLink
 from .notices import CitizenNotice, NoticeChannel, NoticeKind, NoticeWatch, SmsRecipient
 from .organisation import LoginThrottle, Organisation, Staff, StaffSession, Team, TeamMembership
 from .scheduling import (
@@ -36,45 +37,50 @@ from .visits import Observation, Outcome, Visit, VisitPlan, VisitType
 
 __all__ = [
     "AgreementSheet",
-    "CitizenNotice",
-    "NoticeChannel",
-    "NoticeKind",
-    "NoticeWatch",
-    "SmsRecipient",
-    "CalendarFeed",
-    "CitizenPause",
-    "ExternalRef",
-    "ImportJob",
-    "JobLock",
-    "Notification",
-    "PlanAdjustment",
-    "PlanChange",
-    "InboxItem",
-    "KioskSelfTest",
+    "AgreementVersion",
     "AuditEvent",
     "Base",
+    "CalendarFeed",
     "Call",
     "CallParticipant",
     "CallState",
-    "EndReason",
-    "InboxKind",
-    "InboxState",
     "Channel",
     "Citizen",
+    "CitizenNotice",
+    "CitizenPause",
     "Consent",
     "ConsentKind",
     "ContactPerson",
+    "EndReason",
+    "ExternalRef",
+    "ImportJob",
+    "InboxItem",
+    "InboxKind",
+    "InboxState",
+    "InviteeKind",
+    "JobLock",
     "KioskDevice",
     "KioskPairing",
+    "KioskSelfTest",
+    "LinkPurpose",
     "LoginThrottle",
+    "MeetingInvite",
+    "NoticeChannel",
+    "NoticeKind",
+    "NoticeWatch",
+    "Notification",
     "Observation",
     "ObservationCode",
     "Organisation",
     "Outcome",
     "OutcomeKind",
     "PeerKind",
+    "PlanAdjustment",
+    "PlanChange",
     "Relative",
+    "RelativeLink",
     "Role",
+    "SmsRecipient",
     "Staff",
     "StaffSession",
     "Team",

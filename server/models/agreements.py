@@ -1,10 +1,10 @@
-"""The "Aftaler i dag" sheet written at a visitation or start-up meeting."""
+"""The "Aftaler i dag" sheet written at a visitation or start-up meeting, and its versions."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -32,7 +32,35 @@ class AgreementSheet(Base):
     citizen_does: Mapped[str | None] = mapped_column(Text)
     municipality_does: Mapped[str | None] = mapped_column(Text)
     contact_phone: Mapped[str | None] = mapped_column(String(40))
+    follow_up_date: Mapped[dt.date | None]
+    # The number of the version this row shows (the newest); every edit adds a version.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     updated_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AgreementVersion(Base):
+    """One version of a sheet as it was written, kept for good: what was agreed on the day
+    stays readable after later edits. The sheet row holds a copy of the newest."""
+
+    __tablename__ = "agreement_version"
+    __table_args__ = (UniqueConstraint("sheet_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(
+        ForeignKey("agreement_sheet.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int]
+    meeting_date: Mapped[dt.date]
+    participants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    topics: Mapped[str | None] = mapped_column(Text)
+    citizen_says: Mapped[str | None] = mapped_column(Text)
+    relatives_say: Mapped[str | None] = mapped_column(Text)
+    citizen_does: Mapped[str | None] = mapped_column(Text)
+    municipality_does: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    follow_up_date: Mapped[dt.date | None]
+    author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
