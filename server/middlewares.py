@@ -25,9 +25,12 @@ _ANONYMOUS_PREFIXES = ("/static/", "/kiosk/static/", "/healthz", "/readyz", "/me
 
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
-    "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; object-src 'none'; "
+    "connect-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+_STATIC_PREFIXES = ("/static/", "/kiosk/static/")
 
 
 def wants_json(request: web.Request) -> bool:
@@ -134,7 +137,10 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
     if request.path.startswith(_ANONYMOUS_PREFIXES):
         return await handler(request)
     token = request.cookies.get(SESSION_COOKIE)
-    if token:
+    # A request that names its own credentials (a tablet's bearer token) is judged by them
+    # alone: the login cookie its browser may also hold lends it no staff rights, which is
+    # what lets the CSRF check skip such requests.
+    if token and not request.headers.get("Authorization", "").startswith("Bearer "):
         async with request.app[sessionmaker_key]() as session:
             identity = await load_identity(session, token)
         if identity is not None:
@@ -157,3 +163,6 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
     if request.app[settings_key].secure_cookies:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if not request.path.startswith(_STATIC_PREFIXES):
+        # Pages and API answers may hold health data: no browser or proxy may keep a copy.
+        headers.setdefault("Cache-Control", "no-store")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from .errors import NotFound
 from .keys import engine_key, metrics_key, metrics_registry_key, settings_key, websockets_key
+from .security import tokens_equal
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -57,8 +60,22 @@ async def _redis_ok(url: str) -> bool:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text exposition of this process's metrics."""
+    """Prometheus text exposition of this process's metrics (for this machine or a token)."""
+    if not metrics_allowed(request):
+        raise NotFound()  # say nothing of what is here
     sockets = request.app[websockets_key]
     request.app[metrics_key].websockets.set(len(sockets))
     body = generate_latest(request.app[metrics_registry_key])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def metrics_allowed(request: web.Request) -> bool:
+    """A scraper with the configured token, or (without one) a client on this machine."""
+    token = request.app[settings_key].metrics_token
+    if token is not None:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return tokens_equal(sent, token)
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False

@@ -75,6 +75,9 @@ class Settings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     redis_url: str | None = None
+    # /metrics: with a token, scrapers send "Authorization: Bearer <token>"; without one, only
+    # clients on this machine (loopback, after a trusted proxy's X-Forwarded-For) may read it.
+    metrics_token: str | None = field(default=None, repr=False)
     log_json: bool = False
     log_level: str = "INFO"
     web_dir: Path = PROJECT_DIR / "web"
@@ -171,6 +174,7 @@ _CASTS: dict[str, Callable[[str], Any]] = {
     "tls_cert": _optional_path,
     "tls_key": _optional_path,
     "redis_url": lambda v: v or None,
+    "metrics_token": lambda v: v or None,
     "log_json": _bool,
     "web_dir": _path,
     "kiosk_dir": _path,

@@ -98,6 +98,10 @@ async def test_post_without_csrf_is_403(client: Client, demo: Settings) -> None:
     logout = await client.post("/logout", headers={"Accept": "application/json"})
     assert logout.status == 403
     assert (await logout.json())["error"]["code"] == "csrf_failed"
+    # A bearer header skips the CSRF check, but then the login cookie lends no staff rights.
+    bearer = {"Accept": "application/json", "Authorization": "Bearer anything-at-all"}
+    assert (await client.get("/api/me", headers=bearer)).status == 401
+    assert (await client.get("/api/me")).status == 200
 
 
 async def test_logout_ends_session(client: Client, demo: Settings) -> None:

@@ -45,6 +45,33 @@ async def test_metrics_parse_as_prometheus_text(client: Client) -> None:
     assert any(s.labels.get("route") == "/healthz" and s.value >= 1 for s in samples)
 
 
+async def test_metrics_need_the_token_when_one_is_set(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """With METRICS_TOKEN set, /metrics answers only a scraper that sends it (else 404)."""
+    import dataclasses
+
+    from server.app import create_app
+
+    client = await aiohttp_client(create_app(dataclasses.replace(settings, metrics_token="s3")))
+    assert (await client.get("/metrics")).status == 404
+    assert (await client.get("/metrics", headers={"Authorization": "Bearer no"})).status == 404
+    assert (await client.get("/metrics", headers={"Authorization": "Bearer s3"})).status == 200
+
+
+async def test_metrics_without_a_token_only_for_this_machine(
+    aiohttp_client, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    """Without a token a client elsewhere (seen through a trusted proxy) gets 404."""
+    import dataclasses
+
+    from server.app import create_app
+
+    proxied = dataclasses.replace(settings, trusted_proxies=("127.0.0.1",))
+    client = await aiohttp_client(create_app(proxied))
+    outside = {"X-Forwarded-For": "203.0.113.5"}
+    assert (await client.get("/metrics", headers=outside)).status == 404
+    assert (await client.get("/metrics")).status == 200
+
+
 async def test_openapi_document_is_valid(client: Client) -> None:
     """/api/openapi.json is a valid OpenAPI 3.1 document listing the JSON routes."""
     response = await client.get("/api/openapi.json")
@@ -62,13 +89,19 @@ async def test_security_headers_on_every_response(client: Client) -> None:
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "same-origin"
+        # The socket goes to this server only, never to another host.
+        assert "connect-src 'self';" in headers["Content-Security-Policy"]
+        # Health data is never cached; static files may be.
+        assert (headers.get("Cache-Control") == "no-store") is not path.startswith("/static/")
 
 
 async def test_unknown_route_json_and_html(client: Client) -> None:
     """Unknown routes get a JSON error for the API and a friendly page for people."""
     api = await client.get("/api/nothing-here")
     assert api.status == 404
-    assert await api.json() == {"error": {"code": "not_found", "message": "Not found."}}
+    assert await api.json() == {"error": {"code": "not_found", "message": "Det findes ikke."}}
+    english = await client.get("/api/nothing-here", headers={"Accept-Language": "en"})
+    assert (await english.json())["error"]["message"] == "That does not exist."
     page = await client.get("/nothing-here", headers={"Accept": "text/html"})
     assert page.status == 404
     text = await page.text()

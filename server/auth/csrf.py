@@ -61,7 +61,8 @@ async def check_csrf(request: web.Request) -> None:
         return
     if request.headers.get("Authorization", "").startswith("Bearer "):
         # A cross-site page cannot set Authorization without a CORS preflight, which we never
-        # grant; a tablet's browser may also hold a staff cookie (a nurse testing on it).
+        # grant; a tablet's browser may also hold a staff cookie (a nurse testing on it). Such a
+        # request is never a staff one: the identity middleware ignores the cookie then.
         return
     sent = request.headers.get("X-CSRF-Token")
     if sent is None and request.content_type in _FORM_TYPES:
