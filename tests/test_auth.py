@@ -283,3 +283,22 @@ async def test_guessing_one_username_from_many_addresses_delays_but_never_locks(
         assert row is not None and row.locked_until is None
         row.last_failure_at = utcnow() - dt.timedelta(minutes=2)  # the delay has passed
     assert await login_from(client, "198.51.100.22", "carla", DEMO_PASSWORD) == 303
+
+
+async def test_deactivation_ends_sessions_for_good(
+    client: Client, aiohttp_client: Any, demo: Settings
+) -> None:
+    """A nurse's old cookie does not come back to life when she is reactivated."""
+    assert await login(client, "bo") == 303
+    bo_id = (await (await client.get("/api/me")).json())["staff_id"]
+    admin = await aiohttp_client(client.server)
+    assert await login(admin, "admin") == 303
+    token = (await (await admin.get("/api/me")).json())["csrf_token"]
+    for active in (False, True):
+        response = await admin.post(
+            f"/api/admin/staff/{bo_id}/active",
+            json={"active": active},
+            headers={"X-CSRF-Token": token},
+        )
+        assert response.status == 200, await response.text()
+    assert (await client.get("/api/me")).status == 401

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..auth.sessions import close_all_sessions
 from ..errors import Conflict, InvalidInput, NotFound
 from ..identity import StaffIdentity
 from ..models import Staff, Team, TeamMembership
@@ -113,6 +114,10 @@ async def set_active(
     if staff.id == admin.staff_id and not active:
         raise InvalidInput(N_("Du kan ikke deaktivere dig selv."))
     staff.active = active
+    if not active:
+        # Gone for good, not just refused while inactive: a reactivation must not bring an
+        # old cookie (on a lost phone, a shared PC) back to life.
+        await close_all_sessions(session, staff.id)
     return staff
 
 

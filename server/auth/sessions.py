@@ -71,6 +71,11 @@ async def close_session(session: AsyncSession, session_id: int) -> None:
     await session.execute(delete(StaffSession).where(StaffSession.id == session_id))
 
 
+async def close_all_sessions(session: AsyncSession, staff_id: int) -> None:
+    """End every session of a staff member (deactivation)."""
+    await session.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
+
+
 async def session_still_valid(session: AsyncSession, session_id: int) -> bool:
     """The login session still exists, has not expired, and its owner is active."""
     row = (
