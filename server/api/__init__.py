@@ -17,6 +17,7 @@ from . import (
     guides,
     imports,
     inbox,
+    invites,
     kiosk_device,
     me,
     notices,
@@ -24,6 +25,7 @@ from . import (
     overview,
     pauses,
     plans,
+    relative_links,
     selftest,
 )
 from .spec import ApiRoutes
@@ -50,4 +52,6 @@ API_TABLES: tuple[ApiRoutes, ...] = (
     notices.api,
     notices.kiosk_api,
     guides.api,
+    invites.api,
+    relative_links.api,
 )
