@@ -42,10 +42,11 @@ from sqlalchemy.orm import aliased
 
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..identity import StaffIdentity
-from ..models import InboxItem, Observation, Outcome, Visit, utcnow
+from ..models import InboxItem, Observation, Outcome, Visit, VisitType, utcnow
 from ..translatable import N_
 from ..vocabulary import ALERT_KINDS, InboxKind, ObservationCode, OutcomeKind
 from . import inbox, lifecycle
+from .continuity import qualified
 from .status import Change, after_outcome
 
 
@@ -68,6 +69,31 @@ class EditWindowClosed(Forbidden):
 
     code = "edit_window_closed"
     default_message = N_("Resultatet kan ikke længere rettes. Registrér en rettelse i stedet.")
+
+
+class NotQualifiedToDocument(Forbidden):
+    """Only a qualified role may record that a nurse-only visit (medication, blood sugar) was
+    carried out; anyone on the team may record that it was not."""
+
+    code = "not_qualified"
+    default_message = N_("Kun en sygeplejerske må registrere, at dette besøg er gennemført.")
+
+
+# Outcomes that say the care itself was given.
+CARE_GIVEN = frozenset({OutcomeKind.COMPLETED, OutcomeKind.PARTLY_COMPLETED})
+
+
+async def check_may_document(
+    session: AsyncSession, identity: StaffIdentity, visit: Visit, kind: OutcomeKind
+) -> None:
+    """Refuse "carried out" from a role the visit type does not admit (a carer, a planner)."""
+    if kind not in CARE_GIVEN:
+        return
+    roles = await session.scalar(
+        select(VisitType.qualified_roles).where(VisitType.id == visit.visit_type_id)
+    )
+    if not qualified(identity.role.value, roles or []):
+        raise NotQualifiedToDocument(details={"qualified_roles": roles})
 
 
 class AlreadyAmended(Conflict):
@@ -171,6 +197,7 @@ async def record(
 ) -> tuple[Outcome, InboxItem | None]:
     """The first outcome of a visit, its observations, its status and any physical-visit task."""
     reason = check_reason(data)
+    await check_may_document(session, identity, visit, data.kind)
     checklist = checklist_of(data.checklist)
     current = await in_force(session, visit.id)
     if current is not None:
@@ -237,6 +264,7 @@ async def edit(
     if not may_edit(outcome, identity, edit_minutes, now):
         raise EditWindowClosed()
     reason = check_reason(data)
+    await check_may_document(session, identity, visit, data.kind)
     checklist = checklist_of(data.checklist)
     previous = outcome.kind
     outcome.kind, outcome.reason = data.kind, reason
@@ -261,6 +289,7 @@ async def amend(
 ) -> tuple[Outcome, InboxItem | None]:
     """A new outcome replacing ``old``; the old row stays as history."""
     reason = check_reason(data)
+    await check_may_document(session, identity, visit, data.kind)
     checklist = checklist_of(data.checklist)
     newer = await session.scalar(select(Outcome.id).where(Outcome.amends_id == old.id))
     if newer is not None:

@@ -139,3 +139,21 @@ async def test_outcome_pushes_visit_updated_to_team_sockets(
     update = await sock.expect("visit-updated", wait_s=10)
     assert update["visit_id"] == str(visits["Karen"]) and update["status"] == "done"
     await sock.ws.close()
+
+
+async def test_only_a_nurse_may_record_a_medication_visit_as_carried_out(
+    client: Client, demo: Settings, visits: dict[str, int]
+) -> None:
+    """A carer on the team may say the citizen did not answer, not that the medicine was given."""
+    await login(client, "carla")  # a carer in Karen's team; Karen's first visit is medication
+    visit = visits["Karen"]
+    for kind in ("completed", "partly_completed"):
+        status, data = await post(
+            client, f"/api/visits/{visit}/outcome", {"kind": kind, "reason": "kom forbi"}
+        )
+        assert status == 403 and data["error"]["code"] == "not_qualified", data
+        assert data["error"]["details"]["qualified_roles"] == ["nurse"]
+    assert await rows_of(demo, Observation) == []
+    body = {"kind": "not_answered", "reason": "Tabletten ringede ud"}
+    status, data = await post(client, f"/api/visits/{visit}/outcome", body)
+    assert status == 201, data
