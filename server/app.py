@@ -22,6 +22,7 @@ from .keys import (
     login_locks_key,
     metrics_key,
     metrics_registry_key,
+    relative_link_limiter_key,
     settings_key,
     websockets_key,
 )
@@ -34,7 +35,7 @@ from .middlewares import (
     security_headers,
 )
 from .notices.job import notices_ctx
-from .ratelimit import FailureLimiter
+from .ratelimit import RELATIVE_LINK_FAILURES, FailureLimiter
 from .scheduling.import_jobs import import_jobs_ctx
 from .scheduling.jobs import scheduler_ctx
 from .settings import Settings
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> web.Application:
     app[websockets_key] = weakref.WeakSet()
     app[login_locks_key] = weakref.WeakValueDictionary()
     app[enrolment_limiter_key] = FailureLimiter()
+    app[relative_link_limiter_key] = FailureLimiter(limit=RELATIVE_LINK_FAILURES)
     templates = [settings.web_dir / "templates", settings.kiosk_dir / "templates"]
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(templates))
     i18n.setup(app, i18n.load_catalogues())

@@ -9,7 +9,7 @@ import itertools
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .citizens import consents, relatives
+from .citizens import agreements, consents, relatives
 from .db import make_engine, make_sessionmaker
 from .localtime import local_day
 from .models import (
@@ -286,19 +286,21 @@ async def _seed_agreements(session: AsyncSession, settings: Settings, team: Team
     karen = await session.scalar(select(Citizen).where(Citizen.name == CITIZEN_NAMES[0][0]))
     if karen is None:
         return
-    session.add(
-        AgreementSheet(
-            citizen_id=karen.id,
-            meeting_date=local_day(utcnow(), settings.zone),
-            participants=["Karen Sørensen", "Karens søn", "Vera Visitator", "Anna Jensen"],
-            topics="Medicin, tryghed og skærmbesøg",
-            citizen_says="Jeg vil gerne selv tage min medicin. Det er rart, at nogen ser med.",
-            relatives_say="Sønnen vil gerne have besked, hvis Karen ikke svarer.",
-            citizen_does="Du tager selv din medicin kl. 8, mens Anna ser med på skærmen.",
-            municipality_does="Vi ringer til dig kl. 8 og kl. 15. Svarer du ikke, kommer vi forbi.",
-            contact_phone=team.phone,
-        )
+    sheet = AgreementSheet(
+        citizen_id=karen.id,
+        meeting_date=local_day(utcnow(), settings.zone),
+        participants=["Karen Sørensen", "Karens søn", "Vera Visitator", "Anna Jensen"],
+        topics="Medicin, tryghed og skærmbesøg",
+        citizen_says="Jeg vil gerne selv tage min medicin. Det er rart, at nogen ser med.",
+        relatives_say="Sønnen vil gerne have besked, hvis Karen ikke svarer.",
+        citizen_does="Du tager selv din medicin kl. 8, mens Anna ser med på skærmen.",
+        municipality_does="Vi ringer til dig kl. 8 og kl. 15. Svarer du ikke, kommer vi forbi.",
+        contact_phone=team.phone,
     )
+    session.add(sheet)
+    await session.flush()
+    # Version 1 as written at the meeting (agreements.create does the same for staff).
+    session.add(agreements.version_row(sheet, None, sheet.created_at))
 
 
 async def _add_sms_citizen(

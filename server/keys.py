@@ -33,6 +33,7 @@ team_feed_key = web.AppKey("team_feed_key", TeamFeed)
 websockets_key = web.AppKey("websockets_key", weakref.WeakSet[web.WebSocketResponse])
 catalogues_key = web.AppKey("catalogues_key", dict[str, gettext.NullTranslations])
 enrolment_limiter_key = web.AppKey("enrolment_limiter_key", FailureLimiter)
+relative_link_limiter_key = web.AppKey("relative_link_limiter_key", FailureLimiter)
 
 login_locks_key = web.AppKey("login_locks_key", weakref.WeakValueDictionary[str, asyncio.Lock])
 

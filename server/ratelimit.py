@@ -10,6 +10,7 @@ from .errors import TooManyRequests
 from .translatable import N_
 
 CODE_FAILURES_PER_STAFF = 5  # wrong pairing codes per FAILURE_WINDOW_S before a staff member waits
+RELATIVE_LINK_FAILURES = 10  # wrong relative-link tokens per FAILURE_WINDOW_S per client address
 FAILURE_WINDOW_S = 600.0
 
 
@@ -22,9 +23,10 @@ class FailureLimiter:
 
     limit: int = CODE_FAILURES_PER_STAFF
     window_s: float = FAILURE_WINDOW_S
-    _failures: dict[int, deque[float]] = field(default_factory=dict)
+    # Keyed by staff id (pairing codes) or by client address (relatives' links).
+    _failures: dict[int | str, deque[float]] = field(default_factory=dict)
 
-    def check(self, staff_id: int, now: float | None = None) -> None:
+    def check(self, staff_id: int | str, now: float | None = None) -> None:
         """Raise TooManyRequests while the staff member has too many recent failures."""
         now = time.monotonic() if now is None else now
         times = self._recent(staff_id, now)
@@ -34,12 +36,12 @@ class FailureLimiter:
                 retry_after=max(1, int(self.window_s - (now - times[0]))),
             )
 
-    def record(self, staff_id: int, now: float | None = None) -> None:
+    def record(self, staff_id: int | str, now: float | None = None) -> None:
         """Count one wrong code."""
         now = time.monotonic() if now is None else now
         self._recent(staff_id, now).append(now)
 
-    def _recent(self, staff_id: int, now: float) -> deque[float]:
+    def _recent(self, staff_id: int | str, now: float) -> deque[float]:
         times = self._failures.setdefault(staff_id, deque())
         while times and now - times[0] > self.window_s:
             times.popleft()

@@ -1,8 +1,11 @@
-"""Agreement sheets over JSON: list, write and correct a citizen's "Aftaler i dag"."""
+"""Agreement sheets over JSON: list, write and correct a citizen's "Aftaler i dag", and read
+every version of a sheet (a correction is a new version; the old ones stay readable)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import smtplib
 from typing import Annotated
 
 from aiohttp import web
@@ -11,17 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
 from ..auth.authz import require_citizen
-from ..citizens import agreements
+from ..citizens import agreements, relative_links
 from ..errors import NotFound
 from ..identity import StaffIdentity
 from ..keys import sessionmaker_key, settings_key
 from ..localtime import local_day
-from ..models import AgreementSheet, Citizen, Staff, utcnow
+from ..models import AgreementSheet, AgreementVersion, Citizen, Staff, utcnow
+from ..scheduling import notifier
 from ..translatable import N_
 from .models import WireModel
 from .spec import ApiRoutes
 
 api = ApiRoutes(tag="agreements")
+logger = logging.getLogger(__name__)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -40,6 +45,9 @@ class AgreementIn(WireModel):
     municipality_does: Text | None = None
     contact_phone: Phone | None = Field(None, description="Defaults to the team's phone.")
     visit_id: int | None = None
+    follow_up_date: dt.date | None = Field(
+        None, description="The next follow-up; not before the meeting date."
+    )
 
 
 class AgreementOut(WireModel):
@@ -56,10 +64,41 @@ class AgreementOut(WireModel):
     citizen_does: str | None
     municipality_does: str | None
     contact_phone: str | None
+    follow_up_date: dt.date | None
+    version: int = Field(description="The newest version's number; every correction adds one.")
+    author_staff_id: int | None
+    author_name: str | None
+    updated_by_name: str | None = Field(description="Who wrote the newest version.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class VersionOut(WireModel):
+    """One version of a sheet as it was written, with its author and time."""
+
+    sheet_id: int
+    version: int
+    meeting_date: dt.date
+    participants: list[str]
+    topics: str | None
+    citizen_says: str | None
+    relatives_say: str | None
+    citizen_does: str | None
+    municipality_does: str | None
+    contact_phone: str | None
+    follow_up_date: dt.date | None
     author_staff_id: int | None
     author_name: str | None
     created_at: dt.datetime
-    updated_at: dt.datetime
+
+
+class VersionList(WireModel):
+    """A sheet's versions, newest first."""
+
+    sheet_id: int
+    citizen_id: int
+    current: int
+    versions: list[VersionOut]
 
 
 class AgreementList(WireModel):
@@ -86,11 +125,16 @@ def _input(body: AgreementIn) -> agreements.SheetInput:
         municipality_does=_blank(body.municipality_does),
         contact_phone=_blank(body.contact_phone),
         visit_id=body.visit_id,
+        follow_up_date=body.follow_up_date,
     )
 
 
+async def _name(session: AsyncSession, staff_id: int | None) -> str | None:
+    staff = await session.get(Staff, staff_id) if staff_id else None
+    return staff.display_name if staff else None
+
+
 async def _out(session: AsyncSession, sheet: AgreementSheet) -> AgreementOut:
-    author = await session.get(Staff, sheet.author_staff_id) if sheet.author_staff_id else None
     return AgreementOut(
         id=sheet.id,
         citizen_id=sheet.citizen_id,
@@ -103,11 +147,43 @@ async def _out(session: AsyncSession, sheet: AgreementSheet) -> AgreementOut:
         citizen_does=sheet.citizen_does,
         municipality_does=sheet.municipality_does,
         contact_phone=sheet.contact_phone,
+        follow_up_date=sheet.follow_up_date,
+        version=sheet.version,
         author_staff_id=sheet.author_staff_id,
-        author_name=author.display_name if author else None,
+        author_name=await _name(session, sheet.author_staff_id),
+        updated_by_name=await _name(session, sheet.updated_by_staff_id or sheet.author_staff_id),
         created_at=sheet.created_at,
         updated_at=sheet.updated_at,
     )
+
+
+async def _version_out(session: AsyncSession, row: AgreementVersion) -> VersionOut:
+    return VersionOut(
+        sheet_id=row.sheet_id,
+        version=row.version,
+        meeting_date=row.meeting_date,
+        participants=list(row.participants),
+        topics=row.topics,
+        citizen_says=row.citizen_says,
+        relatives_say=row.relatives_say,
+        citizen_does=row.citizen_does,
+        municipality_does=row.municipality_does,
+        contact_phone=row.contact_phone,
+        follow_up_date=row.follow_up_date,
+        author_staff_id=row.author_staff_id,
+        author_name=await _name(session, row.author_staff_id),
+        created_at=row.created_at,
+    )
+
+
+async def _readable_sheet(request: web.Request, session: AsyncSession) -> AgreementSheet:
+    """The sheet in the path, of the citizen in the path, which the caller may see."""
+    citizen_id = int(request.match_info["citizen_id"])
+    await require_citizen(request, session, citizen_id)
+    sheet = await session.get(AgreementSheet, int(request.match_info["sheet_id"]))
+    if sheet is None or sheet.citizen_id != citizen_id:
+        raise NotFound(N_("Aftalearket findes ikke."))
+    return sheet
 
 
 def _today(request: web.Request) -> dt.date:
@@ -129,6 +205,37 @@ def _audit(
         detail={"agreement": sheet.id},
         request=request,
     )
+
+
+async def _mails(
+    request: web.Request,
+    session: AsyncSession,
+    identity: StaffIdentity,
+    citizen: Citizen,
+    sheet: AgreementSheet,
+) -> list[notifier.Notice]:
+    """A new version's link for each relative who consented to see it and to notices."""
+    public_url = request.app[settings_key].public_url
+    return await relative_links.prepare_mails(
+        session, identity, citizen, sheet, public_url, utcnow()
+    )
+
+
+async def _deliver(request: web.Request, mails: list[notifier.Notice]) -> None:
+    """E-mail the links after the version is committed (logged only without SMTP_HOST); a
+    failure is kept on the outbox row and does not undo the saved sheet."""
+    if not mails:
+        return
+    sender = notifier.make_notifier(request.app[settings_key])
+    for mail in mails:
+        error: str | None = None
+        try:
+            await sender.send(mail)
+        except (notifier.NotDeliverable, OSError, smtplib.SMTPException) as exc:
+            logger.warning("agreement link mail %s failed: %s", mail.notification_id, exc)
+            error = type(exc).__name__
+        async with request.app[sessionmaker_key].begin() as session:
+            await notifier.mark(session, mail.notification_id, utcnow(), error)
 
 
 async def _writable(
@@ -184,7 +291,10 @@ async def create_agreement(request: web.Request, body: AgreementIn) -> Agreement
         agreements.check(data, _today(request))
         sheet = await agreements.create(session, identity, citizen, data)
         _audit(request, session, identity, "agreement.create", sheet)
-        return await _out(session, sheet)
+        mails = await _mails(request, session, identity, citizen, sheet)
+        out = await _out(session, sheet)
+    await _deliver(request, mails)
+    return out
 
 
 @api.post(
@@ -204,4 +314,40 @@ async def update_agreement(request: web.Request, body: AgreementIn) -> Agreement
         agreements.check(data, _today(request))
         sheet = await agreements.update(session, identity, citizen, sheet, data)
         _audit(request, session, identity, "agreement.update", sheet)
-        return await _out(session, sheet)
+        mails = await _mails(request, session, identity, citizen, sheet)
+        out = await _out(session, sheet)
+    await _deliver(request, mails)
+    return out
+
+
+@api.get(
+    r"/api/citizens/{citizen_id:\d+}/agreements/{sheet_id:\d+}/versions",
+    response=VersionList,
+    summary="Every version of an agreement sheet, newest first",
+)
+async def list_versions(request: web.Request) -> VersionList:
+    """What was written each time, by whom and when (the read is audited with the citizen)."""
+    async with request.app[sessionmaker_key].begin() as session:
+        sheet = await _readable_sheet(request, session)
+        rows = await agreements.versions(session, sheet.id)
+        return VersionList(
+            sheet_id=sheet.id,
+            citizen_id=sheet.citizen_id,
+            current=sheet.version,
+            versions=[await _version_out(session, row) for row in rows],
+        )
+
+
+@api.get(
+    r"/api/citizens/{citizen_id:\d+}/agreements/{sheet_id:\d+}/versions/{version:\d+}",
+    response=VersionOut,
+    summary="One version of an agreement sheet as it was written",
+)
+async def get_version(request: web.Request) -> VersionOut:
+    """An old version stays readable after later corrections."""
+    async with request.app[sessionmaker_key].begin() as session:
+        sheet = await _readable_sheet(request, session)
+        row = await agreements.version(session, sheet.id, int(request.match_info["version"]))
+        if row is None:
+            raise NotFound(N_("Den udgave af aftalearket findes ikke."))
+        return await _version_out(session, row)

@@ -57,6 +57,10 @@ class TodayAgreements(WireModel):
     citizen_does: str | None
     municipality_does: str | None
     phone: str | None
+    version: int = 1
+    follow_up_date: dt.date | None = None
+    follow_up: str | None = None
+    follow_up_en: str | None = None
 
 
 class KioskNotice(WireModel):

@@ -2,6 +2,10 @@
 
 A sheet is written at a visitation or start-up meeting and stays with the citizen: the tablet
 shows the day's sheet, the call view shows the latest one, the citizen page lists them all.
+
+This module is the one writer of sheets. Every write (the first one too) adds an
+`AgreementVersion` with its author and time, and the sheet row becomes a copy of the newest
+version, in the same transaction: what was agreed on the day stays readable after corrections.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..errors import Forbidden, InvalidInput
 from ..identity import StaffIdentity
-from ..models import AgreementSheet, Citizen, Role, Team, Visit, utcnow
+from ..models import AgreementSheet, AgreementVersion, Citizen, Role, Team, Visit, utcnow
 from ..translatable import N_
 
 WRITER_ROLES = frozenset({Role.VISITATOR, Role.PLANNER, Role.ADMIN})
@@ -23,6 +27,20 @@ PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,38}$")
 # A sheet is about a real meeting: not years back, not far ahead.
 MAX_PAST = dt.timedelta(days=366)
 MAX_AHEAD = dt.timedelta(days=31)
+# The next follow-up is planned at the meeting: on or after it, within two years.
+MAX_FOLLOW_UP = dt.timedelta(days=731)
+# The fields a version copies from the sheet (and the sheet from its newest version).
+CONTENT = (
+    "meeting_date",
+    "participants",
+    "topics",
+    "citizen_says",
+    "relatives_say",
+    "citizen_does",
+    "municipality_does",
+    "contact_phone",
+    "follow_up_date",
+)
 
 
 class SheetEmpty(InvalidInput):
@@ -44,6 +62,15 @@ class BadMeetingDate(InvalidInput):
 
     code = "invalid_meeting_date"
     default_message = N_("Mødedatoen skal ligge inden for det seneste år eller den næste måned.")
+
+
+class BadFollowUp(InvalidInput):
+    """The next follow-up is before the meeting, or years ahead."""
+
+    code = "invalid_follow_up_date"
+    default_message = N_(
+        "Næste opfølgning skal ligge på mødedagen eller senere (højst to år efter)."
+    )
 
 
 class BadVisit(InvalidInput):
@@ -75,6 +102,7 @@ class SheetInput:
     municipality_does: str | None
     contact_phone: str | None
     visit_id: int | None
+    follow_up_date: dt.date | None = None
 
 
 def may_write(identity: StaffIdentity, citizen: Citizen) -> bool:
@@ -95,6 +123,11 @@ def check(data: SheetInput, today: dt.date) -> None:
     day = dt.timedelta(days=1)
     if not today - MAX_PAST - day <= data.meeting_date <= today + MAX_AHEAD + day:
         raise BadMeetingDate()
+    follow_up = data.follow_up_date
+    if follow_up is not None and not (
+        data.meeting_date <= follow_up <= data.meeting_date + MAX_FOLLOW_UP
+    ):
+        raise BadFollowUp()
 
 
 async def team_phone(session: AsyncSession, citizen: Citizen) -> str | None:
@@ -122,17 +155,38 @@ def _apply(sheet: AgreementSheet, data: SheetInput, phone: str | None) -> None:
     sheet.citizen_does = data.citizen_does
     sheet.municipality_does = data.municipality_does
     sheet.contact_phone = data.contact_phone or phone
+    sheet.follow_up_date = data.follow_up_date
     sheet.visit_id = data.visit_id
+
+
+def version_row(sheet: AgreementSheet, staff_id: int | None, now: dt.datetime) -> AgreementVersion:
+    """The sheet's current content as a version row (kept for good)."""
+    row = AgreementVersion(
+        sheet_id=sheet.id, version=sheet.version, author_staff_id=staff_id, created_at=now
+    )
+    for name in CONTENT:
+        value = getattr(sheet, name)
+        setattr(row, name, list(value) if name == "participants" else value)
+    return row
 
 
 async def create(
     session: AsyncSession, identity: StaffIdentity, citizen: Citizen, data: SheetInput
 ) -> AgreementSheet:
-    """Add a sheet; the phone defaults to the team's phone."""
+    """Add a sheet as version 1; the phone defaults to the team's phone."""
     await _check_visit(session, citizen, data.visit_id)
-    sheet = AgreementSheet(citizen_id=citizen.id, author_staff_id=identity.staff_id)
+    now = utcnow()
+    sheet = AgreementSheet(
+        citizen_id=citizen.id,
+        author_staff_id=identity.staff_id,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
     _apply(sheet, data, await team_phone(session, citizen))
     session.add(sheet)
+    await session.flush()
+    session.add(version_row(sheet, identity.staff_id, now))
     await session.flush()
     return sheet
 
@@ -144,13 +198,41 @@ async def update(
     sheet: AgreementSheet,
     data: SheetInput,
 ) -> AgreementSheet:
-    """Replace a sheet's content; who changed it and when is kept on the row and in the audit."""
+    """A new version of a sheet: the row shows it, the earlier versions stay as they were.
+
+    The row is locked first (PostgreSQL), so two corrections at once get versions n+1 and n+2
+    instead of one failing on the unique (sheet, version).
+    """
     await _check_visit(session, citizen, data.visit_id)
+    await session.refresh(sheet, with_for_update=True)
+    now = utcnow()
     _apply(sheet, data, await team_phone(session, citizen))
+    sheet.version += 1
     sheet.updated_by_staff_id = identity.staff_id
-    sheet.updated_at = utcnow()
+    sheet.updated_at = now
+    session.add(version_row(sheet, identity.staff_id, now))
     await session.flush()
     return sheet
+
+
+async def versions(session: AsyncSession, sheet_id: int) -> list[AgreementVersion]:
+    """Every version of a sheet, newest first."""
+    rows = await session.scalars(
+        select(AgreementVersion)
+        .where(AgreementVersion.sheet_id == sheet_id)
+        .order_by(AgreementVersion.version.desc())
+    )
+    return list(rows)
+
+
+async def version(session: AsyncSession, sheet_id: int, number: int) -> AgreementVersion | None:
+    """One version of a sheet as it was written."""
+    row: AgreementVersion | None = await session.scalar(
+        select(AgreementVersion).where(
+            AgreementVersion.sheet_id == sheet_id, AgreementVersion.version == number
+        )
+    )
+    return row
 
 
 async def sheets_for(session: AsyncSession, citizen_id: int) -> list[AgreementSheet]:

@@ -50,6 +50,10 @@ class TodayAgreements:
     citizen_does: str | None
     municipality_does: str | None
     phone: str | None
+    version: int = 1
+    follow_up_date: dt.date | None = None
+    follow_up: str | None = None  # "Vi ses igen: tirsdag 15. december"
+    follow_up_en: str | None = None  # "See you again: Tuesday 15 December"
 
 
 def day_label(planned: dt.date, today: dt.date) -> str:
@@ -68,6 +72,15 @@ def sentence(
     who = staff_name.split()[0] if staff_name else "Hjemmeplejen"
     how = "på skærmen" if channel == Channel.SCREEN else "på besøg"
     return f"{who} kommer {how} {day} kl. {local:%H:%M} — {type_name.lower()}"
+
+
+def follow_up_sentences(day: dt.date | None) -> tuple[str | None, str | None]:
+    """The next follow-up in plain Danish (and English), or nothing when none is planned."""
+    if day is None:
+        return None, None
+    da = format_date(day, "EEEE d. MMMM", locale="da")
+    en = format_date(day, "EEEE d MMMM", locale="en")
+    return f"Vi ses igen: {da}", f"See you again: {en}"
 
 
 async def next_visit(
@@ -99,11 +112,13 @@ async def todays_agreements(
     session: AsyncSession, citizen_id: int, now: dt.datetime, zone: ZoneInfo
 ) -> TodayAgreements | None:
     """The latest sheet, for two weeks after its meeting: it "stays with the citizen", and a
-    citizen with a poor memory needs "what we do / call us" most in the days after."""
+    citizen with a poor memory needs "what we do / call us" most in the days after. The sheet
+    row is always a copy of its newest version (``agreements`` keeps them in step)."""
     today = local_day(now, zone)
     sheet = await agreements.latest(session, citizen_id, today)
     if sheet is None or (today - sheet.meeting_date).days > AGREEMENTS_SHOWN_DAYS:
         return None
+    follow_up = follow_up_sentences(sheet.follow_up_date)
     return TodayAgreements(
         meeting_date=sheet.meeting_date,
         is_today=sheet.meeting_date == today,
@@ -112,4 +127,8 @@ async def todays_agreements(
         citizen_does=sheet.citizen_does,
         municipality_does=sheet.municipality_does,
         phone=sheet.contact_phone,
+        version=sheet.version,
+        follow_up_date=sheet.follow_up_date,
+        follow_up=follow_up[0],
+        follow_up_en=follow_up[1],
     )

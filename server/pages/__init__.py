@@ -21,6 +21,7 @@ from . import (
     login,
     planning,
     plans,
+    relative,
 )
 
 ROUTE_TABLES = (
@@ -35,6 +36,7 @@ ROUTE_TABLES = (
     figures.routes,
     imports.routes,
     kiosk.routes,
+    relative.routes,
 )
 
 

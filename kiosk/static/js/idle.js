@@ -73,6 +73,9 @@ export class IdleScreen {
     $("#agreements-you-box").hidden = !sheet.citizen_does;
     $("#agreements-we").textContent = sheet.municipality_does ?? "";
     $("#agreements-we-box").hidden = !sheet.municipality_does;
+    const followUp = currentLanguage() === "en" ? sheet.follow_up_en : sheet.follow_up;
+    $("#agreements-follow-up").textContent = followUp ?? "";
+    $("#agreements-follow-up").hidden = !followUp;
     const phone = sheet.phone ?? this.home.team_phone ?? "";
     // Plain text, not a tel: link: a locked tablet has no dialer and must not leave the kiosk.
     $("#agreements-phone").textContent = phone;

@@ -1,0 +1,285 @@
+"""Relatives' personal links (`/r/<token>`): made by staff, opened by a relative without an account.
+
+A link is for one relative on file and one purpose; only the token's hash is stored, and the
+token is shown once to the staff member who made it (or e-mailed once to the relative). What
+the link opens is checked against the citizen's consent for that relative and purpose on every
+use (`resolve`), not only when it was made: a withdrawn consent closes every link at once.
+
+Links to ring the tablet (``LinkPurpose.CALL``) are stored the same way; this module makes and
+resolves the ``agreements`` kind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .. import audit
+from ..errors import Conflict, InvalidInput, NotFound
+from ..identity import StaffIdentity
+from ..models import (
+    AgreementSheet,
+    Citizen,
+    Consent,
+    LinkPurpose,
+    Notification,
+    Relative,
+    RelativeLink,
+)
+from ..scheduling.notifier import MAX_ATTEMPTS, Notice
+from ..security import token_hash
+from ..translatable import N_
+from ..vocabulary import ConsentKind
+
+LINK_DAYS = 30
+TOKEN_BYTES = 32  # 43 URL-safe characters
+# The consent a purpose needs, and the relative's cached flag that mirrors it.
+PURPOSE_CONSENT = {LinkPurpose.AGREEMENTS: ConsentKind.RELATIVE_AGREEMENTS}
+PURPOSE_FLAG = {LinkPurpose.AGREEMENTS: "may_see_agreements"}
+
+
+class LinkState(enum.StrEnum):
+    """What opening a link found; only ``OPEN`` shows anything of the citizen."""
+
+    OPEN = "open"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    NO_CONSENT = "no_consent"
+
+
+class UnknownRelative(NotFound):
+    """The relative is not one of this citizen's current relatives."""
+
+    code = "unknown_relative"
+    default_message = N_("Den pårørende findes ikke hos denne borger.")
+
+
+class UnknownLink(NotFound):
+    """No such link for this relative."""
+
+    code = "unknown_link"
+    default_message = N_("Linket findes ikke.")
+
+
+class UnsupportedPurpose(InvalidInput):
+    """A purpose this build does not make links for yet."""
+
+    code = "unsupported_purpose"
+    default_message = N_("Der kan kun laves links til aftalearket.")
+
+
+class NoConsent(Conflict):
+    """The citizen has not consented to this relative seeing what the link opens."""
+
+    code = "relative_no_consent"
+    default_message = N_("Borgeren har ikke givet samtykke til, at den pårørende ser aftalearket.")
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What a token opens right now; ``link`` and the rest are None for an unknown token."""
+
+    state: LinkState
+    link: RelativeLink | None = None
+    citizen: Citizen | None = None
+    relative: Relative | None = None
+
+
+def new_token() -> str:
+    """A fresh, unguessable token."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def link_path(token: str) -> str:
+    """The path a relative opens."""
+    return f"/r/{token}"
+
+
+def state_of(link: RelativeLink, consented: bool, now: dt.datetime) -> LinkState:
+    """Pure: revoked before expired before consent (the plainest true reason first)."""
+    if link.revoked_at is not None:
+        return LinkState.REVOKED
+    if link.expires_at <= now:
+        return LinkState.EXPIRED
+    return LinkState.OPEN if consented else LinkState.NO_CONSENT
+
+
+async def relative_of(session: AsyncSession, citizen: Citizen, relative_id: int) -> Relative:
+    """A current relative of the citizen, or UnknownRelative."""
+    relative = await session.get(Relative, relative_id)
+    if relative is None or relative.citizen_id != citizen.id or relative.removed_at is not None:
+        raise UnknownRelative()
+    return relative
+
+
+async def consented(session: AsyncSession, relative: Relative, purpose: LinkPurpose) -> bool:
+    """The citizen's consent for this relative and purpose is in force (the register decides;
+    the relative's cached flag must agree, and a removed relative has none)."""
+    kind = PURPOSE_CONSENT.get(purpose)
+    if kind is None or relative.removed_at is not None:
+        return False
+    if not getattr(relative, PURPOSE_FLAG[purpose]):
+        return False
+    found = await session.scalar(
+        select(Consent.id).where(
+            Consent.citizen_id == relative.citizen_id,
+            Consent.relative_id == relative.id,
+            Consent.in_force(kind),
+        )
+    )
+    return found is not None
+
+
+async def create(
+    session: AsyncSession,
+    identity: StaffIdentity,
+    relative: Relative,
+    purpose: LinkPurpose,
+    now: dt.datetime,
+) -> tuple[RelativeLink, str]:
+    """A new link and its token (returned once, never stored)."""
+    if purpose not in PURPOSE_CONSENT:
+        raise UnsupportedPurpose()
+    if not await consented(session, relative, purpose):
+        raise NoConsent()
+    token = new_token()
+    link = RelativeLink(
+        relative_id=relative.id,
+        citizen_id=relative.citizen_id,
+        purpose=purpose,
+        token_hash=token_hash(token),
+        expires_at=now + dt.timedelta(days=LINK_DAYS),
+        created_by_staff_id=identity.staff_id,
+        created_at=now,
+    )
+    session.add(link)
+    await session.flush()
+    return link, token
+
+
+async def revoke(
+    session: AsyncSession, relative: Relative, link_id: int, now: dt.datetime
+) -> RelativeLink:
+    """Close a link for good (revoking twice keeps the first time)."""
+    link = await session.get(RelativeLink, link_id)
+    if link is None or link.relative_id != relative.id:
+        raise UnknownLink()
+    if link.revoked_at is None:
+        link.revoked_at = now
+    await session.flush()
+    return link
+
+
+async def links_of(session: AsyncSession, citizen_id: int, now: dt.datetime) -> list[RelativeLink]:
+    """The citizen's links still open (not revoked, not expired), newest first."""
+    rows = await session.scalars(
+        select(RelativeLink)
+        .where(
+            RelativeLink.citizen_id == citizen_id,
+            RelativeLink.revoked_at.is_(None),
+            RelativeLink.expires_at > now,
+        )
+        .order_by(RelativeLink.id.desc())
+    )
+    return list(rows)
+
+
+async def resolve(session: AsyncSession, token: str, now: dt.datetime) -> Resolution:
+    """What ``token`` opens now; an open link records when it was last used."""
+    link = await session.scalar(
+        select(RelativeLink).where(RelativeLink.token_hash == token_hash(token))
+    )
+    if link is None:
+        return Resolution(LinkState.UNKNOWN)
+    relative = await session.get(Relative, link.relative_id)
+    citizen = await session.get(Citizen, link.citizen_id)
+    assert relative is not None and citizen is not None  # foreign keys, cascading deletes
+    state = state_of(link, await consented(session, relative, link.purpose), now)
+    if state == LinkState.OPEN:
+        link.last_used_at = now
+    return Resolution(state, link, citizen, relative)
+
+
+async def notice_recipients(session: AsyncSession, citizen_id: int) -> list[Relative]:
+    """Relatives who get a new version's link by e-mail: they may see the agreements, they
+    consented to notices, and they have an address."""
+    rows = await session.scalars(
+        select(Relative)
+        .where(
+            Relative.citizen_id == citizen_id,
+            Relative.removed_at.is_(None),
+            Relative.email.is_not(None),
+            Relative.may_be_notified.is_(True),
+        )
+        .order_by(Relative.id)
+    )
+    found: list[Relative] = []
+    for relative in rows:
+        notify = await session.scalar(
+            select(Consent.id).where(
+                Consent.relative_id == relative.id,
+                Consent.in_force(ConsentKind.NOTIFY_RELATIVE),
+            )
+        )
+        if notify is not None and await consented(session, relative, LinkPurpose.AGREEMENTS):
+            found.append(relative)
+    return found
+
+
+def mail_text(relative: Relative, citizen: Citizen, sheet: AgreementSheet, url: str) -> str:
+    """The e-mail's body, in plain Danish; the URL appears only here, never in the database."""
+    first = (citizen.preferred_name or citizen.name).split()[0]
+    return (
+        f"Kære {relative.name}\n\n"
+        f"Der er en ny udgave af aftalearket fra mødet med {first} "
+        f"d. {sheet.meeting_date:%d.%m.%Y}.\n"
+        f"Du kan læse det her. Linket er personligt og virker i {LINK_DAYS} dage:\n{url}\n\n"
+        "Venlig hilsen\nHjemmeplejen\n"
+    )
+
+
+async def prepare_mails(
+    session: AsyncSession,
+    identity: StaffIdentity,
+    citizen: Citizen,
+    sheet: AgreementSheet,
+    public_url: str,
+    now: dt.datetime,
+) -> list[Notice]:
+    """A fresh link, an outbox row and the e-mail to send after the commit, for each relative
+    who gets new versions by e-mail.
+
+    The outbox row (shown in the app) says that a link was sent but not the link itself, and
+    is delivered directly after the commit (`attempts` is full so the outbox job leaves it).
+    """
+    mails: list[Notice] = []
+    for relative in await notice_recipients(session, citizen.id):
+        link, token = await create(session, identity, relative, LinkPurpose.AGREEMENTS, now)
+        subject = f"Nyt aftaleark fra mødet d. {sheet.meeting_date:%d.%m.%Y}"
+        row = Notification(
+            citizen_id=citizen.id,
+            relative_id=relative.id,
+            subject=subject,
+            body=f"Personligt link til aftalearket (udgave {sheet.version}) sendt på e-mail.",
+            attempts=MAX_ATTEMPTS,
+            created_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        audit.record(
+            session,
+            "relative_link.mailed",
+            actor=identity,
+            subject=("citizen", citizen.id),
+            detail={"relative": relative.id, "link": link.id, "agreement": sheet.id},
+        )
+        url = public_url.rstrip("/") + link_path(token)
+        text = mail_text(relative, citizen, sheet, url)
+        mails.append(Notice(row.id, relative.name, relative.email, subject, text))
+    return mails
