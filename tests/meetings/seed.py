@@ -8,7 +8,16 @@ import datetime as dt
 from sqlalchemy import select, update
 
 from server.db import make_engine, make_sessionmaker
-from server.models import AuditEvent, Citizen, Consent, Relative, Visit, VisitType, utcnow
+from server.models import (
+    AuditEvent,
+    Citizen,
+    Consent,
+    MeetingInvite,
+    Relative,
+    Visit,
+    VisitType,
+    utcnow,
+)
 from server.settings import Settings
 from server.vocabulary import ConsentKind
 
@@ -90,5 +99,33 @@ async def audit_actions(settings: Settings, prefix: str = "invite.") -> list[str
                 .order_by(AuditEvent.id)
             )
             return list(rows)
+    finally:
+        await engine.dispose()
+
+
+async def expire_invite(settings: Settings, invite_id: int) -> None:
+    """The meeting of this invite ended a minute ago."""
+
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            await session.execute(
+                update(MeetingInvite)
+                .where(MeetingInvite.id == invite_id)
+                .values(valid_until=utcnow() - dt.timedelta(minutes=1))
+            )
+    finally:
+        await engine.dispose()
+
+
+async def audit_details(settings: Settings, action: str) -> list[dict[str, object]]:
+    """The details of every audit event of ``action``, oldest first."""
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            rows = await session.scalars(
+                select(AuditEvent.detail).where(AuditEvent.action == action).order_by(AuditEvent.id)
+            )
+            return [dict(r) for r in rows]
     finally:
         await engine.dispose()

@@ -1,0 +1,177 @@
+// The guest's page (/join/<token>): name, camera and microphone check, the lobby, then the call.
+// The socket says `hello` with `invite` (PROTOCOL.md "Guests and the lobby"); the server keeps
+// the guest in the lobby until the host admits, denies or removes her.
+import { SignalingClient } from "/static/js/signaling.js";
+import { CallMesh } from "/static/js/webrtc.js";
+
+const root = document.getElementById("join");
+const token = root.dataset.token;
+const nameInput = /** @type {HTMLInputElement} */ (document.getElementById("guest-name"));
+const preview = /** @type {HTMLVideoElement} */ (document.getElementById("preview"));
+const selfVideo = /** @type {HTMLVideoElement} */ (document.getElementById("self-video"));
+const statusEl = document.getElementById("device-status");
+const knockBtn = /** @type {HTMLButtonElement} */ (document.getElementById("btn-knock"));
+const remoteVideos = document.getElementById("remote-videos");
+
+let stream = null;
+let client = null;
+let mesh = null;
+let callId = null;
+const videos = new Map();
+
+/** Show one step of the page (ready, waiting, call, over). */
+function step(name) {
+  root.dataset.step = name;
+  for (const el of root.querySelectorAll("[data-step]")) el.hidden = el.dataset.step !== name;
+}
+
+function say(key) {
+  statusEl.dataset.result = key;
+  statusEl.textContent = statusEl.dataset[key] ?? "";
+}
+
+/** Camera and microphone, or the microphone alone, or nothing (she can still see and hear). */
+async function openMedia() {
+  say("checking");
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    say("ok");
+  } catch (error) {
+    if (error?.name === "NotAllowedError") {
+      say("denied");
+      return;
+    }
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      say("noCamera");
+    } catch {
+      say("none");
+      return;
+    }
+  }
+  preview.srcObject = stream;
+  selfVideo.srcObject = stream;
+  watchMicrophone();
+}
+
+/** A level meter, so she sees that the microphone hears her. */
+function watchMicrophone() {
+  const meter = /** @type {HTMLMeterElement} */ (document.getElementById("mic-level"));
+  if (!stream?.getAudioTracks().length || !window.AudioContext) return;
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  context.createMediaStreamSource(stream).connect(analyser);
+  const samples = new Uint8Array(analyser.fftSize);
+  setInterval(() => {
+    analyser.getByteTimeDomainData(samples);
+    let peak = 0;
+    for (const s of samples) peak = Math.max(peak, Math.abs(s - 128));
+    meter.value = peak / 128;
+  }, 200);
+  knockBtn.addEventListener("click", () => context.resume().catch(() => {}), { once: true });
+}
+
+function over(why) {
+  const title = document.getElementById("over-title");
+  const text = document.getElementById("over-text");
+  title.textContent = title.dataset[why] ?? "";
+  text.textContent = text.dataset[why] ?? "";
+  root.dataset.over = why;
+  mesh?.close();
+  mesh = null;
+  for (const track of stream?.getTracks() ?? []) track.stop();
+  client?.forgetCall();
+  client?.stop();
+  step("over");
+}
+
+function showRemote(peerId, remote) {
+  let video = videos.get(peerId);
+  if (!video) {
+    video = document.createElement("video");
+    video.autoplay = true;
+    video.playsInline = true;
+    video.dataset.peer = peerId;
+    videos.set(peerId, video);
+    remoteVideos.append(video);
+  }
+  video.srcObject = remote;
+  video.play().catch(() => {});
+}
+
+function dropRemote(peerId) {
+  videos.get(peerId)?.remove();
+  videos.delete(peerId);
+}
+
+function onCallState(snapshot) {
+  if (callId && snapshot.call_id !== callId) return;
+  callId = snapshot.call_id;
+  client.trackCall(callId);
+  step("call");
+  if (mesh) {
+    mesh.update(snapshot);
+    return;
+  }
+  mesh = new CallMesh({ client, snapshot, stream });
+  mesh.on("track", ({ peerId, stream: remote }) => showRemote(peerId, remote));
+  mesh.offerToAll().catch(() => {}); // the joiner offers to everybody (mesh)
+}
+
+function knock() {
+  const name = nameInput.value.trim();
+  if (!name) {
+    nameInput.focus();
+    return;
+  }
+  knockBtn.disabled = true;
+  client = new SignalingClient({ invite: token, name, agent: "screenvisit-guest/1" });
+  client.on("welcome", (welcome) => {
+    if (welcome.resumed && mesh) mesh.resume(welcome.resumed).catch(() => {});
+    else if (!callId) step("waiting");
+  });
+  client.on("call-state", onCallState);
+  client.on("message", (message) => {
+    mesh?.handle(message);
+    if (message.type === "peer-left") dropRemote(message.peer_id);
+    if (message.type === "peer-reconnected") dropRemote(message.old_peer_id);
+  });
+  client.on("denied", () => over("denied"));
+  client.on("removed", () => over("removed"));
+  client.on("call-ended", (message) => {
+    if (message.call_id === callId) over("ended");
+  });
+  client.on("resume-failed", () => over("ended"));
+  client.on("refused", () => over("refused"));
+  client.start();
+}
+
+function toggle(button, on) {
+  button.setAttribute("aria-pressed", String(on));
+  button.textContent = on ? button.dataset.on : button.dataset.off;
+}
+
+function setupControls() {
+  const muteBtn = document.getElementById("btn-mute");
+  const cameraBtn = document.getElementById("btn-camera");
+  muteBtn.addEventListener("click", () => {
+    const muted = muteBtn.getAttribute("aria-pressed") !== "true";
+    for (const track of stream?.getAudioTracks() ?? []) track.enabled = !muted;
+    toggle(muteBtn, muted);
+  });
+  cameraBtn.addEventListener("click", () => {
+    const off = cameraBtn.getAttribute("aria-pressed") !== "true";
+    if (mesh) mesh.setVideoSending(!off);
+    else for (const track of stream?.getVideoTracks() ?? []) track.enabled = !off;
+    toggle(cameraBtn, off);
+  });
+  document.getElementById("btn-leave").addEventListener("click", () => {
+    if (callId) client?.trySend({ type: "hangup", call_id: callId });
+    over("left");
+  });
+  knockBtn.addEventListener("click", knock);
+}
+
+setupControls();
+step("ready");
+openMedia();
