@@ -31,15 +31,15 @@ WAIT_MS = 20_000
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
+def tablet_settings(db_url: str, **changes: Any) -> Settings:
+    """Settings for a test with a web tablet: quick liveness (2 s pings), and ``changes``."""
+    return Settings(database_url=db_url, secret_key="test-secret", ws_heartbeat_s=2.0, **changes)
+
+
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    """Quick liveness (2 s pings) and a short auto-answer countdown for the tablet tests."""
-    return Settings(
-        database_url=db_url,
-        secret_key="test-secret",
-        ws_heartbeat_s=2.0,
-        auto_answer_after_s=3,
-    )
+    """A short auto-answer countdown for the tablet tests."""
+    return tablet_settings(db_url, auto_answer_after_s=3)
 
 
 async def open_kiosk(browser: BrowserContext, server: TestServer, token: str | None) -> Page:

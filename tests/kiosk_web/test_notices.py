@@ -12,19 +12,13 @@ from playwright.async_api import BrowserContext, Page
 
 from server.settings import Settings
 from tests.browser.conftest import browser, chromium_path, log_in, screenshot, server  # noqa: F401
-from tests.kiosk_web.conftest import KAREN, WAIT_MS, add_visit_now, wait_true
+from tests.kiosk_web.conftest import KAREN, WAIT_MS, add_visit_now, tablet_settings, wait_true
 
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     """The tablet asks for its facts every second; no background jobs race the test."""
-    return Settings(
-        database_url=db_url,
-        secret_key="test-secret",
-        ws_heartbeat_s=2.0,
-        kiosk_poll_s=1.0,
-        scheduler_enabled=False,
-    )
+    return tablet_settings(db_url, kiosk_poll_s=1.0, scheduler_enabled=False)
 
 
 async def test_notices_delay_from_the_day_list_shows_on_the_idle_tablet(

@@ -25,6 +25,7 @@ from tests.kiosk_web.conftest import (
     StaffHttp,
     add_visit_now,
     open_kiosk,
+    tablet_settings,
     wait_screen,
     wait_true,
 )
@@ -100,12 +101,7 @@ SELFTEST_STATUS_SHOWN = """() => new Promise((resolve) => {
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     """A countdown long enough to look at the ringing screen at four sizes before it answers."""
-    return Settings(
-        database_url=db_url,
-        secret_key="test-secret",
-        ws_heartbeat_s=2.0,
-        auto_answer_after_s=60,
-    )
+    return tablet_settings(db_url, auto_answer_after_s=60)
 
 
 async def fits_every_size(

@@ -15,7 +15,7 @@ from server.settings import Settings
 from server.signaling import hub_key
 from tests.browser.conftest import log_in
 from tests.console.seed import seed_today
-from tests.kiosk_web.conftest import WAIT_MS, open_kiosk, wait_screen, wait_true
+from tests.kiosk_web.conftest import WAIT_MS, open_kiosk, tablet_settings, wait_screen, wait_true
 
 LAPTOP = ViewportSize(width=1366, height=768)
 NEW_PICTURE = """(() => {
@@ -28,13 +28,7 @@ CARDS = "#tablet-cards"
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     """Quick liveness for the tablet (2 s pings) and a reconnect grace the test can wait out."""
-    return Settings(
-        database_url=db_url,
-        secret_key="test-secret",
-        ws_heartbeat_s=2.0,
-        reconnect_grace_s=20,
-        scheduler_enabled=False,
-    )
+    return tablet_settings(db_url, reconnect_grace_s=20, scheduler_enabled=False)
 
 
 async def card_text(page: Page, name: str) -> str:
@@ -56,7 +50,9 @@ async def cut_signalling(tablet: Page) -> None:
         """() => {
           const client = window.screenvisitKiosk.client;
           client.realUrl = client.url;
-          client.url = "ws://127.0.0.1:9/ws";
+          // Same origin (the page's CSP allows only that), a path the server does not
+          // upgrade: every attempt fails like a lost network until restored.
+          client.url = client.url.replace("/ws", "/ws-unreachable");
           client.reconnectNow();
         }"""
     )
