@@ -23,6 +23,9 @@ OPEN = frozenset({VisitStatus.PLANNED, VisitStatus.NOT_ANSWERED})
 
 
 REMINDER_KINDS = frozenset({NoticeKind.REMINDER_EVENING, NoticeKind.REMINDER_SOON})
+# A nurse says she runs late for the visits of the next two hours, not for the evening's: the
+# day list offers "Forsinket ca. 10 min" only for those.
+DELAY_AHEAD = dt.timedelta(hours=2)
 
 
 @dataclass(frozen=True, slots=True)

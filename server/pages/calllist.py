@@ -9,6 +9,7 @@ from ..auth.authz import require_staff
 from ..auth.scope import citizen_scope
 from ..keys import sessionmaker_key, settings_key
 from ..models import Team, utcnow
+from ..notices.rules import DELAY_AHEAD
 from ..query import requested_day
 from ..templating import render
 from ..visits.daylist import DayScope, call_list_order, day_list
@@ -24,14 +25,21 @@ async def _context(request: web.Request) -> dict[str, object]:
     scope = DayScope(
         citizens=citizen_scope(identity), contact_person=identity.staff_id, include_cancelled=True
     )
+    now = utcnow()
     async with request.app[sessionmaker_key]() as session:
-        rows = await day_list(session, scope, day, tz=zone, now=utcnow())
+        rows = await day_list(session, scope, day, tz=zone, now=now)
         teams = (
             await session.scalars(
                 select(Team.name).where(Team.id.in_(identity.team_ids)).order_by(Team.name)
             )
         ).all()
-    context = {"rows": call_list_order(rows), "day": day, "tz": zone, "teams": teams}
+    context = {
+        "rows": call_list_order(rows),
+        "day": day,
+        "tz": zone,
+        "teams": teams,
+        "delay_until": now + DELAY_AHEAD,
+    }
     return {"identity": identity, **context}
 
 
