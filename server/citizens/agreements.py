@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..errors import Forbidden, InvalidInput
 from ..identity import StaffIdentity
-from ..models import AgreementSheet, AgreementVersion, Citizen, Role, Team, Visit, utcnow
+from ..models import AgreementSheet, AgreementVersion, Citizen, Role, Staff, Team, Visit, utcnow
 from ..translatable import N_
 
 WRITER_ROLES = frozenset({Role.VISITATOR, Role.PLANNER, Role.ADMIN})
@@ -254,3 +254,40 @@ async def latest(session: AsyncSession, citizen_id: int, today: dt.date) -> Agre
         .limit(1)
     )
     return sheet
+
+
+@dataclass(frozen=True, slots=True)
+class SheetHistory:
+    """A sheet with its versions (newest first) and who wrote each, for the citizen page."""
+
+    sheet: AgreementSheet
+    versions: list[AgreementVersion]
+    names: dict[int, str]
+
+    @property
+    def editor(self) -> str | None:
+        """Who wrote the newest version."""
+        staff_id = self.sheet.updated_by_staff_id or self.sheet.author_staff_id
+        return self.names.get(staff_id) if staff_id else None
+
+
+async def histories(session: AsyncSession, sheets: list[AgreementSheet]) -> list[SheetHistory]:
+    """Each sheet's versions and their authors' names, in two queries."""
+    ids = [sheet.id for sheet in sheets]
+    rows = list(
+        await session.scalars(
+            select(AgreementVersion)
+            .where(AgreementVersion.sheet_id.in_(ids))
+            .order_by(AgreementVersion.sheet_id, AgreementVersion.version.desc())
+        )
+    )
+    staff_ids = {r.author_staff_id for r in rows} | {
+        s.updated_by_staff_id or s.author_staff_id for s in sheets
+    }
+    found = await session.execute(
+        select(Staff.id, Staff.display_name).where(Staff.id.in_([i for i in staff_ids if i]))
+    )
+    names = {staff_id: name for staff_id, name in found}
+    return [
+        SheetHistory(sheet, [r for r in rows if r.sheet_id == sheet.id], names) for sheet in sheets
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..auth.authz import require_citizen
-from ..citizens import agreements, relatives
+from ..citizens import agreements, relative_links, relatives
 from ..citizens.overview import overview
 from ..keys import sessionmaker_key, settings_key
 from ..localtime import end_of_today, local_day
@@ -36,10 +36,13 @@ async def citizen_view(request: web.Request) -> web.Response:
             identity.language,
             end_of_today(utcnow(), request.app[settings_key].zone),
         )
+        sheet_rows = await agreements.sheets_for(session, citizen_id)
         sheets = {
-            "sheets": await agreements.sheets_for(session, citizen_id),
+            "sheets": sheet_rows,
+            "histories": await agreements.histories(session, sheet_rows),
             "may_write_sheet": agreements.may_write(identity, citizen),
             "team_phone": await agreements.team_phone(session, citizen),
+            "relative_links": await relative_links.links_of(session, citizen_id, utcnow()),
         }
         register = {"reg": await relatives.register_view(session, identity, citizen)}
         people = {

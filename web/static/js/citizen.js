@@ -49,6 +49,7 @@ function agreementBody(form) {
     citizen_does: text("citizen_does"),
     municipality_does: text("municipality_does"),
     contact_phone: text("contact_phone"),
+    follow_up_date: text("follow_up_date"),
   };
 }
 
@@ -57,7 +58,10 @@ agreementForm?.addEventListener("submit", async (event) => {
   const button = agreementForm.querySelector("button[type=submit]");
   button.disabled = true;
   try {
-    await api(`/api/citizens/${citizenId}/agreements`, agreementBody(agreementForm));
+    // "Ret aftaleark" (citizenagreements.js) fills the form and names the sheet: a new version.
+    const sheetId = agreementForm.dataset.sheetId;
+    const path = sheetId ? `/api/agreements/${sheetId}/edit` : `/api/citizens/${citizenId}/agreements`;
+    await api(path, agreementBody(agreementForm));
     agreementStatus.textContent = agreementForm.dataset.saved;
     window.location.hash = "agreements";
     window.location.reload();
