@@ -174,6 +174,9 @@ class CallBook(Protocol):
     async def expire_invite(self, call_id: str, identity_id: str) -> LiveCall | None:
         """The invitation ran out; None when it was answered or the call ended meanwhile."""
 
+    async def admit(self, call_id: str, seat: Seat) -> LiveCall:
+        """A host lets a guest in from the lobby (``RoomFull`` when no seat is free)."""
+
     async def leave(self, call_id: str, peer_id: str) -> Departure:
         """A participant hangs up."""
 

@@ -188,6 +188,12 @@ class LocalBook:
         """The invitation ran out."""
         return self.registry.expire_invite(call_id, identity_id)
 
+    async def admit(self, call_id: str, seat: Seat) -> LiveCall:
+        """A guest takes a free seat."""
+        call = self.registry.admit(call_id, seat.participant)
+        self._seat(seat)
+        return call
+
     async def leave(self, call_id: str, peer_id: str) -> Departure:
         """A participant hangs up."""
         return self._departure(self.registry.leave(call_id, peer_id))

@@ -287,6 +287,16 @@ class RoomRegistry:
             return None
         return self.decline_invite(call_id, identity_id)
 
+    def admit(self, call_id: str, guest: Participant) -> LiveCall:
+        """A host lets a guest in from the lobby: a seat if one is free (guests count)."""
+        call = self._active(call_id)
+        if guest.kind is not PeerKind.GUEST:
+            raise Forbidden(call_id, "only guests are admitted from the lobby")
+        if call.seats_taken >= call.max_participants:
+            raise RoomFull(call_id, f"{call.max_participants} seats taken")
+        self._check_peer_free(call_id, guest.peer_id)
+        return self._put(_with_seat(call, guest))
+
     # -- leaving and reconnecting ----------------------------------------------------------
 
     def leave(self, call_id: str, peer_id: str, reason: EndReason = EndReason.HANGUP) -> Left:

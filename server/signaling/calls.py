@@ -21,7 +21,7 @@ from ..visits import lifecycle
 from ..visits.status import Change
 from ..visits.updates import VisitUpdate
 from ..vocabulary import RECORDED_ONLY, EndReason, PeerKind
-from . import colleagues, devices
+from . import colleagues, devices, guests
 from .errors import SignalingError
 from .facts import caller_facts, db_id
 from .hub import Hub
@@ -76,6 +76,7 @@ async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
     await peer.send(await snapshot(hub, call, peer.peer_id, ref=msg.id))
     await kiosk.send(ring_message(hub, call, peer, kiosk, meta, auto_s))
     await devices.tell_device_states(hub, call, [peer.peer_id])  # e.g. it rings silently
+    await guests.tell_waiting(hub, call, [peer.peer_id])  # a meeting: who already waits
     hub.start_timer(
         ("ring", call.call_id, ""),
         meta.ring_timeout_s,

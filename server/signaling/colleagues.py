@@ -8,7 +8,7 @@ from ..rooms import store
 from ..rooms.policy import JoinVerdict, may_join
 from ..rooms.registry import LiveCall
 from ..vocabulary import PeerKind
-from . import devices
+from . import devices, guests
 from .errors import SignalingError
 from .facts import caller_facts, db_id
 from .hub import Hub
@@ -99,6 +99,7 @@ async def join(hub: Hub, peer: Peer, msg: Accept) -> None:
         call, PeerJoined(call_id=call.call_id, peer=peer.info()), exclude=peer.peer_id
     )
     await devices.tell_device_states(hub, call, [peer.peer_id])
+    await guests.tell_waiting(hub, call, [peer.peer_id])
     others = await _tabs(hub, staff_id, besides=peer.peer_id)
     await _ended(hub, call.call_id, staff_id, "accepted", others)
     if peer.profile.staff is not None:

@@ -10,17 +10,19 @@ import time
 from aiohttp import WSMsgType, web
 
 from ..keys import settings_key, websockets_key
-from . import calls, colleagues, devices, relay, session
+from . import calls, colleagues, devices, guests, relay, session
 from .dispatch import HandlerTable
 from .errors import SignalingError, refusal_for
 from .hub import Hub, hub_key
 from .messages import (
     Accept,
+    Admit,
     Answer,
     Cancel,
     Candidate,
     CloseCode,
     Decline,
+    Deny,
     DeviceState,
     ErrorCode,
     Hangup,
@@ -30,6 +32,7 @@ from .messages import (
     Offer,
     Ping,
     PresenceSubscribe,
+    Remove,
     Ring,
     parse_client_message,
 )
@@ -53,6 +56,9 @@ HANDLERS = (
     .add(Answer, relay.on_answer)
     .add(Candidate, relay.on_candidate)
     .add(DeviceState, devices.on_device_state)
+    .add(Admit, guests.on_admit)
+    .add(Deny, guests.on_deny)
+    .add(Remove, guests.on_remove)
 )
 RATE_WINDOW_S = 1.0
 RATE_LIMIT = 60  # messages per second; trickle ICE bursts stay far below
@@ -103,11 +109,11 @@ async def _handshake(request: web.Request, hub: Hub, ws: web.WebSocketResponse) 
     if hello is None:
         return None
     try:
-        profile = await session.authenticate(request, hub, hello)
+        profile, guest = await session.authenticate(request, hub, hello)
     except SignalingError as exc:
         await _refuse(ws, exc, hello.id)
         return None
-    peer = session.new_peer(ws, profile)
+    peer = session.new_peer(ws, profile, guest)
     await hub.attach(peer)
     logger.info("peer %s connected (%s %s)", peer.peer_id, profile.kind.value, profile.identity_id)
     try:

@@ -18,6 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ..meetings.lobby import Lobby
 from ..metrics import Metrics
 from ..models import utcnow
 from ..rooms.book import CallBook
@@ -63,6 +64,7 @@ class Hub:
         self.book = book
         self.owner = owner  # who holds this process's calls in the database (leases.owner_id)
         self.peers: dict[str, Peer] = {}
+        self.lobby = Lobby()  # guests waiting to be let into meetings (this process)
         self.bus: Bus = InProcessBus(self.peers)
         self._timers: dict[TimerKey, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()

@@ -49,6 +49,7 @@ class ErrorCode(StrEnum):
     OFFLINE = "offline"
     BUSY = "busy"
     RATE_LIMITED = "rate_limited"
+    UNKNOWN_GUEST = "unknown_guest"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -83,6 +84,7 @@ CallPhase = Literal["ringing", "active"]
 LeaveReason = Literal["hangup", "connection_lost"]
 EndReason = Literal["hangup", "declined", "cancelled", "no_answer", "connection_lost"]
 InviteEndReason = Literal["accepted", "declined", "timeout", "cancelled", "busy"]
+LobbyLeaveReason = Literal["admitted", "denied", "left"]
 
 
 def _items(max_length: int) -> Any:
@@ -204,6 +206,7 @@ class Hello(_ClientMessage):
     )
     token: Token | None = None
     invite: Token | None = None
+    name: Name | None = None  # guests only: the name they gave on the join page
     resume: ResumeRequest | None = None
     agent: Annotated[str, StringConstraints(max_length=200)] | None = None
 
@@ -212,6 +215,8 @@ class Hello(_ClientMessage):
         """A device token and a guest invite token never come together."""
         if self.token is not None and self.invite is not None:
             raise ValueError("send either token or invite, not both")
+        if self.name is not None and self.invite is None:
+            raise ValueError("name comes only with invite")
         return self
 
 
@@ -301,6 +306,28 @@ class DeviceState(_ClientMessage):
     microphone: bool
 
 
+class Admit(_ClientMessage):
+    """A host lets a guest in from the lobby."""
+
+    type: Literal["admit"] = "admit"
+    lobby_id: Id
+
+
+class Deny(_ClientMessage):
+    """A host turns a waiting guest away."""
+
+    type: Literal["deny"] = "deny"
+    lobby_id: Id
+
+
+class Remove(_ClientMessage):
+    """A host takes a guest out of the call."""
+
+    type: Literal["remove"] = "remove"
+    call_id: Id
+    peer_id: Id
+
+
 class Hangup(_ClientMessage):
     """Leave the call; when the kiosk or the last staff member hangs up, the call ends."""
 
@@ -321,7 +348,10 @@ ClientMessage = Annotated[
     | Answer
     | Candidate
     | Hangup
-    | DeviceState,
+    | DeviceState
+    | Admit
+    | Deny
+    | Remove,
     Field(discriminator="type"),
 ]
 client_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -532,6 +562,48 @@ class VisitUpdated(_ServerMessage):
     status: Label
 
 
+class Knock(_ServerMessage):
+    """Staff only: a guest waits in the lobby of this call's meeting."""
+
+    type: Literal["knock"] = "knock"
+    lobby_id: Id
+    visit_id: Id
+    call_id: Id | None = None
+    invite_id: Id
+    name: Name  # the name the guest gave
+    invited_as: Name  # the name on the invite
+    kind: Label  # relative or guest
+    another_device: bool  # the invite was first used on another device
+
+
+class LobbyLeft(_ServerMessage):
+    """Staff only: a guest is no longer waiting (admitted, denied, or gone)."""
+
+    type: Literal["lobby-left"] = "lobby-left"
+    lobby_id: Id
+    reason: LobbyLeaveReason
+
+
+class Admitted(_ServerMessage):
+    """Guests only: the host let you in; `call-state` follows, then offer to everybody."""
+
+    type: Literal["admitted"] = "admitted"
+    call_id: Id
+
+
+class Denied(_ServerMessage):
+    """Guests only: the host did not let you in; the server closes the socket."""
+
+    type: Literal["denied"] = "denied"
+
+
+class Removed(_ServerMessage):
+    """Guests only: the host took you out of the call; the server closes the socket."""
+
+    type: Literal["removed"] = "removed"
+    call_id: Id
+
+
 ServerMessage = Annotated[
     Welcome
     | Pong
@@ -552,7 +624,12 @@ ServerMessage = Annotated[
     | RelayedCandidate
     | AlertMessage
     | InboxChanged
-    | VisitUpdated,
+    | VisitUpdated
+    | Knock
+    | LobbyLeft
+    | Admitted
+    | Denied
+    | Removed,
     Field(discriminator="type"),
 ]
 server_message: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from pydantic import BaseModel
 
+from ..meetings.lobby import GuestPass
 from ..rooms.book import PeerProfile, Seat
 from ..rooms.registry import Participant
 from .messages import PeerInfo
@@ -42,6 +43,8 @@ class Peer:
     # Set when the server closes the socket for good (a revoked tablet, a logout, a
     # deactivation): its seat in a call is released at once, with no grace to come back in.
     banished: bool = False
+    # Guests only: the invite that let this socket in (the lobby and the host need it).
+    guest: GuestPass | None = None
 
     def info(self, *, connected: bool = True) -> PeerInfo:
         """How other participants see this peer."""

@@ -9,12 +9,13 @@ from aiohttp import web
 from ..auth.devices import kiosk_for_token
 from ..auth.scope import visible_citizen_ids
 from ..keys import identity_key
+from ..meetings.lobby import GuestPass
 from ..rooms import store
 from ..rooms.book import PeerProfile
 from ..rooms.errors import RoomError
 from ..security import new_token
 from ..vocabulary import CallState, PeerKind
-from . import calls, devices
+from . import calls, devices, guests
 from .errors import SignalingError, refusal_for
 from .facts import db_id
 from .hub import Hub
@@ -39,20 +40,19 @@ from .views import snapshot
 logger = logging.getLogger(__name__)
 
 
-async def authenticate(request: web.Request, hub: Hub, hello: Hello) -> PeerProfile:
-    """Who is behind this socket: a kiosk by its device token, staff by the session cookie."""
+async def authenticate(
+    request: web.Request, hub: Hub, hello: Hello
+) -> tuple[PeerProfile, GuestPass | None]:
+    """Who is behind this socket: a kiosk by its device token, a guest by its invite, staff by
+    the session cookie; a guest's invite comes along."""
     if hello.version and not set(hello.version) & set(SUPPORTED_VERSIONS):
         raise SignalingError(
             ErrorCode.UNSUPPORTED_VERSION, "supported versions: 1", close=CloseCode.PROTOCOL_ERROR
         )
     if hello.invite is not None:
-        raise SignalingError(
-            ErrorCode.FORBIDDEN,
-            "guest invitations are not enabled",
-            close=CloseCode.POLICY_VIOLATION,
-        )
+        return await guests.guest_profile(request, hub, hello)
     if hello.token is not None:
-        return await _kiosk_profile(hub, hello.token)
+        return await _kiosk_profile(hub, hello.token), None
     identity = request.get(identity_key)
     if identity is None:
         raise SignalingError(
@@ -62,7 +62,7 @@ async def authenticate(request: web.Request, hub: Hub, hello: Hello) -> PeerProf
         )
     async with hub.transaction() as session:
         photo = await store.staff_photo(session, identity.staff_id)
-    return PeerProfile(
+    profile = PeerProfile(
         kind=PeerKind.STAFF,
         identity_id=str(identity.staff_id),
         name=identity.display_name,
@@ -72,6 +72,7 @@ async def authenticate(request: web.Request, hub: Hub, hello: Hello) -> PeerProf
         team_ids=frozenset(str(t) for t in identity.team_ids),
         staff=identity,
     )
+    return profile, None
 
 
 async def _kiosk_profile(hub: Hub, token: str) -> PeerProfile:
@@ -130,6 +131,8 @@ async def welcome(hub: Hub, peer: Peer, hello: Hello) -> None:
         await peer.send(refusal_for(failure, hello.id).error)
     elif resumed is not None:
         await _after_resume(hub, peer, resumed.call_id)
+    if resumed is None and peer.guest is not None:
+        await guests.enter_lobby(hub, peer)
 
 
 async def _resume(hub: Hub, peer: Peer, call_id: str, token: str) -> CallSnapshot:
@@ -154,6 +157,8 @@ async def _after_resume(hub: Hub, peer: Peer, call_id: str) -> None:
     if call is None:
         return
     await devices.tell_device_states(hub, call, [peer.peer_id])
+    if peer.profile.kind is PeerKind.STAFF:
+        await guests.tell_waiting(hub, call, [peer.peer_id])
     if call.state is not CallState.RINGING or peer.profile.kind is not PeerKind.KIOSK:
         return
     caller = next((hub.peers[s.peer_id] for s in call.staff if s.peer_id in hub.peers), None)
@@ -166,6 +171,7 @@ async def _after_resume(hub: Hub, peer: Peer, call_id: str) -> None:
 async def disconnected(hub: Hub, peer: Peer) -> None:
     """The socket closed: keep its seat for the grace period, then release it (at once for a
     socket the server closed for good: a revoked tablet must not stay in a call for 30 s)."""
+    await guests.left(hub, peer)
     call = await hub.book.drop(peer.peer_id)
     grace = 0 if peer.banished else hub.settings.reconnect_grace_s
     if call is not None:  # the timer first: whatever fails below, the seat is released in time
@@ -208,6 +214,10 @@ async def on_presence_subscribe(hub: Hub, peer: Peer, msg: PresenceSubscribe) ->
     await peer.send(Presence(ref=msg.id, entries=tuple(await hub.presence_entries(ids))))
 
 
-def new_peer(ws: web.WebSocketResponse, profile: PeerProfile) -> Peer:
+def new_peer(
+    ws: web.WebSocketResponse, profile: PeerProfile, guest: GuestPass | None = None
+) -> Peer:
     """A peer with fresh random ids (peer ids double as TURN username parts: no ':')."""
-    return Peer(peer_id=new_token(12), ws=ws, profile=profile, resume_token=new_token(24))
+    return Peer(
+        peer_id=new_token(12), ws=ws, profile=profile, resume_token=new_token(24), guest=guest
+    )
