@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from .. import audit
 from ..models import MeetingInvite
 from ..ratelimit import FailureLimiter
 from ..security import new_token, sign, token_hash, tokens_equal
+from .invites import Lookup
 
 DEVICE_COOKIE: Final = "sv_guest_device"
 PASS_COOKIE: Final = "sv_guest_pin"
@@ -81,3 +84,20 @@ def set_cookie(
     response.set_cookie(
         name, value, httponly=True, samesite="Lax", secure=secure, path="/", max_age=DEVICE_COOKIE_S
     )
+
+
+def audit_guest(
+    session: AsyncSession,
+    request: web.Request | None,
+    action: str,
+    found: Lookup,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """An audit event of a guest (no staff actor), under the citizen's organisation."""
+    invite = found.invite
+    actor = f"guest:invite-{invite.id}" if invite is not None else "guest"
+    subject = ("invite", invite.id) if invite is not None else None
+    event = audit.record(
+        session, action, actor=actor, subject=subject, detail=detail, request=request
+    )
+    event.organisation_id = found.organisation_id

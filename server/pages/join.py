@@ -15,11 +15,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import audit
 from ..errors import TooManyRequests
 from ..keys import sessionmaker_key, settings_key
 from ..meetings import access, invites
-from ..meetings.access import Device, address_key, device_of, join_limits_key
+from ..meetings.access import Device, address_key, audit_guest, device_of, join_limits_key
 from ..meetings.invites import InviteState, Lookup
 from ..middlewares import redirect
 from ..models import MeetingInvite, utcnow
@@ -57,23 +56,6 @@ async def find(session: AsyncSession, token: str, now: dt.datetime) -> Lookup:
     if not plausible(token):
         return Lookup(InviteState.UNKNOWN)
     return await invites.lookup(session, token, now)
-
-
-def audit_guest(
-    session: AsyncSession,
-    request: web.Request | None,
-    action: str,
-    found: Lookup,
-    detail: dict[str, object] | None = None,
-) -> None:
-    """An audit event of a guest (no staff actor), under the citizen's organisation."""
-    invite = found.invite
-    actor = f"guest:invite-{invite.id}" if invite is not None else "guest"
-    subject = ("invite", invite.id) if invite is not None else None
-    event = audit.record(
-        session, action, actor=actor, subject=subject, detail=detail, request=request
-    )
-    event.organisation_id = found.organisation_id
 
 
 def refused_page(request: web.Request, found: Lookup) -> web.Response:
