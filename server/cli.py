@@ -140,10 +140,14 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Seed the demo organisation unless it exists, then print where to log in."""
     from .demo import DEMO_SLUG, live_demo_tablets, print_demo_access, seed_demo
     from .demo_day import lay_out_demo_day
+    from .demo_history import WEEKS, lay_out_demo_history
 
     asyncio.run(seed_demo(settings, force=args.force))
+    past = asyncio.run(lay_out_demo_history(settings.database_url, DEMO_SLUG, settings.zone))
     added = asyncio.run(lay_out_demo_day(settings.database_url, DEMO_SLUG))
     print_demo_access(settings, asyncio.run(live_demo_tablets(settings)))
+    if past:
+        print(f"  {past} screen visits of the last {WEEKS} weeks added: see Nøgletal (/figures).")
     if added:
         print(f"  {added} visits laid out around now: each nurse has one due in a few minutes.")
     return 0
