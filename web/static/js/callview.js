@@ -7,6 +7,7 @@ import { api } from "/static/js/console.js";
 import { setupOutcome } from "/static/js/outcome.js";
 import { rememberRing, takeRing } from "/static/js/ringintent.js";
 import { TabletCards } from "/static/js/tabletcards.js";
+import { MeetingHost } from "/static/js/meetinghost.js";
 
 const STATS_EVERY_MS = 2000;
 
@@ -33,6 +34,8 @@ let you = null;
 const kioskPeers = new Set();
 let outcome = { setLocked: () => {}, focusFirst: () => false };
 let ringAsked = false;
+/** @type {MeetingHost|null} the lobby and parties of a meeting (only on a meeting's page) */
+let meeting = null;
 const tablet = new TabletCards(document.getElementById("tablet-cards"), () => kioskLink()?.pc ?? null);
 const lastBytes = new Map();
 // States after which the nurse may ring again at once.
@@ -111,7 +114,8 @@ function onCallState(snapshot) {
   setState(snapshot.state === "active" ? "active" : "ringing");
   if (!mesh) {
     mesh = new CallMesh({ client, snapshot, stream });
-    mesh.on("track", ({ stream: remote }) => {
+    mesh.on("track", ({ peerId, stream: remote }) => {
+      if (meeting?.showVideo(peerId, remote)) return; // a guest's picture: the meeting's grid
       remoteVideo.srcObject = remote;
       remoteVideo.play().catch(() => {});
     });
@@ -303,6 +307,7 @@ async function start() {
   await openMedia();
   if (root.dataset.cameraOff === "true") document.getElementById("remote-camera-off").hidden = false;
   client = new SignalingClient({ agent: "screenvisit-console/1" });
+  meeting = MeetingHost.attach(client, () => mesh);
   let asked = takeRing(citizenId, visitId);
   ringAsked = asked;
   outcome.setLocked(asked);

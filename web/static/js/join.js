@@ -92,6 +92,7 @@ function showRemote(peerId, remote) {
     video.autoplay = true;
     video.playsInline = true;
     video.dataset.peer = peerId;
+    video.dataset.kind = mesh?.others.get(peerId)?.kind ?? "";
     videos.set(peerId, video);
     remoteVideos.append(video);
   }
