@@ -11,6 +11,7 @@ from server.bounds import MAX_ID, out_of_range
 from server.settings import Settings
 from tests.conftest import Client, login
 from tests.console.conftest import csrf
+from tests.console.seed import seed_today
 
 NUMERIC = re.compile(r"\(\?P<(\w+)>\\d\+\)")
 
@@ -58,3 +59,20 @@ async def test_every_numeric_route_answers_404_for_an_id_past_the_range(
             )
             assert response.status == 404, f"{method} {path}: {response.status}"
             assert (await response.json())["error"]["code"] == "not_found"
+
+
+async def test_a_nul_character_is_invalid_input_on_both_backends(
+    client: Client, demo: Settings
+) -> None:
+    """PostgreSQL cannot store NUL: in a query or a JSON body it is refused the same on both."""
+    outcome = f"/api/visits/{(await seed_today(demo))['Karen']}/outcome"
+    assert await login(client, "anna") == 303
+    headers = {**(await csrf(client)), "Accept": "application/json"}
+    searched = await client.get("/api/citizens", params={"q": "Kar\x00en"}, headers=headers)
+    assert searched.status == 400 and (await searched.json())["error"]["code"] == "invalid_input"
+    body = {"kind": "completed", "note": "Glad\x00 i dag"}
+    recorded = await client.post(outcome, json=body, headers=headers)
+    assert recorded.status == 400 and (await recorded.json())["error"]["code"] == "invalid_input"
+    body["note"] = "Glad i dag"  # nothing was half-written: the clean body goes through
+    recorded = await client.post(outcome, json=body, headers=headers)
+    assert recorded.status == 201

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from ..bounds import NulCharacter, nul_in
 from ..errors import InvalidInput, UnsupportedMedia
 from ..translatable import N_
 
@@ -134,11 +135,14 @@ async def parse_body(request: web.Request, model: type[B]) -> B:
         raise UnsupportedMedia(N_("Send indholdet som application/json."))
     raw = await request.read()
     try:
-        return model.model_validate_json(raw)
+        parsed = model.model_validate_json(raw)
     except ValidationError as exc:
         raise InvalidInput(
             N_("Indholdet er ikke gyldigt."), details=validation_details(exc)
         ) from None
+    if b"\\u0000" in raw and nul_in(parsed.model_dump()):  # cheap test first
+        raise NulCharacter()
+    return parsed
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
