@@ -18,7 +18,10 @@ from .models import (
     Citizen,
     ContactPerson,
     KioskDevice,
+    LinkPurpose,
     Organisation,
+    Relative,
+    RelativeLink,
     Role,
     Staff,
     Team,
@@ -34,6 +37,7 @@ from .settings import Settings
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo1234"
+DEMO_LINK_DAYS = 365  # the demo relative's link outlives a month of demos
 
 DEMO_STAFF = (
     # username, name, role, teams
@@ -104,6 +108,11 @@ SMS_CITIZEN_PLANS = (
     ("meal_drink", "11:30", "FREQ=DAILY"),
     ("bath", "13:00", "FREQ=WEEKLY;BYDAY=MO,TH"),
 )
+
+
+def demo_relative_link_token(settings: Settings) -> str:
+    """Karen's daughter's agreements link, stable per installation like the tablet tokens."""
+    return "demo-" + sign(settings.secret_key, "demo-relative-agreements")[:40]
 
 
 def demo_kiosk_token(settings: Settings, index: int) -> str:
@@ -296,11 +305,24 @@ async def _seed_agreements(session: AsyncSession, settings: Settings, team: Team
         citizen_does="Du tager selv din medicin kl. 8, mens Anna ser med på skærmen.",
         municipality_does="Vi ringer til dig kl. 8 og kl. 15. Svarer du ikke, kommer vi forbi.",
         contact_phone=team.phone,
+        follow_up_date=local_day(utcnow(), settings.zone) + dt.timedelta(days=14),
     )
     session.add(sheet)
     await session.flush()
     # Version 1 as written at the meeting (agreements.create does the same for staff).
     session.add(agreements.version_row(sheet, None, sheet.created_at))
+    # Her daughter (who may see the agreements) has a personal link; `make run` prints it.
+    relative = await session.scalar(select(Relative).where(Relative.citizen_id == karen.id))
+    if relative is not None:
+        session.add(
+            RelativeLink(
+                relative_id=relative.id,
+                citizen_id=karen.id,
+                purpose=LinkPurpose.AGREEMENTS,
+                token_hash=token_hash(demo_relative_link_token(settings)),
+                expires_at=utcnow() + dt.timedelta(days=DEMO_LINK_DAYS),
+            )
+        )
 
 
 async def _add_sms_citizen(
@@ -446,6 +468,9 @@ def print_demo_access(settings: Settings, live: set[int] | None = None) -> None:
         if live is None or index in live:
             print(f"    {name:<18} {url}/kiosk/#token={demo_kiosk_token(settings, index)}")
     print(f"    {SMS_CITIZEN[0]:<18} (no tablet: her reminders go by SMS, see 'sms to' in the log)")
+    link = f"{url}/r/{demo_relative_link_token(settings)}"
+    print("  a relative's agreements page (Karen's daughter Ida; no account, a phone is fine):")
+    print(f"    {link}")
     gone = len(CITIZEN_NAMES) - len(live) if live is not None else 0
     if gone:
         print(f"    ({gone} demo tablets were revoked or replaced: open {url}/kiosk/ on a new one")

@@ -37,6 +37,7 @@ async def test_kiosk_idle_screen_shows_todays_sheet_large_and_accessible(
     for expected in ("Aftaler i dag", "Det gør du", "Det gør vi", "Ring til os:", "70 10 20 30"):
         assert expected in text
     assert "Du tager selv din medicin kl. 8" in text
+    assert "Vi ses igen: " in text  # the demo sheet's follow-up, in words
     sizes = await page.evaluate(
         """() => [...document.querySelectorAll('#agreements *')]
             .filter((el) => el.offsetParent !== null && el.textContent.trim())

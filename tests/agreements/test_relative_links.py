@@ -18,7 +18,9 @@ from sqlalchemy import Select, select, update
 
 from server.app import create_app
 from server.db import make_engine, make_sessionmaker
+from server.demo import demo_relative_link_token
 from server.models import AuditEvent, Notification, Relative, RelativeLink
+from server.security import token_hash
 from server.settings import Settings
 from tests.agreements.test_api import KAREN, POUL, post, sheet
 from tests.conftest import Client, ClientFactory, login
@@ -82,8 +84,8 @@ async def test_link_opens_the_current_sheet_until_revoked(client: Client, demo: 
     link = await make_link(client, ida)
     assert re.fullmatch(r"http://localhost:8080/r/[A-Za-z0-9_-]{43}", link["url"])
     token = link["url"].rsplit("/", 1)[1]
-    stored = await run(demo, select(RelativeLink.token_hash))
-    assert [row[0] for row in stored] != [token] and len(stored[0][0]) == 64
+    stored = {row[0] for row in await run(demo, select(RelativeLink.token_hash))}
+    assert token_hash(token) in stored and token not in stored
     status, html, headers = await open_page(client, link["url"])
     assert status == 200 and headers["Cache-Control"] == "no-store"
     assert "Aftaler med Karen" in html and "Du tager selv din medicin kl. 8" in html
@@ -104,6 +106,14 @@ async def test_link_opens_the_current_sheet_until_revoked(client: Client, demo: 
         ("relative_link.revoke", None),
         ("relative_link.refused", "revoked"),
     ]
+
+
+async def test_the_demo_prints_a_working_link_for_karens_daughter(
+    client: Client, demo: Settings
+) -> None:
+    """`make run` prints Ida's link; it opens Karen's sheet with the follow-up date."""
+    status, html, _ = await open_page(client, f"http://x/r/{demo_relative_link_token(demo)}")
+    assert status == 200 and "Aftaler med Karen" in html and "Næste opfølgning" in html
 
 
 async def test_expired_link_and_withdrawn_consent_are_refused_plainly(
