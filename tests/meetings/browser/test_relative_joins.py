@@ -4,8 +4,6 @@ other's video; when the host hangs up, the meeting is over for her too."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp.test_utils import TestServer
 from playwright.async_api import BrowserContext, Page
 
@@ -26,30 +24,15 @@ PLAYING = """async (video) => {
 }"""
 
 
-async def create_invite(page: Page, visit: int) -> dict[str, Any]:
-    """The host invites Karen's relative from her logged-in page (the JSON API)."""
-    relative = await seed_relative(page)
-    made: dict[str, Any] = await page.evaluate(
-        """async ([visit, relative]) => {
-          const csrf = document.querySelector('meta[name="csrf-token"]').content;
-          const response = await fetch(`/api/visits/${visit}/invites`, {
-            method: "POST",
-            headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
-            body: JSON.stringify({kind: "relative", relative_id: relative}),
-          });
-          return await response.json();
-        }""",
-        [visit, relative],
-    )
-    return made
-
-
-async def seed_relative(page: Page) -> int:
-    """Karen's relative on file, read through the API as the host."""
-    found: int = await page.evaluate(
-        f"fetch('/api/citizens/{KAREN}/relatives').then(r => r.json()).then(j => j.relatives[0].id)"
-    )
-    return found
+async def invite_from_panel(host: Page) -> str:
+    """The host invites Karen's relative from the meeting panel; the link's path."""
+    await host.locator("#invites summary").click()
+    await host.locator("#invite-who option").first.wait_for(state="attached", timeout=WAIT_MS)
+    assert "Ida" in await host.locator("#invite-who option").first.inner_text()
+    await host.locator("#invite-form button[type=submit]").click()
+    url = await host.locator("#invite-made [data-invite-url]").input_value(timeout=WAIT_MS)
+    await host.locator("#invite-list li[data-invite-id]").wait_for(timeout=WAIT_MS)
+    return "/join/" + url.rsplit("/", 1)[1]
 
 
 async def playing(page: Page, selector: str) -> None:
@@ -71,15 +54,15 @@ async def test_relative_waits_is_admitted_and_media_flows_both_ways(
     async with karens_tablet(server, demo):
         host = await browser.new_page()
         await log_in(host, server, "anna")
-        made = await create_invite(host, visit)
         await host.goto(str(server.make_url(f"/call/{KAREN}?visit={visit}")))
         await host.locator('#callview[data-call-state="ready"]').wait_for(timeout=WAIT_MS)
+        join_path = await invite_from_panel(host)
         await host.locator("#btn-ring").click()
         await host.locator('#callview[data-call-state="active"]').wait_for(timeout=WAIT_MS)
 
         guest = await browser.new_page()
         await guest.set_viewport_size({"width": 390, "height": 844})  # a phone
-        await guest.goto(str(server.make_url("/join/" + made["url"].rsplit("/", 1)[1])))
+        await guest.goto(str(server.make_url(join_path)))
         await guest.locator('#device-status[data-result="ok"]').wait_for(timeout=WAIT_MS)
         assert await guest.locator("#guest-name").input_value() == "Ida Sørensen"
         await guest.locator("#guest-name").fill("Ida")

@@ -3,6 +3,8 @@
 // spoken announcement, admit / deny, the guests' pictures, remove, and every party's
 // connection quality. The call view creates it only on a meeting's page (#lobby present).
 
+import { api } from "/static/js/console.js";
+
 const QUALITY_EVERY_MS = 2000;
 
 /** A short two-note knock from WebAudio (no sound file); silent where audio is locked. */
@@ -66,6 +68,8 @@ export class MeetingHost {
       this.render();
     });
     this._timer = setInterval(() => this.pollQuality().catch(() => {}), QUALITY_EVERY_MS);
+    const view = document.getElementById("callview").dataset;
+    this.invites = new InviteForm(panel, view.citizenId, view.visitId);
   }
 
   /** The panel of this page, or null when the page is not a meeting's. */
@@ -234,4 +238,91 @@ function summary(report) {
     }
   });
   return { rttMs, lossPct: lost + received > 0 ? (100 * lost) / (lost + received) : null };
+}
+
+/** Making, listing and revoking the meeting's invites (JSON API); the link and PIN once. */
+class InviteForm {
+  constructor(panel, citizenId, visitId) {
+    this.form = panel.querySelector("#invite-form");
+    this.who = panel.querySelector("#invite-who");
+    this.made = panel.querySelector("#invite-made");
+    this.list = panel.querySelector("#invite-list");
+    this.citizenId = citizenId;
+    this.visitId = visitId;
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.create().catch((error) => this.say(error.message));
+    });
+    this.loadRelatives().catch(() => {});
+    this.reload().catch(() => {});
+  }
+
+  async loadRelatives() {
+    const { relatives } = await api(`/api/citizens/${this.citizenId}/relatives`);
+    this.who.replaceChildren();
+    for (const r of relatives.filter((r) => !r.removed_at && r.permissions.join_meetings)) {
+      this.who.append(new Option(`${r.name} (${r.relation})`, String(r.id)));
+    }
+    this.who.append(new Option(this.who.dataset.guest, ""));
+  }
+
+  async create() {
+    const data = new FormData(this.form);
+    const relative = this.who.value;
+    const body = relative
+      ? { kind: "relative", relative_id: Number(relative) }
+      : { kind: "guest", name: String(data.get("name") ?? "") };
+    const email = String(data.get("email") ?? "").trim();
+    if (email) body.email = email;
+    if (data.get("pin")) body.pin = true;
+    const made = await api(`/api/visits/${this.visitId}/invites`, body);
+    const d = this.made.dataset;
+    const link = document.createElement("input");
+    link.readOnly = true;
+    link.value = made.url;
+    link.dataset.inviteUrl = "";
+    const lines = [fill(d.link, { name: made.invite.name }), link];
+    if (made.pin) lines.push(" ", fill(d.pin, { pin: made.pin }));
+    lines.push(" ", made.emailed ? d.emailed : d.notEmailed);
+    this.made.replaceChildren(...lines);
+    this.made.hidden = false;
+    this.form.reset();
+    await this.reload();
+  }
+
+  say(text) {
+    this.made.textContent = text;
+    this.made.hidden = false;
+  }
+
+  async reload() {
+    const { invites } = await api(`/api/visits/${this.visitId}/invites`);
+    const d = this.list.dataset;
+    this.list.replaceChildren();
+    for (const invite of invites) {
+      const item = document.createElement("li");
+      item.dataset.inviteId = String(invite.id);
+      const key = "state" + invite.state.split("_").map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+      item.textContent = `${invite.name} · ${d[key] ?? invite.state} `;
+      if (!invite.revoked_at && invite.state !== "expired") {
+        const revoke = document.createElement("button");
+        revoke.type = "button";
+        revoke.textContent = d.revoke;
+        revoke.addEventListener("click", () => this.revoke(invite.id).catch((e) => this.say(e.message)));
+        item.append(revoke);
+      }
+      this.list.append(item);
+    }
+  }
+
+  async revoke(inviteId) {
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const response = await fetch(`/api/invites/${inviteId}`, {
+      method: "DELETE",
+      headers: { Accept: "application/json", "X-CSRF-Token": csrf },
+      credentials: "same-origin",
+    });
+    if (!response.ok) throw new Error((await response.json()).error?.message ?? response.statusText);
+    await this.reload();
+  }
 }
