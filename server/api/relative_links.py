@@ -59,7 +59,7 @@ def _out(link: RelativeLink, url: str | None = None) -> LinkOut:
 
 
 async def _relative(
-    request: web.Request, session: AsyncSession
+    request: web.Request, session: AsyncSession, *, removed_too: bool = False
 ) -> tuple[StaffIdentity, Citizen, Relative]:
     """The relative in the path, of a citizen whose sheets the caller may write."""
     citizen_id = int(request.match_info["citizen_id"])
@@ -75,7 +75,7 @@ async def _relative(
             )
         raise agreements.MayNotWrite()
     relative = await relative_links.relative_of(
-        session, citizen, int(request.match_info["relative_id"])
+        session, citizen, int(request.match_info["relative_id"]), removed_too=removed_too
     )
     return identity, citizen, relative
 
@@ -124,7 +124,7 @@ async def create_link(request: web.Request, body: LinkIn) -> LinkOut:
 async def revoke_link(request: web.Request) -> LinkOut:
     """The link stops working at once; revoking twice is harmless."""
     async with request.app[sessionmaker_key].begin() as session:
-        identity, _, relative = await _relative(request, session)
+        identity, _, relative = await _relative(request, session, removed_too=True)
         link = await relative_links.revoke(
             session, relative, int(request.match_info["link_id"]), utcnow()
         )

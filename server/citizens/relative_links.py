@@ -110,10 +110,15 @@ def state_of(link: RelativeLink, consented: bool, now: dt.datetime) -> LinkState
     return LinkState.OPEN if consented else LinkState.NO_CONSENT
 
 
-async def relative_of(session: AsyncSession, citizen: Citizen, relative_id: int) -> Relative:
-    """A current relative of the citizen, or UnknownRelative."""
+async def relative_of(
+    session: AsyncSession, citizen: Citizen, relative_id: int, *, removed_too: bool = False
+) -> Relative:
+    """A current relative of the citizen (or a removed one, to close their links), or
+    UnknownRelative."""
     relative = await session.get(Relative, relative_id)
-    if relative is None or relative.citizen_id != citizen.id or relative.removed_at is not None:
+    if relative is None or relative.citizen_id != citizen.id:
+        raise UnknownRelative()
+    if relative.removed_at is not None and not removed_too:
         raise UnknownRelative()
     return relative
 
