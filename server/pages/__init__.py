@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..keys import settings_key
+from ..meetings.access import JoinLimits, join_limits_key
 from . import (
     admin,
     calllist,
@@ -17,6 +18,7 @@ from . import (
     citizens,
     figures,
     imports,
+    join,
     kiosk,
     login,
     planning,
@@ -37,6 +39,7 @@ ROUTE_TABLES = (
     imports.routes,
     kiosk.routes,
     relative.routes,
+    join.routes,
 )
 
 
@@ -44,6 +47,7 @@ def setup(app: web.Application) -> None:
     """Add the pages, ``/static/`` and ``/kiosk/static/``."""
     for table in ROUTE_TABLES:
         app.add_routes(table)
+    app[join_limits_key] = JoinLimits()  # the join page and the guests' signalling share it
     settings = app[settings_key]
     app.router.add_static("/static/", settings.web_dir / "static", name="static")
     app.router.add_static("/kiosk/static/", settings.kiosk_dir / "static", name="kiosk_static")
