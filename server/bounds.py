@@ -10,8 +10,9 @@ refused at the edge as invalid input on both, so both backends store the same th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+import datetime as dt
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
 from pydantic import Field
@@ -23,6 +24,8 @@ MAX_ID = 2**31 - 1
 
 # An id in a JSON body or a query: a positive integer the database can hold.
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+T = TypeVar("T")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -39,15 +42,55 @@ class NulCharacter(InvalidInput):
     default_message = N_("Teksten indeholder et tegn, der ikke kan gemmes (NUL).")
 
 
+class OutOfRange(InvalidInput):
+    """A number or a date no column can hold, or no plan can mean (the year 9999)."""
+
+    code = "invalid_input"
+    default_message = N_("Et tal eller en dato ligger uden for det mulige.")
+
+
+# Dates a person or a plan can mean: birth dates from 1900, plans up to 2200.
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2200, 12, 31)
+
+
 def nul_in(value: Any) -> bool:
     """True when a string anywhere in ``value`` (parsed JSON, dumped model) holds a NUL."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(nul_in(k) or nul_in(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(nul_in(item) for item in value)
-    return False
+    return any("\x00" in text for text in _leaves(value, str))
+
+
+def out_of_bounds(value: Any) -> bool:
+    """True when an integer anywhere in ``value`` is past what an integer column holds, or a
+    date lies outside FIRST_DATE … LAST_DATE."""
+    return any(
+        abs(number) > MAX_ID for number in _leaves(value, int) if not isinstance(number, bool)
+    ) or any(not FIRST_DATE <= _date(day) <= LAST_DATE for day in _leaves(value, dt.date))
+
+
+def check_body(value: Any, *, text: bool = True) -> None:
+    """Refuse a validated body (dumped) that PostgreSQL could not store as SQLite would
+    (``text=False``: the caller examines its text itself)."""
+    if text and nul_in(value):
+        raise NulCharacter()
+    if out_of_bounds(value):
+        raise OutOfRange()
+
+
+def _date(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _leaves(value: Any, kind: type[T]) -> Iterator[T]:
+    """Every value of ``kind`` in nested dicts (keys too), lists and tuples."""
+    if isinstance(value, kind):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(key, kind)
+            yield from _leaves(item, kind)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _leaves(item, kind)
 
 
 @web.middleware

@@ -76,3 +76,21 @@ async def test_a_nul_character_is_invalid_input_on_both_backends(
     body["note"] = "Glad i dag"  # nothing was half-written: the clean body goes through
     recorded = await client.post(outcome, json=body, headers=headers)
     assert recorded.status == 201
+
+
+async def test_numbers_and_dates_no_column_can_hold_are_invalid_input(
+    client: Client, demo: Settings
+) -> None:
+    """A team id past 2^31 - 1, or a plan from the year 9999, is 400 on both backends."""
+    assert await login(client, "vera") == 303
+    headers = {**(await csrf(client)), "Accept": "application/json"}
+    plan = {
+        "citizen_id": 1, "visit_type": "reassurance", "team_id": 1, "local_time": "10:00",
+        "schedule": {"days": "every_day"}, "valid_from": "2027-03-01",
+    }  # fmt: skip
+    for change in ({"team_id": MAX_ID + 1}, {"valid_from": "9999-12-31"}):
+        response = await client.post("/api/plans", json=plan | change, headers=headers)
+        assert response.status == 400, (change, await response.text())
+        assert (await response.json())["error"]["code"] == "invalid_input"
+    created = await client.post("/api/plans", json=plan, headers=headers)  # the same, sane
+    assert created.status == 201, await created.text()

@@ -13,7 +13,7 @@ import datetime as dt
 import io
 import tempfile
 from collections.abc import Callable
-from typing import IO, Literal
+from typing import IO, ClassVar, Literal
 
 from aiohttp import web
 from pydantic import Field
@@ -48,6 +48,8 @@ IMPORT_ROLES = (Role.PLANNER, Role.VISITATOR, Role.ADMIN)
 
 class ImportRequest(WireModel):
     """The export's text and its format; `dry_run` only validates."""
+
+    names_bad_lines: ClassVar[bool] = True  # a NUL is reported on its line, not refused whole
 
     format: Literal["csv", "json"]
     content: str = Field(max_length=MAX_CONTENT)

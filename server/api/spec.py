@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from ..bounds import NulCharacter, nul_in
+from ..bounds import check_body
 from ..errors import InvalidInput, UnsupportedMedia
 from ..translatable import N_
 
@@ -140,8 +140,7 @@ async def parse_body(request: web.Request, model: type[B]) -> B:
         raise InvalidInput(
             N_("Indholdet er ikke gyldigt."), details=validation_details(exc)
         ) from None
-    if b"\\u0000" in raw and nul_in(parsed.model_dump()):  # cheap test first
-        raise NulCharacter()
+    check_body(parsed.model_dump(), text=not getattr(model, "names_bad_lines", False))
     return parsed
 
 
