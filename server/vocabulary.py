@@ -134,6 +134,7 @@ class InboxKind(enum.StrEnum):
     RELATIVE_NOTICE = "relative_notice"  # relatives were told of a missed visit
     DECLINED_CALL = "declined_call"  # declined on the tablet: ring again? (refusal policy "ask")
     UNASSIGNED_VISIT = "unassigned_visit"  # no qualified colleague could be given the visit
+    FOLLOW_UP_TASK = "follow_up_task"  # agreed at a meeting: an owner and a due date
 
 
 # Who answers for delegated medication and may override its safety rules (a move out of the

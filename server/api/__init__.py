@@ -20,6 +20,7 @@ from . import (
     invites,
     kiosk_device,
     me,
+    meeting_dialogue,
     notices,
     outcomes,
     overview,
@@ -54,4 +55,5 @@ API_TABLES: tuple[ApiRoutes, ...] = (
     guides.api,
     invites.api,
     relative_links.api,
+    meeting_dialogue.api,
 )

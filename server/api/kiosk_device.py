@@ -17,6 +17,7 @@ from ..auth.devices import require_device
 from ..citizens.kiosk_home import next_visit, todays_agreements
 from ..errors import Forbidden
 from ..keys import sessionmaker_key, settings_key, team_feed_key
+from ..meetings import dialogue
 from ..models import Citizen, KioskDevice, KioskSelfTest, Team, utcnow
 from ..notices import store as notice_store
 from ..orgsettings import stored_settings
@@ -79,6 +80,21 @@ class KioskNotice(WireModel):
     shown_at: dt.datetime | None
 
 
+class QuestionChoice(WireModel):
+    """A person the citizen may want at the meeting ("relative:<id>", words to show)."""
+
+    code: str
+    label: str
+
+
+class MeetingQuestions(WireModel):
+    """A meeting within a day whose two questions are not answered or skipped yet."""
+
+    visit_id: int
+    planned_at: dt.datetime
+    people: list[QuestionChoice]
+
+
 class KioskHome(WireModel):
     """Everything the idle screen shows and the settings the tablet obeys."""
 
@@ -96,6 +112,7 @@ class KioskHome(WireModel):
     timezone: str  # the organisation's zone: the idle screen's clock shows its wall time
     notices: list[KioskNotice] = []  # newest first, at most two
     poll_s: float = 30.0  # how often the idle screen fetches these facts again
+    questions: MeetingQuestions | None = None  # "Hvad vil du gerne tale om?" before a meeting
 
 
 class CallBackIn(WireModel):
@@ -140,6 +157,7 @@ async def kiosk_me(request: web.Request) -> KioskHome:
         coming = await next_visit(session, citizen.id, now, zone)
         sheet = await todays_agreements(session, citizen.id, now, zone)
         notices = await notice_store.for_tablet(session, citizen.id, now)
+        asked = await dialogue.due_questions(session, citizen.id, now)
         return KioskHome(
             kiosk_id=owner.kiosk_id,
             citizen_id=citizen.id,
@@ -155,7 +173,15 @@ async def kiosk_me(request: web.Request) -> KioskHome:
             timezone=zone.key,
             notices=[KioskNotice.model_validate(n) for n in notices],
             poll_s=settings.kiosk_poll_s,
+            questions=_questions(asked),
         )
+
+
+def _questions(asked: dialogue.Questions | None) -> MeetingQuestions | None:
+    if asked is None:
+        return None
+    people = [QuestionChoice(code=p.code, label=p.label) for p in asked.people]
+    return MeetingQuestions(visit_id=asked.visit_id, planned_at=asked.planned_at, people=people)
 
 
 @api.post(

@@ -20,6 +20,7 @@ from .calls import Call, CallParticipant
 from .citizen import Citizen, Consent, ContactPerson, KioskDevice, Relative
 from .inbox import InboxItem
 from .kiosk import KioskPairing, KioskSelfTest
+from .meeting_dialogue import MeetingDialogue
 from .meetings import InviteeKind, LinkPurpose, MeetingInvite, RelativeLink
 from .notices import CitizenNotice, NoticeChannel, NoticeKind, NoticeWatch, SmsRecipient
 from .organisation import LoginThrottle, Organisation, Staff, StaffSession, Team, TeamMembership
@@ -64,6 +65,7 @@ __all__ = [
     "KioskSelfTest",
     "LinkPurpose",
     "LoginThrottle",
+    "MeetingDialogue",
     "MeetingInvite",
     "NoticeChannel",
     "NoticeKind",
