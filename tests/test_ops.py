@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from openapi_spec_validator import validate
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
@@ -45,7 +47,9 @@ async def test_metrics_parse_as_prometheus_text(client: Client) -> None:
     assert any(s.labels.get("route") == "/healthz" and s.value >= 1 for s in samples)
 
 
-async def test_metrics_need_the_token_when_one_is_set(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def test_metrics_need_the_token_when_one_is_set(
+    aiohttp_client: Any, settings: Settings
+) -> None:
     """With METRICS_TOKEN set, /metrics answers only a scraper that sends it (else 404)."""
     import dataclasses
 
@@ -58,8 +62,8 @@ async def test_metrics_need_the_token_when_one_is_set(aiohttp_client, settings: 
 
 
 async def test_metrics_without_a_token_only_for_this_machine(
-    aiohttp_client, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+    aiohttp_client: Any, settings: Settings
+) -> None:
     """Without a token a client elsewhere (seen through a trusted proxy) gets 404."""
     import dataclasses
 
