@@ -40,6 +40,9 @@ from ..vocabulary import InboxKind, InboxState
 from .invites import HOST_ROLES, MEETING_TYPES
 
 ASK_BEFORE = dt.timedelta(hours=24)  # the tablet asks within a day before the meeting
+# ... and stops a quarter of an hour before it: the host may ring any moment then, and the
+# citizen should meet a calm idle screen, not a half-answered question.
+STOP_ASKING = dt.timedelta(minutes=15)
 # What the citizen may want to talk about (the tablet shows its own words, da and en).
 TOPICS: Mapping[str, str] = MappingProxyType(
     {
@@ -179,7 +182,7 @@ async def _row(session: AsyncSession, visit_id: int) -> MeetingDialogue | None:
 async def due_questions(
     session: AsyncSession, citizen_id: int, now: dt.datetime
 ) -> Questions | None:
-    """The coming meeting (within ``ASK_BEFORE``) whose questions are not answered or skipped."""
+    """The coming meeting (in ``STOP_ASKING`` … ``ASK_BEFORE``) not yet answered or skipped."""
     visit = await session.scalar(
         select(Visit)
         .join(VisitType, VisitType.id == Visit.visit_type_id)
@@ -188,7 +191,7 @@ async def due_questions(
             Visit.citizen_id == citizen_id,
             VisitType.code.in_(MEETING_TYPES),
             Visit.status.in_(OPEN),
-            Visit.planned_at > now,
+            Visit.planned_at > now + STOP_ASKING,
             Visit.planned_at <= now + ASK_BEFORE,
             MeetingDialogue.answered_at.is_(None),
             MeetingDialogue.skipped_at.is_(None),

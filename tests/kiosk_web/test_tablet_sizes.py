@@ -8,6 +8,7 @@ that cannot be heard yet flashes the screen until a touch unlocks sound."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from tests.kiosk_web.conftest import (
     wait_screen,
     wait_true,
 )
+from tests.meetings import seed as meeting_seed
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # Small landscape tablet, 10" landscape, 10" upright, a large screen.
@@ -189,6 +191,7 @@ async def test_every_tablet_state_fits_every_common_screen(
     await page.evaluate("document.body.dataset.selftest = 'running'")
     await fits_every_size(page, "selftest", tmp_path, [*idle, "#selftest-status"])
     await page.evaluate("delete document.body.dataset.selftest")
+    await questions_fit(page, demo, tmp_path)
 
     await nurse.ring(KAREN)
     await wait_screen(page, "ringing")
@@ -227,6 +230,25 @@ async def test_every_tablet_state_fits_every_common_screen(
     await page.locator("#revoked-code[data-code]").wait_for(timeout=WAIT_MS)
     revoked = ["#revoked-title", "#revoked-phone", "#revoked-code"]
     await fits_every_size(page, "revoked", tmp_path, revoked)
+
+
+QUESTIONS = ("#questions-title", "#questions-choices .choice", "#questions-done", "#questions-skip")
+
+
+async def questions_fit(page: Page, demo: Settings, shots: Path) -> None:
+    """A meeting in three hours: its two questions replace the idle screen and fit; "Ikke nu"
+    on the second sends the topics and brings the idle screen back."""
+    await meeting_seed.meeting(demo, starts_in=dt.timedelta(hours=3))
+    await page.evaluate("window.screenvisitKiosk.idle.refresh()")
+    await wait_screen(page, "questions")
+    await fits_every_size(page, "questions-topics", shots, QUESTIONS)
+    await page.get_by_role("button", name="Tryghed om natten").click()
+    await page.get_by_role("button", name="Færdig").click()
+    await page.locator("#questions-choices[data-step='people']").wait_for(timeout=WAIT_MS)
+    await fits_every_size(page, "questions-people", shots, QUESTIONS)
+    await page.get_by_role("button", name="Ikke nu").click()
+    await wait_screen(page, "idle")
+    await page.wait_for_selector("body[data-questions='sent']", timeout=WAIT_MS)
 
 
 # Whether Svar and Afvis take taps at the moment the ringing screen appears.

@@ -70,8 +70,11 @@ async def staff_id(settings: Settings, username: str) -> int:
 async def test_tablet_is_asked_before_a_meeting_and_the_host_reads_the_answers(
     client: Client, demo: Settings
 ) -> None:
-    """A meeting within a day: /me offers the questions with the relatives on file; the answers
-    are stored, the questions stop, and staff read "Karen vil gerne tale om: …"."""
+    """A meeting within a day (not within 15 min): /me offers the questions with the relatives;
+    the answers are stored, the questions stop, and staff read "Karen vil gerne tale om: …"."""
+    await seed.meeting(demo, starts_in=dt.timedelta(minutes=10))  # too close: not asked
+    await seed.meeting(demo, starts_in=dt.timedelta(hours=30))  # too far ahead
+    assert await questions(client, demo) is None
     visit = await seed.meeting(demo, starts_in=dt.timedelta(hours=3))
     asked = await questions(client, demo)
     assert asked is not None and asked["visit_id"] == visit

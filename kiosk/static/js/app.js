@@ -85,7 +85,9 @@ class Kiosk {
   }
 
   showIdle() {
-    if (!this.calls.busy && this.client.state !== "refused") show("idle");
+    if (this.calls.busy || this.client.state === "refused") return;
+    show("idle");
+    this.idle.questions.offer(this.idle.home?.questions); // before a meeting, when not answered
   }
 
   async _welcomed() {

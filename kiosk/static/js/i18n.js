@@ -40,6 +40,19 @@ const TEXTS = {
     decline_confirm: "Tap again to decline",
     decline_help: "Tap twice to decline.",
     selftest_running: "The screen is checking the camera and sound …",
+    questions_topics: "What would you like to talk about?",
+    questions_people: "Who should take part?",
+    questions_when: "Before the meeting at {time}",
+    questions_done: "Done",
+    questions_skip: "Not now",
+    topic_medicine: "My medicine",
+    topic_food: "Food and drink",
+    topic_bath: "Bathing and personal care",
+    topic_outings: "Getting out / activities",
+    topic_night: "Feeling safe at night",
+    topic_other: "Something else",
+    people_contact: "My contact person",
+    people_nobody: "Nobody else",
   },
 };
 
@@ -53,6 +66,17 @@ const DANISH = {
   agreements_from: "Aftaler fra mødet {date}",
   decline: "Afvis",
   decline_confirm: "Tryk igen for at afvise",
+  questions_topics: "Hvad vil du gerne tale om?",
+  questions_people: "Hvem skal være med?",
+  questions_when: "Før mødet kl. {time}",
+  topic_medicine: "Min medicin",
+  topic_food: "Mad og drikke",
+  topic_bath: "Bad og personlig pleje",
+  topic_outings: "At komme ud / aktiviteter",
+  topic_night: "Tryghed om natten",
+  topic_other: "Noget andet",
+  people_contact: "Min kontaktperson",
+  people_nobody: "Ingen andre",
 };
 
 const ROLES = {

@@ -5,6 +5,7 @@ import { call } from "./api.js";
 import { setPhoto } from "./call.js";
 import { clockTime, currentLanguage, longDate, setTimeZone, t } from "./i18n.js";
 import { NoticeCard } from "./notices.js";
+import { QuestionScreen } from "./questions.js";
 import { $ } from "./screens.js";
 
 const REFRESH_MS = 5 * 60 * 1000;
@@ -20,6 +21,7 @@ export class IdleScreen {
     this.token = token;
     this.home = null;
     this.notices = new NoticeCard(token);
+    this.questions = new QuestionScreen(token); // before a meeting: what to talk about, with whom
     this._tick();
     setInterval(() => this._tick(), 1000);
     $("#callback-button").addEventListener("click", () => this.requestCallBack());
@@ -62,6 +64,7 @@ export class IdleScreen {
     $("#callback-button").hidden = !home.call_back_enabled;
     this._renderAgreements(home.agreements);
     this.notices.render(home.notices, visit?.visit_id);
+    this.questions.offer(home.questions);
   }
 
   /** The agreement sheet ("Aftaler i dag", or from a recent meeting): you do, we do, call us. */
