@@ -66,6 +66,9 @@ class OrgSettings(BaseModel):
     # A medication dose may not be moved closer than this to the plan's next or previous dose.
     medication_min_gap_h: int = Field(default=4, ge=1, le=12)
     reminders: Reminders = Field(default_factory=Reminders)
+    # Relatives with the citizen's consent may ring the tablet from a personal link (never
+    # auto-answered); off until an administrator turns it on.
+    relatives_may_call: bool = False
 
 
 FIELDS = frozenset(OrgSettings.model_fields)
@@ -79,7 +82,7 @@ def read_settings(stored: dict[str, Any] | None) -> OrgSettings:
 
 # Settings added after the API's first clients: a save without them keeps them (the
 # administration page sends them all).
-KEPT_WHEN_UNSENT = ("reminders",)
+KEPT_WHEN_UNSENT = ("reminders", "relatives_may_call")
 
 
 def merged(stored: dict[str, Any] | None, new: OrgSettings) -> dict[str, Any]:

@@ -27,7 +27,11 @@ LINKS = r"/api/citizens/{citizen_id:\d+}/relatives/{relative_id:\d+}/links"
 class LinkIn(WireModel):
     """What the link opens."""
 
-    purpose: LinkPurpose = Field(description="Only `agreements` is made by this build.")
+    purpose: LinkPurpose = Field(
+        description="`agreements` (read the current sheet) or `call` (ring the citizen's "
+        "tablet: needs the organisation's `relatives_may_call` and the relative's `relative_call` "
+        "consent, else 409 `relative_calls_off` / `relative_no_consent`)."
+    )
 
 
 class LinkOut(WireModel):

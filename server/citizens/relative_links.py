@@ -5,8 +5,9 @@ token is shown once to the staff member who made it (or e-mailed once to the rel
 the link opens is checked against the citizen's consent for that relative and purpose on every
 use (`resolve`), not only when it was made: a withdrawn consent closes every link at once.
 
-Links to ring the tablet (``LinkPurpose.CALL``) are stored the same way; this module makes and
-resolves the ``agreements`` kind.
+Links to ring the tablet (``LinkPurpose.CALL``) are stored the same way; they are made only
+while the organisation lets relatives call (``relatives_may_call``), and each ring checks the
+link, the consent and the setting again (``meetings.relative_calls``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import audit
+from .. import audit, orgsettings
 from ..errors import Conflict, InvalidInput, NotFound
 from ..identity import StaffIdentity
 from ..models import (
@@ -39,8 +40,11 @@ from ..vocabulary import ConsentKind
 LINK_DAYS = 30
 TOKEN_BYTES = 32  # 43 URL-safe characters
 # The consent a purpose needs, and the relative's cached flag that mirrors it.
-PURPOSE_CONSENT = {LinkPurpose.AGREEMENTS: ConsentKind.RELATIVE_AGREEMENTS}
-PURPOSE_FLAG = {LinkPurpose.AGREEMENTS: "may_see_agreements"}
+PURPOSE_CONSENT = {
+    LinkPurpose.AGREEMENTS: ConsentKind.RELATIVE_AGREEMENTS,
+    LinkPurpose.CALL: ConsentKind.RELATIVE_CALL,
+}
+PURPOSE_FLAG = {LinkPurpose.AGREEMENTS: "may_see_agreements", LinkPurpose.CALL: "may_call"}
 
 
 class LinkState(enum.StrEnum):
@@ -79,6 +83,21 @@ class NoConsent(Conflict):
 
     code = "relative_no_consent"
     default_message = N_("Borgeren har ikke givet samtykke til, at den pårørende ser aftalearket.")
+
+
+class NoCallConsent(NoConsent):
+    """The citizen has not consented to this relative ringing the tablet."""
+
+    default_message = N_(
+        "Borgeren har ikke givet samtykke til, at den pårørende ringer til tabletten."
+    )
+
+
+class CallsOff(Conflict):
+    """The organisation does not let relatives ring tablets (``relatives_may_call``)."""
+
+    code = "relative_calls_off"
+    default_message = N_("Organisationen har ikke slået opkald fra pårørende til.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +160,12 @@ async def consented(session: AsyncSession, relative: Relative, purpose: LinkPurp
     return found is not None
 
 
+async def calls_allowed(session: AsyncSession, citizen_id: int) -> bool:
+    """The citizen's organisation lets relatives ring tablets."""
+    org_id = await session.scalar(select(Citizen.organisation_id).where(Citizen.id == citizen_id))
+    return org_id is not None and (await orgsettings.load(session, org_id)).relatives_may_call
+
+
 async def create(
     session: AsyncSession,
     identity: StaffIdentity,
@@ -151,8 +176,10 @@ async def create(
     """A new link and its token (returned once, never stored)."""
     if purpose not in PURPOSE_CONSENT:
         raise UnsupportedPurpose()
+    if purpose is LinkPurpose.CALL and not await calls_allowed(session, relative.citizen_id):
+        raise CallsOff()
     if not await consented(session, relative, purpose):
-        raise NoConsent()
+        raise NoCallConsent() if purpose is LinkPurpose.CALL else NoConsent()
     token = new_token()
     link = RelativeLink(
         relative_id=relative.id,

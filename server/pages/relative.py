@@ -19,8 +19,9 @@ from ..citizens.relative_links import LinkState, Resolution
 from ..errors import TooManyRequests
 from ..keys import relative_link_limiter_key, sessionmaker_key, settings_key
 from ..localtime import local_day
-from ..models import AgreementSheet, utcnow
+from ..models import AgreementSheet, LinkPurpose, utcnow
 from ..templating import render
+from . import relative_call
 
 routes = web.RouteTableDef()
 STATUS = {
@@ -62,7 +63,8 @@ async def _open(request: web.Request, token: str) -> tuple[Resolution, Agreement
     async with request.app[sessionmaker_key].begin() as session:
         found = await relative_links.resolve(session, token, now)
         sheet = None
-        if found.state == LinkState.OPEN and found.citizen is not None:
+        agreements_link = found.link is not None and found.link.purpose is LinkPurpose.AGREEMENTS
+        if found.state == LinkState.OPEN and found.citizen is not None and agreements_link:
             today = local_day(now, request.app[settings_key].zone)
             sheet = await agreements.latest(session, found.citizen.id, today)
         _audit(request, session, found, sheet)
@@ -82,6 +84,8 @@ async def relative_page(request: web.Request) -> web.Response:
     found, sheet = await _open(request, token[:200])
     if found.state == LinkState.UNKNOWN:
         limiter.record(address)
+    if found.link is not None and found.link.purpose is LinkPurpose.CALL:
+        return await relative_call.call_page(request, token[:200], found)  # "Ring til Karen"
     context = {
         "state": found.state.value,
         "sheet": sheet,

@@ -32,6 +32,7 @@ class PeerProfile:
     citizen_id: str | None = None
     staff: StaffIdentity | None = None
     kiosk_db_id: int | None = None
+    relation: str | None = None  # a relative ringing from her call link ("datter")
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,8 +194,9 @@ class RoomRegistry:
         visit_id: str | None = None,
     ) -> LiveCall:
         """Create a ringing call between a staff caller and the citizen's kiosk."""
-        if caller.kind is not PeerKind.STAFF or kiosk.kind is not PeerKind.KIOSK:
-            raise ValueError("a call is rung by staff to a kiosk")
+        # A guest rings only as a relative from her call link (signaling.relatives checks it).
+        if caller.kind not in (PeerKind.STAFF, PeerKind.GUEST) or kiosk.kind is not PeerKind.KIOSK:
+            raise ValueError("a call is rung by staff (or a relative) to a kiosk")
         if call_id in self._calls or caller.peer_id == kiosk.peer_id:
             raise ValueError("call ids and the two peer ids must be unique")
         self._check_free(call_id, citizen_id, caller.peer_id, kiosk.peer_id)

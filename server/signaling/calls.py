@@ -21,7 +21,7 @@ from ..visits import lifecycle
 from ..visits.status import Change
 from ..visits.updates import VisitUpdate
 from ..vocabulary import RECORDED_ONLY, EndReason, PeerKind
-from . import colleagues, devices, guests
+from . import colleagues, devices, guests, relatives
 from .errors import SignalingError
 from .facts import caller_facts, db_id
 from .hub import Hub
@@ -56,6 +56,9 @@ def require_staff(peer: Peer) -> None:
 
 async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
     """A staff member rings a citizen's kiosk, if policy, presence and availability allow."""
+    if relatives.is_relative(peer):  # a relative's call link rings its own citizen only
+        await relatives.on_ring(hub, peer, msg)
+        return
     require_staff(peer)
     citizen_id = db_id(msg.citizen_id)
     meta, auto_s = await _ring_checks(hub, peer, citizen_id, msg.visit_id)

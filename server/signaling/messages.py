@@ -181,6 +181,14 @@ class PeerInfo(_Struct):
     role: Label | None = None
     photo_url: Url | None = None
     connected: bool = True
+    # A relative ringing from her call link: how she is related to the citizen ("datter").
+    # Only sent when set, so every other peer looks as before.
+    relation: Name | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_null_relation(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Omit ``relation`` for everyone but a ringing relative."""
+        return _without_null(handler(self), "relation")
 
 
 class PresenceEntry(_Struct):
@@ -206,15 +214,16 @@ class Hello(_ClientMessage):
     )
     token: Token | None = None
     invite: Token | None = None
+    link: Token | None = None  # a relative's personal call link (/r/<token>)
     name: Name | None = None  # guests only: the name they gave on the join page
     resume: ResumeRequest | None = None
     agent: Annotated[str, StringConstraints(max_length=200)] | None = None
 
     @model_validator(mode="after")
     def _one_credential(self) -> Hello:
-        """A device token and a guest invite token never come together."""
-        if self.token is not None and self.invite is not None:
-            raise ValueError("send either token or invite, not both")
+        """A device token, a guest invite token and a call link never come together."""
+        if sum(c is not None for c in (self.token, self.invite, self.link)) > 1:
+            raise ValueError("send one of token, invite or link")
         if self.name is not None and self.invite is None:
             raise ValueError("name comes only with invite")
         return self

@@ -90,4 +90,5 @@ def peer_info(peer_id: str, profile: PeerProfile, *, connected: bool = True) -> 
         role=profile.role,
         photo_url=profile.photo_url,
         connected=connected,
+        relation=profile.relation,
     )

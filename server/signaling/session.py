@@ -15,7 +15,7 @@ from ..rooms.book import PeerProfile
 from ..rooms.errors import RoomError
 from ..security import new_token
 from ..vocabulary import CallState, PeerKind
-from . import calls, devices, guests
+from . import calls, devices, guests, relatives
 from .errors import SignalingError, refusal_for
 from .facts import db_id
 from .hub import Hub
@@ -51,6 +51,8 @@ async def authenticate(
         )
     if hello.invite is not None:
         return await guests.guest_profile(request, hub, hello)
+    if hello.link is not None:
+        return await relatives.relative_profile(request, hub, hello), None
     if hello.token is not None:
         return await _kiosk_profile(hub, hello.token), None
     identity = request.get(identity_key)
@@ -161,7 +163,9 @@ async def _after_resume(hub: Hub, peer: Peer, call_id: str) -> None:
         await guests.tell_waiting(hub, call, [peer.peer_id])
     if call.state is not CallState.RINGING or peer.profile.kind is not PeerKind.KIOSK:
         return
-    caller = next((hub.peers[s.peer_id] for s in call.staff if s.peer_id in hub.peers), None)
+    # The caller: the ringing staff member, or the relative who rang from her call link.
+    others = (s for s in call.others(peer.peer_id) if s.peer_id in hub.peers)
+    caller = next((hub.peers[s.peer_id] for s in others), None)
     meta = await hub.book.meta(call_id)
     if caller is not None and meta is not None:
         auto_s = meta.auto_answer_after_s  # the citizen's consent still holds

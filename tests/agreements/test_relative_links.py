@@ -166,7 +166,8 @@ async def test_only_writers_of_the_citizens_sheets_make_links(
     client.session.cookie_jar.clear()
     await login(client, "anna")
     status, reply = await post(client, path, {"purpose": "call"})
-    assert (status, reply["error"]["code"]) == (400, "unsupported_purpose")
+    # Call links need the organisation's setting (tests/meetings/test_relative_call_links.py).
+    assert (status, reply["error"]["code"]) == (409, "relative_calls_off")
     assert (await post(client, path, {"purpose": "photos"}))[0] == 400
     other = await relative_id(demo, "Mads Andersen")  # Poul's relative, not Karen's
     status, reply = await post(

@@ -2,7 +2,7 @@
 // and recovery after signalling loss (resume, then fresh offers: our ICE restart).
 
 import { CallMesh } from "/static/js/webrtc.js";
-import { roleLabel, t, visitLabel } from "./i18n.js";
+import { callerLines, roleLabel, t, visitLabel } from "./i18n.js";
 import { openMedia, stopMedia } from "./media.js";
 import { Ringtone } from "./ringtone.js";
 import { $, show } from "./screens.js";
@@ -54,8 +54,9 @@ export class CallController {
     this.ring = message;
     this.cameraOn = !message.camera_off;
     const caller = message.caller;
-    $("#caller-name").textContent = caller.name;
-    $("#caller-role").textContent = roleLabel(caller.role);
+    const [who, what] = callerLines(caller); // a relative: "Ida ringer" / "din datter"
+    $("#caller-name").textContent = who;
+    $("#caller-role").textContent = what;
     setPhoto($("#caller-photo"), caller.photo_url, caller.name);
     $("#ring-visit").textContent = visitLabel(message.visit_type);
     this._resetDecline();

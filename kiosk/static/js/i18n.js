@@ -120,6 +120,31 @@ export function roleLabel(role) {
   return ROLES[language][role] ?? "";
 }
 
+// A relative's relation as the register writes it (Danish), for the English screen.
+const RELATIONS_EN = {
+  datter: "daughter", søn: "son", barnebarn: "grandchild", søster: "sister", bror: "brother",
+  niece: "niece", nevø: "nephew", hustru: "wife", kone: "wife", mand: "husband",
+  ægtefælle: "spouse", svigerdatter: "daughter-in-law", svigersøn: "son-in-law", ven: "friend",
+  veninde: "friend", nabo: "neighbour",
+};
+const NEUTER = new Set(["barnebarn", "oldebarn"]); // "dit barnebarn", but "din datter"
+
+/**
+ * Who is calling, as the ringing screen's two lines: a nurse is "Anna Jensen" / "Sygeplejerske";
+ * a relative who rings from her link is "Ida ringer" / "din datter".
+ * @param {{name: string, role?: string|null, relation?: string|null}} caller
+ * @returns {[string, string]}
+ */
+export function callerLines(caller) {
+  if (caller.role !== "relative" || !caller.relation) return [caller.name, roleLabel(caller.role)];
+  const first = caller.name.split(" ")[0];
+  const relation = caller.relation.trim();
+  if (language === "en") {
+    return [`${first} is calling`, `your ${RELATIONS_EN[relation.toLowerCase()] ?? relation}`];
+  }
+  return [`${first} ringer`, `${NEUTER.has(relation.toLowerCase()) ? "dit" : "din"} ${relation}`];
+}
+
 /** What the visit is about, for the ringing screen ("" when unknown). */
 export function visitLabel(code) {
   return code ? VISITS[language][code] ?? "" : "";

@@ -33,6 +33,7 @@ const POLICY_VIOLATION = 1008;
  * @property {string} [url] WebSocket URL; default ws(s)://<this host>/ws
  * @property {string|null} [token] kiosk device token (staff use their session cookie)
  * @property {string|null} [invite] a guest's invite token (hello.invite)
+ * @property {string|null} [link] a relative's call-link token (hello.link; relativecall.js)
  * @property {string|null} [name] the name a guest gave (hello.name, guests only)
  * @property {string} [agent] client name for server logs
  * @property {number} [baseDelayMs] first backoff step (default 1000)
@@ -74,6 +75,7 @@ export class SignalingClient extends EventTarget {
     this.url = options.url ?? defaultUrl();
     this.token = options.token ?? null;
     this.invite = options.invite ?? null; // a guest's invite token (join.js)
+    this.link = options.link ?? null; // a relative's call-link token (relativecall.js)
     this.name = options.name ?? null; // the name a guest gave
     this.agent = options.agent ?? "screenvisit-web/1";
     this.baseDelayMs = options.baseDelayMs ?? 1000;
@@ -256,6 +258,7 @@ export class SignalingClient extends EventTarget {
     const hello = { type: "hello", id: this._nextId++, version: PROTOCOL_VERSIONS };
     if (this.token) hello.token = this.token;
     if (this.invite) hello.invite = this.invite;
+    if (this.link) hello.link = this.link;
     if (this.invite && this.name) hello.name = this.name.slice(0, 200);
     if (this.agent) hello.agent = this.agent.slice(0, 200);
     const resumeToken = this.welcome?.resume_token;
