@@ -197,13 +197,13 @@ async def get_dialogue(request: web.Request) -> DialogueOut:
         )
 
 
-@api.put(
+@api.post(
     r"/api/visits/{visit_id:\d+}/dialogue/notes",
     body=NotesIn,
     response=MeetingAnswersOut,
     summary="Save the host's notes per dignity-wheel theme",
 )
-async def put_notes(request: web.Request, body: NotesIn) -> MeetingAnswersOut:
+async def save_notes(request: web.Request, body: NotesIn) -> MeetingAnswersOut:
     """Replace the notes of the themes named (the host: a nurse or a visitator)."""
     visit_id = int(request.match_info["visit_id"])
     async with request.app[sessionmaker_key].begin() as session:

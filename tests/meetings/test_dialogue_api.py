@@ -133,15 +133,15 @@ async def test_only_staff_who_may_see_the_citizen_read_and_hosts_write_notes(
     await client.post("/logout", headers=await csrf(client))
     await login(client, "carla")
     path = f"/api/visits/{visit}/dialogue/notes"
-    status, answer = await staff_send(client, "PUT", path, {"notes": {"safety": "x"}})
+    status, answer = await staff_send(client, "POST", path, {"notes": {"safety": "x"}})
     assert (status, answer["error"]["code"]) == (403, "not_host")
     await client.post("/logout", headers=await csrf(client))
     await login(client, "anna")
-    status, answer = await staff_send(client, "PUT", path, {"notes": {"feelings": "x"}})
+    status, answer = await staff_send(client, "POST", path, {"notes": {"feelings": "x"}})
     assert (status, answer["error"]["code"]) == (400, "invalid_input")
     notes = {"safety": "Utryg om natten", "health": "Spiser lidt"}
-    assert (await staff_send(client, "PUT", path, {"notes": notes}))[0] == 200
-    assert (await staff_send(client, "PUT", path, {"notes": {"health": " "}}))[0] == 200
+    assert (await staff_send(client, "POST", path, {"notes": notes}))[0] == 200
+    assert (await staff_send(client, "POST", path, {"notes": {"health": " "}}))[0] == 200
     got = await (await client.get(f"/api/visits/{visit}/dialogue")).json()
     assert {t["code"]: t["note"] for t in got["themes"] if t["note"]} == {
         "safety": "Utryg om natten"
@@ -156,7 +156,7 @@ async def test_notes_are_copied_into_the_meetings_sheet_as_a_new_version(
     visit = await seed.meeting(demo, starts_in=dt.timedelta(minutes=-10))
     await login(client, "vera")
     await staff_send(
-        client, "PUT", f"/api/visits/{visit}/dialogue/notes", {"notes": {"safety": "Nødkald"}}
+        client, "POST", f"/api/visits/{visit}/dialogue/notes", {"notes": {"safety": "Nødkald"}}
     )
     copy = f"/api/visits/{visit}/dialogue/copy-to-agreement"
     status, answer = await staff_send(client, "POST", copy, {})
