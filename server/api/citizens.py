@@ -6,6 +6,7 @@ import datetime as dt
 
 from aiohttp import web
 
+from .. import audit
 from ..auth.authz import require_citizen, require_staff
 from ..citizens import search
 from ..citizens.overview import contacts
@@ -90,6 +91,14 @@ async def list_citizens(request: web.Request) -> CitizenList:
     english = identity.language == "en"
     async with request.app[sessionmaker_key]() as session:
         hits = await search.search(session, identity, query, utcnow(), limit)
+        await audit.record_read(
+            session,
+            "citizen.list",
+            actor=identity,
+            citizen_ids=[h.id for h in hits],
+            detail={"q": query},
+            request=request,
+        )
     return CitizenList(citizens=[_item(hit, english) for hit in hits])
 
 
