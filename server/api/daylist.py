@@ -8,6 +8,7 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field, StringConstraints
 
+from .. import audit
 from ..auth.authz import require_staff
 from ..auth.scope import may_see_team
 from ..errors import Forbidden, NotFound
@@ -97,6 +98,14 @@ async def get_day_list(request: web.Request) -> DayList:
         if team_id is not None and not await may_see_team(session, identity, team_id):
             raise Forbidden(N_("Du er ikke med i det team."))
         rows = await day_list(session, scope, day, tz=zone, now=utcnow())
+        await audit.record_read(
+            session,
+            "daylist.read",
+            actor=identity,
+            citizen_ids=[r.citizen_id for r in rows],
+            detail={"date": day.isoformat(), "team_ids": teams, "mine": mine},
+            request=request,
+        )
     return DayList(date=day, visits=[wire(r, identity.language == "en") for r in rows])
 
 
