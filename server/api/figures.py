@@ -6,6 +6,7 @@ import datetime as dt
 
 from aiohttp import web
 
+from .. import audit
 from ..auth.authz import require_staff
 from ..auth.scope import visible_teams
 from ..errors import Forbidden, InvalidInput
@@ -90,6 +91,13 @@ async def get_figures(request: web.Request) -> Figures:
                 raise Forbidden(N_("Du har ikke adgang til det teams nøgletal."))
         today = local_day(utcnow(), zone)
         figures = await team_figures(session, [t.id for t in teams], today, weeks, zone)
+        await audit.record_read(
+            session,
+            "figures.read",
+            actor=identity,
+            detail={"team_ids": [t.id for t in teams], "weeks": weeks},
+            request=request,
+        )
     labels = [w.week for w in next(iter(figures.values()), [])]
     return Figures(
         weeks=labels,
