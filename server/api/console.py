@@ -7,6 +7,7 @@ import datetime as dt
 from aiohttp import web
 from sqlalchemy import select
 
+from .. import audit
 from ..auth.authz import require_staff
 from ..auth.scope import citizen_scope
 from ..keys import book_key, sessionmaker_key, settings_key
@@ -120,6 +121,14 @@ async def today(request: web.Request) -> CallList:
     )
     async with request.app[sessionmaker_key]() as session:
         rows = await day_list(session, scope, day, tz=zone, now=utcnow())
+        await audit.record_read(
+            session,
+            "calllist.read",
+            actor=identity,
+            citizen_ids=[r.citizen_id for r in rows],
+            detail={"date": day.isoformat()},
+            request=request,
+        )
     return CallList(date=day, rows=[_row(r) for r in call_list_order(rows)])
 
 
