@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from sqlalchemy import select
 
+from .. import audit
 from ..auth.authz import require_staff
 from ..errors import Forbidden, NotFound
 from ..keys import sessionmaker_key, settings_key
@@ -52,6 +53,14 @@ async def post_feed(request: web.Request, body: FeedRequest) -> FeedOut:
         raise Forbidden(N_("Du er ikke med i det team."))
     async with request.app[sessionmaker_key].begin() as session:
         feed, token = await create_feed(session, identity.staff_id, body.team_id)
+        audit.record(
+            session,
+            "calendar_feed.created",
+            actor=identity,
+            subject=("calendar_feed", feed.id),
+            detail={"team_id": body.team_id},
+            request=request,
+        )
     base = request.app[settings_key].public_url.rstrip("/")
     return FeedOut(
         id=feed.id, team_id=feed.team_id, url=f"{base}/calendar/{token}.ics", revoked=False
@@ -87,6 +96,13 @@ async def revoke_feed(request: web.Request, body: Empty) -> FeedOut:
         if feed is None or feed.owner_staff_id != identity.staff_id:
             raise NotFound(N_("Kalenderlinket findes ikke."))
         feed.revoked_at = feed.revoked_at or utcnow()
+        audit.record(
+            session,
+            "calendar_feed.revoked",
+            actor=identity,
+            subject=("calendar_feed", feed.id),
+            request=request,
+        )
         return FeedOut(id=feed.id, team_id=feed.team_id, url=None, revoked=True)
 
 
@@ -99,6 +115,14 @@ async def calendar_feed(request: web.Request) -> web.Response:
             raise NotFound(N_("Kalenderen findes ikke."))
         settings = request.app[settings_key]
         rows = await feed_rows(session, feed, utcnow(), settings.zone)
+        await audit.record_read(
+            session,
+            "calendar_feed.read",
+            actor=f"calendar-feed:{feed.id}",
+            citizen_ids=[r.citizen_id for r in rows],
+            detail={"owner_staff_id": feed.owner_staff_id, "team_id": feed.team_id},
+            request=request,
+        )
     host = urlsplit(settings.public_url).hostname or "screenvisit"
     body = to_ical(rows, "Skærmbesøg", host, settings.zone)
     return web.Response(
