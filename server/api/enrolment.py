@@ -179,6 +179,14 @@ async def enrol(request: web.Request, body: EnrolIn) -> EnrolOut:
             )
     except enrolment.PairingCodeInvalid:
         limiter.record(identity.staff_id)
+        await audit.record_apart(
+            request.app[sessionmaker_key],
+            "kiosk.enrol_refused",
+            actor=identity,
+            subject=("citizen", citizen_id),
+            detail={"reason": "wrong_code"},
+            request=request,
+        )
         raise
     return EnrolOut(citizen_id=citizen_id, approved=True)
 
@@ -222,6 +230,9 @@ async def readiness(request: web.Request) -> ReadinessList:
             )
         )
         tablets = await tablet.citizens_tablets(session, citizen_ids)
+        await audit.record_read(
+            session, "citizen.readiness", actor=identity, citizen_ids=citizen_ids, request=request
+        )
     online = await request.app[book_key].online_citizens(str(c) for c in citizen_ids)
     now = utcnow()
     return ReadinessList(
