@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import delete, event, func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from .identity import StaffIdentity
@@ -66,6 +66,42 @@ def record(
     )
     session.info.setdefault(_PENDING, []).append(audit_event)
     return audit_event
+
+
+async def record_read(
+    session: AsyncSession,
+    action: str,
+    *,
+    actor: StaffIdentity | str,
+    citizen_ids: Iterable[int] = (),
+    detail: dict[str, Any] | None = None,
+    request: web.Request | None = None,
+) -> None:
+    """Audit a list read with the citizens it showed, and commit it (read handlers' sessions
+    do not commit otherwise). Call it after the reads, inside the handler's session."""
+    shown = sorted(set(citizen_ids))
+    record(
+        session,
+        action,
+        actor=actor,
+        detail={**(detail or {}), "citizen_ids": shown},
+        request=request,
+    )
+    await session.commit()
+
+
+async def record_apart(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    action: str,
+    *,
+    actor: StaffIdentity | str,
+    subject: tuple[str, object] | None = None,
+    detail: dict[str, Any] | None = None,
+    request: web.Request | None = None,
+) -> None:
+    """Audit in a transaction of its own: for refusals whose own transaction rolls back."""
+    async with sessionmaker.begin() as session:
+        record(session, action, actor=actor, subject=subject, detail=detail, request=request)
 
 
 def chain_of(organisation_id: int | None) -> int:
@@ -131,25 +167,33 @@ def _drop_pending(session: Session, previous_transaction: Any) -> None:
 def _rehome_citizen_events(session: Session, pending: Sequence[AuditEvent]) -> None:
     # An event about a citizen belongs to the citizen's organisation, whoever caused it: a
     # foreign organisation's probe shows in the audit log of the organisation probed.
-    ids = {
-        int(e.subject_id)
-        for e in pending
-        if e.subject_kind == "citizen" and e.subject_id and e.subject_id.isdigit()
-    }
+    ids = {int(i) for e in pending if (i := _citizen_of(e)) is not None}
     ids = {i for i in ids if 0 < i <= _MAX_ID}
     if not ids:
         return
     found = session.execute(select(Citizen.id, Citizen.organisation_id).where(Citizen.id.in_(ids)))
     owners = {citizen_id: org for citizen_id, org in found}
     for e in pending:
-        if e.subject_kind != "citizen" or not e.subject_id or not e.subject_id.isdigit():
+        citizen = _citizen_of(e)
+        if citizen is None:
             continue
-        owner = owners.get(int(e.subject_id))
+        owner = owners.get(int(citizen))
         if owner is None or owner == e.organisation_id:
             continue
         if e.organisation_id is not None:
             e.detail = {**e.detail, "actor_organisation_id": e.organisation_id}
         e.organisation_id = owner
+
+
+def _citizen_of(e: AuditEvent) -> str | None:
+    # The citizen an event is about: its subject, or for a list read by no organisation's
+    # member (a calendar feed's token) the first citizen the list showed.
+    if e.subject_kind == "citizen" and e.subject_id and e.subject_id.isdigit():
+        return e.subject_id
+    shown = e.detail.get("citizen_ids") if e.organisation_id is None else None
+    if isinstance(shown, list) and shown and isinstance(shown[0], int):
+        return str(shown[0])
+    return None
 
 
 def _lock_referenced_rows(session: Session, pending: Iterable[AuditEvent]) -> None:

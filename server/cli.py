@@ -1,4 +1,4 @@
-"""The ``screenvisit`` command: serve, migrate, seed-demo, create-admin, make-cert."""
+"""The ``screenvisit`` command: serve, migrate, seed-demo, create-admin, make-cert, audit."""
 
 from __future__ import annotations
 
@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     cert = sub.add_parser("make-cert", help="write a self-signed TLS certificate")
     cert.add_argument("--out", type=Path, default=PROJECT_DIR / "var" / "tls")
     cert.add_argument("hostnames", nargs="*", default=["localhost", "127.0.0.1"])
+    audit = sub.add_parser("audit", help="check the audit log's hash chains")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="walk every chain; non-zero at the first fault")
+    verify.add_argument("--organisation", help="only this organisation's chain (slug)")
     return parser
 
 
@@ -182,10 +186,48 @@ def cmd_make_cert(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    """``audit verify``: walk the hash chains, name the first bad event of each."""
+    return asyncio.run(_audit_verify(settings.database_url, args.organisation))
+
+
+async def _audit_verify(database_url: str, slug: str | None) -> int:
+    from sqlalchemy import select
+
+    from .audit import verify
+    from .db import make_engine, make_sessionmaker
+    from .models import Organisation
+
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            org_id = None
+            if slug is not None:
+                org_id = await session.scalar(
+                    select(Organisation.id).where(Organisation.slug == slug)
+                )
+                if org_id is None:
+                    print(f"screenvisit: no organisation {slug!r}", file=sys.stderr)
+                    return 2
+            reports = await verify(session, org_id)
+    finally:
+        await engine.dispose()
+    total = sum(r.events for r in reports)
+    bad = [r for r in reports if r.problem]
+    for report in bad:
+        print(f"audit chain {report.name}: {report.problem}", file=sys.stderr)
+    if bad:
+        print(f"{total} events, {len(bad)} of {len(reports)} chains broken", file=sys.stderr)
+        return 1
+    print(f"{total} events, chains intact")
+    return 0
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "migrate": cmd_migrate,
     "seed-demo": cmd_seed_demo,
     "create-admin": cmd_create_admin,
     "make-cert": cmd_make_cert,
+    "audit": cmd_audit,
 }
