@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import JSON, DateTime, Integer, String, column, func, insert, select, table, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server import audit
 from server.db import make_engine, make_sessionmaker
 from server.demo import create_admin
+from server.migrate import upgrade
 from server.models import AuditEvent, Citizen, Organisation
 from server.models.base import utcnow
 from server.settings import Settings
@@ -312,3 +313,42 @@ def test_hash_covers_every_field() -> None:
     for name, value in changes.items():
         other = AuditEvent(**{c: getattr(event, c) for c in changes} | {name: value})
         assert audit.digest(other) != before, name
+
+
+async def test_migration_chains_the_events_before_it(tmp_path: Path) -> None:
+    """Events written before migration 0016 are chained in id order and verify intact."""
+    url = databases.sqlite_url(tmp_path / "old.db")
+    await upgrade(url, "0015")
+    old = table(
+        "audit_event",
+        column("at", DateTime(timezone=True)),
+        column("organisation_id", Integer()),
+        column("actor", String()),
+        column("action", String()),
+        column("detail", JSON()),
+    )
+    at = dt.datetime(2026, 3, 4, 8, 0, 0, 123456)
+    engine = make_engine(url)
+    try:
+        (org,) = await add_orgs(make_sessionmaker(engine), "before")
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(old),
+                [
+                    {"at": at, "organisation_id": o, "actor": "a", "action": "x", "detail": {}}
+                    for o in [org, None, org, org]
+                ],
+            )
+    finally:
+        await engine.dispose()
+    await upgrade(url)
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            reports = await audit.verify(session)
+    finally:
+        await engine.dispose()
+    assert {(r.name, r.events, r.problem) for r in reports} == {
+        ("before", 3, None),
+        ("system", 1, None),
+    }
