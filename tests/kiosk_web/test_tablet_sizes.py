@@ -191,7 +191,7 @@ async def test_every_tablet_state_fits_every_common_screen(
     await page.evaluate("document.body.dataset.selftest = 'running'")
     await fits_every_size(page, "selftest", tmp_path, [*idle, "#selftest-status"])
     await page.evaluate("delete document.body.dataset.selftest")
-    await questions_fit(page, demo, tmp_path)
+    await questions_fit(page, demo, nurse, tmp_path)
 
     await nurse.ring(KAREN)
     await wait_screen(page, "ringing")
@@ -235,13 +235,18 @@ async def test_every_tablet_state_fits_every_common_screen(
 QUESTIONS = ("#questions-title", "#questions-choices .choice", "#questions-done", "#questions-skip")
 
 
-async def questions_fit(page: Page, demo: Settings, shots: Path) -> None:
-    """A meeting in three hours: its two questions replace the idle screen and fit; "Ikke nu"
-    on the second sends the topics and brings the idle screen back."""
+async def questions_fit(page: Page, demo: Settings, nurse: StaffCaller, shots: Path) -> None:
+    """A meeting in three hours: its two questions replace the idle screen and fit; a ring
+    takes over and the questions come back after it; "Ikke nu" on the second sends the topics
+    and brings the idle screen back."""
     await meeting_seed.meeting(demo, starts_in=dt.timedelta(hours=3))
     await page.evaluate("window.screenvisitKiosk.idle.refresh()")
     await wait_screen(page, "questions")
     await fits_every_size(page, "questions-topics", shots, QUESTIONS)
+    await nurse.ring(KAREN)
+    await wait_screen(page, "ringing")
+    await nurse.cancel()
+    await wait_screen(page, "questions")
     await page.get_by_role("button", name="Tryghed om natten").click()
     await page.get_by_role("button", name="Færdig").click()
     await page.locator("#questions-choices[data-step='people']").wait_for(timeout=WAIT_MS)
