@@ -55,6 +55,8 @@ class Refusal(enum.StrEnum):
     NO_SCREEN_VISITS = "no_screen_visits"
     OTHER_CITIZEN = "other_citizen"
     TOO_MANY = "too_many"
+    OFFLINE = "offline"  # the tablet has no socket
+    BUSY = "busy"  # the citizen is in a call
 
 
 STATE_REFUSAL = {

@@ -92,8 +92,10 @@ async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
     caller = await _checked(hub, peer, db_id(msg.citizen_id))
     kiosk = await hub.kiosk_peer(msg.citizen_id)
     if kiosk is None:
+        await _unanswerable(hub, caller, Refusal.OFFLINE)
         raise SignalingError(ErrorCode.OFFLINE, "the citizen's tablet is not online")
     if await hub.book.call_of_citizen(msg.citizen_id) is not None:
+        await _unanswerable(hub, caller, Refusal.BUSY)
         raise SignalingError(ErrorCode.BUSY, "the citizen is already in a call")
     async with hub.transaction() as session:
         times = await store.ring_times(session, caller.organisation_id, _defaults(hub))
@@ -130,6 +132,14 @@ async def _ring_out(
     )
     await hub.publish_presence([call.citizen_id])
     logger.info("relative %s rang citizen %s (call %s)", peer.peer_id, call.citizen_id, call_id)
+
+
+async def _unanswerable(hub: Hub, caller: relative_calls.Caller, refusal: Refusal) -> None:
+    """A ring that could not reach the tablet (offline, busy) is audited too."""
+    async with hub.transaction() as session:
+        check = Check(refusal, caller)
+        detail = {"reason": refusal.value}
+        relative_calls.record_event(session, relative_calls.REFUSED_ACTION, check, detail)
 
 
 def _defaults(hub: Hub) -> store.RingTimes:

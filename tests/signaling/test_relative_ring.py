@@ -57,12 +57,13 @@ async def test_relative_rings_kiosk_answers_and_she_hangs_up(
     """Ring → the kiosk's ring names Ida, her relation, no auto-answer → accept → hang up."""
     staff = await new_client()
     token = await call_token(staff, signaling_settings)
-    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN_KIOSK)
     ida_sock = await open_socket(await new_client(), {"link": token})
     identity = ida_sock.welcome["identity"]
     assert identity["kind"] == "guest" and identity["role"] == "relative"
     assert await error_of(ida_sock, type="presence-subscribe", citizen_ids=["1"]) == "forbidden"
     assert await error_of(ida_sock, type="ring", citizen_id="2") == "forbidden"
+    assert await error_of(ida_sock, type="ring", citizen_id="1") == "offline"
+    kiosk = await kiosk_socket(await new_client(), signaling_settings, KAREN_KIOSK)
     await ida_sock.send(type="ring", id=5, citizen_id="1")
     ringing = await ida_sock.expect("call-state")
     assert ringing["ref"] == 5 and ringing["state"] == "ringing"
@@ -83,8 +84,11 @@ async def test_relative_rings_kiosk_answers_and_she_hangs_up(
     ended = await kiosk.expect("call-ended")
     assert (ended["reason"], ended["by"]) == ("hangup", ida_sock.peer_id)
     events, calls = await rows(signaling_settings)
-    assert [a for _, a in events] == ["relative_call.refused", "relative_call.ring"]
-    assert events[0][0] == "other_citizen"
+    assert events == [
+        ("other_citizen", "relative_call.refused"),
+        ("offline", "relative_call.refused"),
+        (None, "relative_call.ring"),
+    ]
     (call,) = calls
     assert call.caller_staff_id is None and call.answered_at is not None
     assert call.end_reason == "hangup" and call.auto_answer is False
