@@ -12,7 +12,7 @@ from playwright.async_api import BrowserContext
 from server.demo import demo_kiosk_token
 from server.settings import Settings
 from tests.browser.axe import describe, serious_violations
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, screenshot
 from tests.kiosk_web.conftest import open_kiosk, wait_screen
 from tests.meetings import seed
 
@@ -59,6 +59,7 @@ async def test_tablet_answers_reach_the_hosts_panel_and_a_task_reaches_the_inbox
     await host.locator("#task-list li", has_text="Bestil nødkald – Carla Hansen").wait_for(
         timeout=WAIT_MS
     )
+    await screenshot(host, "meeting-dialogue-panel")
     inbox = await (await host.request.get(str(server.make_url("/api/inbox")))).json()
     kinds = {(i["kind"], i["taken_by_name"]) for i in inbox["items"]}
     assert ("follow_up_task", "Carla Hansen") in kinds

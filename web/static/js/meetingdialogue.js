@@ -5,6 +5,8 @@
 
 import { api } from "/static/js/console.js";
 
+const ZONE = document.documentElement.dataset.timeZone || "Europe/Copenhagen"; // the organisation's
+
 /** "{name}" in a translated text. */
 function fill(text, values) {
   return (text ?? "").replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
@@ -123,7 +125,9 @@ export class MeetingDialogue {
   renderTasks(tasks) {
     const list = this.panel.querySelector("#task-list");
     const items = tasks.map((task) => {
-      const due = task.due_at ? new Date(Date.parse(task.due_at) - 1000).toLocaleDateString("da-DK") : "";
+      // Due at the end of the day (the next midnight): a second earlier is the day itself.
+      const end = task.due_at ? new Date(Date.parse(task.due_at) - 1000) : null;
+      const due = end ? end.toLocaleDateString("da-DK", { timeZone: ZONE }) : "";
       const text = fill(list.dataset.line, { text: task.text, owner: task.owner_name ?? "", due });
       return element("li", { textContent: text });
     });
