@@ -87,6 +87,12 @@ class Check:
     refusal: Refusal | None
     caller: Caller | None = None
     link: RelativeLink | None = None
+    org_id: int | None = None  # the citizen's organisation, for the audit log
+
+    def refused(self, refusal: Refusal) -> Check:
+        """The same link, refused for ``refusal``."""
+        org_id = self.caller.organisation_id if self.caller is not None else self.org_id
+        return Check(refusal, None, self.link, org_id)
 
 
 def first_name(citizen: Citizen) -> str:
@@ -104,15 +110,16 @@ async def _judge(
     """The link's state, its purpose and the organisation's setting (the plainest reason first)."""
     if link is None or relative is None or citizen is None:
         return Check(Refusal.UNKNOWN)
+    org_id = citizen.organisation_id
     if link.purpose is not LinkPurpose.CALL:
-        return Check(Refusal.NOT_A_CALL_LINK, link=link)
+        return Check(Refusal.NOT_A_CALL_LINK, link=link, org_id=org_id)
     consented = await relative_links.consented(session, relative, link.purpose)
     state = relative_links.state_of(link, consented, now)
     if state is not LinkState.OPEN:
-        return Check(STATE_REFUSAL[state], link=link)
+        return Check(STATE_REFUSAL[state], link=link, org_id=org_id)
     settings = await orgsettings.load(session, citizen.organisation_id)
     if not settings.relatives_may_call:
-        return Check(Refusal.CALLS_OFF, link=link)
+        return Check(Refusal.CALLS_OFF, link=link, org_id=org_id)
     caller = Caller(
         link_id=link.id,
         relative_id=relative.id,
@@ -122,7 +129,7 @@ async def _judge(
         relation=relative.relation,
         citizen_name=first_name(citizen),
     )
-    return Check(None, caller, link)
+    return Check(None, caller, link, org_id)
 
 
 async def by_token(session: AsyncSession, token: str, now: dt.datetime) -> Check:
@@ -143,11 +150,11 @@ async def may_ring(
     if caller is None:
         return check
     if citizen_id != caller.citizen_id:
-        return Check(Refusal.OTHER_CITIZEN, link=link)
+        return check.refused(Refusal.OTHER_CITIZEN)
     if not await _screen_visits(session, caller.citizen_id):
-        return Check(Refusal.NO_SCREEN_VISITS, link=link)
+        return check.refused(Refusal.NO_SCREEN_VISITS)
     if await rings_since(session, link_id, now - RING_WINDOW) >= RINGS_PER_WINDOW:
-        return Check(Refusal.TOO_MANY, link=link)
+        return check.refused(Refusal.TOO_MANY)
     return check
 
 
@@ -176,27 +183,20 @@ async def rings_since(session: AsyncSession, link_id: int, since: dt.datetime) -
 
 
 def record_event(
-    session: AsyncSession,
-    action: str,
-    check: Check,
-    detail: Mapping[str, object],
-    *,
-    organisation_id: int | None = None,
+    session: AsyncSession, action: str, check: Check, detail: Mapping[str, object]
 ) -> None:
     """An audit event in the relative's name about the link, under the citizen's organisation."""
-    link, caller = check.link, check.caller
-    link_id = caller.link_id if caller is not None else link.id if link is not None else None
-    relative_id = (
-        caller.relative_id if caller is not None else link.relative_id if link is not None else None
-    )
-    citizen_id = (
-        caller.citizen_id if caller is not None else link.citizen_id if link is not None else None
-    )
-    actor = f"relative:{relative_id}" if relative_id is not None else "anonymous"
-    subject = ("relative_link", link_id) if link_id is not None else None
-    full = {"citizen": citizen_id, "relative": relative_id, **detail} if link_id else dict(detail)
+    caller, link = check.caller, check.link
+    full = dict(detail)
+    actor, subject = "anonymous", None
+    if caller is not None:
+        full |= {"citizen": caller.citizen_id, "relative": caller.relative_id}
+        actor, subject = f"relative:{caller.relative_id}", ("relative_link", caller.link_id)
+    elif link is not None:
+        full |= {"citizen": link.citizen_id, "relative": link.relative_id}
+        actor, subject = f"relative:{link.relative_id}", ("relative_link", link.id)
     event = audit.record(session, action, actor=actor, subject=subject, detail=full)
-    event.organisation_id = caller.organisation_id if caller is not None else organisation_id
+    event.organisation_id = caller.organisation_id if caller is not None else check.org_id
 
 
 async def record_ring(

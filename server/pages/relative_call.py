@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..citizens import relative_links
 from ..citizens.relative_links import LinkState, Resolution
 from ..keys import sessionmaker_key
 from ..meetings import relative_calls
 from ..meetings.relative_calls import Check, Refusal
-from ..models import utcnow
 from ..templating import render
 
 STATUS = {
@@ -31,16 +31,13 @@ async def call_page(request: web.Request, token: str, found: Resolution) -> web.
     citizen, relative = found.citizen, found.relative
     if found.state is LinkState.OPEN and citizen is not None:
         async with request.app[sessionmaker_key].begin() as session:
-            check = await relative_calls.by_token(session, token, utcnow())
-            if check.refusal is Refusal.CALLS_OFF:
+            if not await relative_links.calls_allowed(session, citizen.id):
                 state = Refusal.CALLS_OFF.value
-                detail = {"reason": state, "step": "page"}
                 relative_calls.record_event(
                     session,
                     relative_calls.REFUSED_ACTION,
-                    Check(check.refusal, link=found.link),
-                    detail,
-                    organisation_id=citizen.organisation_id,
+                    Check(Refusal.CALLS_OFF, link=found.link, org_id=citizen.organisation_id),
+                    {"reason": state, "step": "page"},
                 )
     open_ = state == LinkState.OPEN.value and citizen is not None
     context = {

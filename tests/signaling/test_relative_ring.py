@@ -29,17 +29,18 @@ def signaling_settings(demo: Settings) -> Settings:
 
 
 async def rows(settings: Settings) -> tuple[list[tuple[str | None, str]], list[Call]]:
-    """The relative-call audit events (action, reason) and the call rows, oldest first."""
+    """The relative-call audit events (reason, action) under an organisation (the admin's log
+    shows them) and the call rows, oldest first."""
     engine = make_engine(settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session:
             events = await session.execute(
-                select(AuditEvent.action, AuditEvent.detail)
+                select(AuditEvent.action, AuditEvent.detail, AuditEvent.organisation_id)
                 .where(AuditEvent.action.like("relative_call.%"))
                 .order_by(AuditEvent.id)
             )
             calls = await session.scalars(select(Call).order_by(Call.id))
-            found = [(d.get("reason"), a) for a, d in events]
+            found = [(d.get("reason"), a) for a, d, org in events if org is not None]
             return found, list(calls)
     finally:
         await engine.dispose()
