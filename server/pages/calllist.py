@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
+from .. import audit
 from ..auth.authz import require_staff
 from ..auth.scope import citizen_scope
 from ..keys import sessionmaker_key, settings_key
@@ -28,6 +29,14 @@ async def _context(request: web.Request) -> dict[str, object]:
     now = utcnow()
     async with request.app[sessionmaker_key]() as session:
         rows = await day_list(session, scope, day, tz=zone, now=now)
+        await audit.record_read(
+            session,
+            "calllist.read",
+            actor=identity,
+            citizen_ids=[r.citizen_id for r in rows],
+            detail={"date": day.isoformat()},
+            request=request,
+        )
         teams = (
             await session.scalars(
                 select(Team.name).where(Team.id.in_(identity.team_ids)).order_by(Team.name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .. import audit
 from ..auth.authz import require_staff
 from ..citizens import search
 from ..keys import sessionmaker_key, settings_key
@@ -24,6 +25,14 @@ async def citizens_page(request: web.Request) -> web.Response:
     query = request.query.get("q", "")[: search.QUERY_MAX]
     async with request.app[sessionmaker_key]() as session:
         hits = await search.search(session, identity, query, utcnow())
+        await audit.record_read(
+            session,
+            "citizen.list",
+            actor=identity,
+            citizen_ids=[h.id for h in hits],
+            detail={"q": query},
+            request=request,
+        )
     context = {
         "q": query,
         "hits": hits,
