@@ -21,7 +21,7 @@ from ..keys import sessionmaker_key, settings_key, team_feed_key
 from ..localtime import local_day
 from ..meetings import dialogue
 from ..models import InboxItem, Staff, utcnow
-from ..translatable import N_, translated
+from ..translatable import translated
 from ..visits import inbox
 from .models import WireModel
 from .spec import ApiRoutes
@@ -131,14 +131,6 @@ async def meeting_answers(request: web.Request, body: MeetingAnswersIn) -> Meeti
         return MeetingAnswersOut(visit_id=row.visit_id, answered=answered, skipped=not answered)
 
 
-def summary_of(name: str, answers: dialogue.Answers, say: Callable[[str], str]) -> str | None:
-    """ "Karen vil gerne tale om: Min medicin, Tryghed om natten", or None without topics."""
-    if not answers.topics:
-        return None
-    topics = ", ".join(translated(c.label, say) for c in answers.topics)
-    return N_("{name} vil gerne tale om: {topics}", name=name, topics=topics).in_language(say)
-
-
 def _choices(choices: tuple[dialogue.Choice, ...], say: Callable[[str], str]) -> list[ChoiceOut]:
     return [ChoiceOut(code=c.code, label=translated(c.label, say)) for c in choices]
 
@@ -187,7 +179,7 @@ async def get_dialogue(request: web.Request) -> DialogueOut:
             visit_id=visit.id,
             answered_at=answers.answered_at,
             skipped=answers.skipped,
-            summary=summary_of(name, answers, say),
+            summary=dialogue.summary_of(name, answers, say),
             topics=_choices(answers.topics, say),
             people=_choices(answers.people, say),
             themes=_themes(answers, say),

@@ -9,7 +9,7 @@ them into the words the host reads, so a relative removed later still reads as w
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
@@ -33,7 +33,7 @@ from ..models import (
     Visit,
     VisitType,
 )
-from ..translatable import N_
+from ..translatable import N_, translated
 from ..visits import inbox
 from ..visits.status import OPEN
 from ..vocabulary import InboxKind, InboxState
@@ -443,3 +443,11 @@ async def tasks_of(session: AsyncSession, visit_id: int) -> list[InboxItem]:
         .order_by(InboxItem.id)
     )
     return list(rows)
+
+
+def summary_of(name: str, answers: Answers, say: Callable[[str], str]) -> str | None:
+    """ "Karen vil gerne tale om: Min medicin, Tryghed om natten", or None without topics."""
+    if not answers.topics:
+        return None
+    topics = ", ".join(translated(c.label, say) for c in answers.topics)
+    return N_("{name} vil gerne tale om: {topics}", name=name, topics=topics).in_language(say)

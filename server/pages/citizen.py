@@ -7,8 +7,10 @@ from aiohttp import web
 from ..auth.authz import require_citizen
 from ..citizens import agreements, relative_links, relatives
 from ..citizens.overview import overview
+from ..i18n import reader_gettext
 from ..keys import sessionmaker_key, settings_key
 from ..localtime import end_of_today, local_day
+from ..meetings import dialogue
 from ..models import utcnow
 from ..models.notices import SmsRecipient
 from ..notices import store as notices
@@ -50,6 +52,9 @@ async def citizen_view(request: web.Request) -> web.Response:
             "few_new_faces": citizen.few_new_faces,
             "may_set_few_new_faces": identity.role in FEW_NEW_FACES_ROLES,
         }
+        answers = await dialogue.latest_answers(session, citizen_id, utcnow())
+        name = citizen.preferred_name or citizen.name.split()[0]
+        wishes = dialogue.summary_of(name, answers, reader_gettext(request)) if answers else None
         sms = await session.get(SmsRecipient, citizen_id)
         told = {
             "notices": await notices.log_of(session, citizen_id, NOTICES_SHOWN),
@@ -58,5 +63,6 @@ async def citizen_view(request: web.Request) -> web.Response:
         }
     zone = request.app[settings_key].zone
     today = local_day(utcnow(), zone)
-    context = {"c": data, "tz": zone, "today": today} | sheets | people | register | told
+    context = {"c": data, "tz": zone, "today": today, "meeting_wishes": wishes}
+    context |= sheets | people | register | told
     return render(request, "citizen.html", context)

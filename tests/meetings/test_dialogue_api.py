@@ -93,6 +93,8 @@ async def test_tablet_is_asked_before_a_meeting_and_the_host_reads_the_answers(
     assert [p["code"] for p in got["people"]] == codes[:1]
     assert [t["label"] for t in got["themes"]][0] == "Dit hjem og samarbejdet"
     assert len(got["themes"]) == 6
+    page = await (await client.get("/citizens/1")).text()  # and so does her citizen page
+    assert "Karen vil gerne tale om: Min medicin, Tryghed om natten" in page
 
 
 async def test_answers_are_validated_and_only_the_citizens_own_tablet_answers(
