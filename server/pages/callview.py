@@ -25,8 +25,6 @@ from ..vocabulary import ObservationCode, OutcomeKind
 
 routes = web.RouteTableDef()
 
-# Six themes of the dignity wheel (Værdighedshjulet), used as conversation prompts.
-DIGNITY_THEMES = ("home", "choices", "community", "safety", "activities", "health_meals")
 OBSERVATION_CODES = [c.value for c in ObservationCode if c is not ObservationCode.OTHER]
 
 
@@ -60,7 +58,6 @@ async def call_view(request: web.Request) -> web.Response:
     context |= {
         "tz": zone,
         "identity": identity,
-        "dignity_themes": DIGNITY_THEMES,
         "outcome_kinds": [k.value for k in OutcomeKind],
         "observation_codes": OBSERVATION_CODES,
         "now": now.astimezone(zone),
