@@ -3,6 +3,7 @@
 // the guest in the lobby until the host admits, denies or removes her.
 import { SignalingClient } from "/static/js/signaling.js";
 import { CallMesh } from "/static/js/webrtc.js";
+import { openDevices, showStep } from "/static/js/devicecheck.js";
 
 const root = document.getElementById("join");
 const token = root.dataset.token;
@@ -19,56 +20,17 @@ let mesh = null;
 let callId = null;
 const videos = new Map();
 
-/** Show one step of the page (ready, waiting, call, over). */
-function step(name) {
-  root.dataset.step = name;
-  for (const el of root.querySelectorAll("[data-step]")) el.hidden = el.dataset.step !== name;
-}
+const step = (name) => showStep(root, name);
 
-function say(key) {
-  statusEl.dataset.result = key;
-  statusEl.textContent = statusEl.dataset[key] ?? "";
-}
-
-/** Camera and microphone, or the microphone alone, or nothing (she can still see and hear). */
+/** Camera and microphone (or less), with a preview and a level meter. */
 async function openMedia() {
-  say("checking");
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
-    say("ok");
-  } catch (error) {
-    if (error?.name === "NotAllowedError") {
-      say("denied");
-      return;
-    }
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-      say("noCamera");
-    } catch {
-      say("none");
-      return;
-    }
-  }
-  preview.srcObject = stream;
-  selfVideo.srcObject = stream;
-  watchMicrophone();
-}
-
-/** A level meter, so she sees that the microphone hears her. */
-function watchMicrophone() {
-  const meter = /** @type {HTMLMeterElement} */ (document.getElementById("mic-level"));
-  if (!stream?.getAudioTracks().length || !window.AudioContext) return;
-  const context = new AudioContext();
-  const analyser = context.createAnalyser();
-  context.createMediaStreamSource(stream).connect(analyser);
-  const samples = new Uint8Array(analyser.fftSize);
-  setInterval(() => {
-    analyser.getByteTimeDomainData(samples);
-    let peak = 0;
-    for (const s of samples) peak = Math.max(peak, Math.abs(s - 128));
-    meter.value = peak / 128;
-  }, 200);
-  knockBtn.addEventListener("click", () => context.resume().catch(() => {}), { once: true });
+  stream = await openDevices({
+    status: statusEl,
+    preview,
+    selfVideo,
+    meter: document.getElementById("mic-level"),
+    unlockOn: knockBtn,
+  });
 }
 
 function over(why) {

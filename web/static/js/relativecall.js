@@ -5,6 +5,7 @@
 // offers and this page answers (webrtc.js).
 import { SignalingClient } from "/static/js/signaling.js";
 import { CallMesh } from "/static/js/webrtc.js";
+import { openDevices, showStep } from "/static/js/devicecheck.js";
 
 const root = document.getElementById("relative-call");
 const token = root.dataset.token;
@@ -23,56 +24,17 @@ const videos = new Map();
 // How a call that ended is explained (call-ended reasons and the ring's error codes).
 const ENDINGS = { declined: "declined", no_answer: "no_answer", hangup: "ended", connection_lost: "ended" };
 
-/** Show one step of the page (ready, ringing, call, over). */
-function step(name) {
-  root.dataset.step = name;
-  for (const el of root.querySelectorAll("[data-step]")) el.hidden = el.dataset.step !== name;
-}
+const step = (name) => showStep(root, name);
 
-function say(key) {
-  statusEl.dataset.result = key;
-  statusEl.textContent = statusEl.dataset[key] ?? "";
-}
-
-/** Camera and microphone, or the microphone alone (she can still talk). */
+/** Camera and microphone (or less), with a preview and a level meter. */
 async function openMedia() {
-  say("checking");
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
-    say("ok");
-  } catch (error) {
-    if (error?.name === "NotAllowedError") {
-      say("denied");
-      return;
-    }
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-      say("noCamera");
-    } catch {
-      say("none");
-      return;
-    }
-  }
-  preview.srcObject = stream;
-  selfVideo.srcObject = stream;
-  watchMicrophone();
-}
-
-/** A level meter, so she sees that the microphone hears her. */
-function watchMicrophone() {
-  const meter = /** @type {HTMLMeterElement} */ (document.getElementById("mic-level"));
-  if (!stream?.getAudioTracks().length || !window.AudioContext) return;
-  const context = new AudioContext();
-  const analyser = context.createAnalyser();
-  context.createMediaStreamSource(stream).connect(analyser);
-  const samples = new Uint8Array(analyser.fftSize);
-  setInterval(() => {
-    analyser.getByteTimeDomainData(samples);
-    let peak = 0;
-    for (const s of samples) peak = Math.max(peak, Math.abs(s - 128));
-    meter.value = peak / 128;
-  }, 200);
-  ringBtn.addEventListener("click", () => context.resume().catch(() => {}), { once: true });
+  stream = await openDevices({
+    status: statusEl,
+    preview,
+    selfVideo,
+    meter: document.getElementById("mic-level"),
+    unlockOn: ringBtn,
+  });
 }
 
 /** The call is over (or never started): say why, and stop the socket. */
