@@ -23,6 +23,7 @@ from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from .bounds import MAX_ID
 from .identity import StaffIdentity
 from .models import AuditEvent, Citizen, Organisation, Staff
 from .models.audit import AuditChainHead
@@ -32,7 +33,6 @@ GENESIS = "0" * 64
 SYSTEM_CHAIN = 0
 PURGE_ACTION = "audit.purge"
 _PENDING = "screenvisit.audit_pending"
-_MAX_ID = 2**31 - 1
 
 
 def remote_of(request: web.Request | None) -> str | None:
@@ -168,7 +168,7 @@ def _rehome_citizen_events(session: Session, pending: Sequence[AuditEvent]) -> N
     # An event about a citizen belongs to the citizen's organisation, whoever caused it: a
     # foreign organisation's probe shows in the audit log of the organisation probed.
     ids = {int(i) for e in pending if (i := _citizen_of(e)) is not None}
-    ids = {i for i in ids if 0 < i <= _MAX_ID}
+    ids = {i for i in ids if 0 < i <= MAX_ID}
     if not ids:
         return
     found = session.execute(select(Citizen.id, Citizen.organisation_id).where(Citizen.id.in_(ids)))

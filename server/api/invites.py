@@ -95,22 +95,6 @@ def invite_out(invite: MeetingInvite, now: dt.datetime) -> InviteOut:
     )
 
 
-async def _audit_refusal(
-    request: web.Request, identity: StaffIdentity, visit_id: int, exc: AppError
-) -> None:
-    # Its own transaction: the request's one is rolled back when the refusal propagates.
-    async with request.app[sessionmaker_key].begin() as session:
-        detail = {"reason": exc.code}
-        audit.record(
-            session,
-            "invite.create_refused",
-            actor=identity,
-            subject=("visit", visit_id),
-            detail=detail,
-            request=request,
-        )
-
-
 @api.post(
     r"/api/visits/{visit_id:\d+}/invites",
     body=InviteIn,
@@ -136,7 +120,14 @@ async def create_invite(request: web.Request, body: InviteIn) -> InviteCreated:
         else:
             out, when = _created(request, session, identity, created, visit)
     if refused is not None:  # audited after the request's transaction let go of the database
-        await _audit_refusal(request, identity, visit_id, refused)
+        await audit.record_apart(
+            request.app[sessionmaker_key],
+            "invite.create_refused",
+            actor=identity,
+            subject=("visit", visit_id),
+            detail={"reason": refused.code},
+            request=request,
+        )
         raise refused
     url = f"{settings.public_url.rstrip('/')}/join/{created.token}"
     subject, text = mail.invite_text(out.name, url, when)

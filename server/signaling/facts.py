@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..bounds import MAX_ID
+from ..bounds import out_of_range
 from ..rooms.book import PeerProfile
 from ..rooms.policy import CallerFacts
 from ..vocabulary import Role
@@ -22,7 +22,6 @@ def caller_facts(profile: PeerProfile) -> CallerFacts:
 def db_id(wire_id: str) -> int | None:
     """Our database ids travel as decimal strings; anything else, or a number past what the
     database holds (PostgreSQL's integer), names nothing."""
-    if not (wire_id.isascii() and wire_id.isdigit() and len(wire_id) <= 10):
+    if not (wire_id.isascii() and wire_id.isdigit()) or out_of_range(wire_id):
         return None
-    value = int(wire_id)
-    return value if 0 < value <= MAX_ID else None
+    return int(wire_id) or None

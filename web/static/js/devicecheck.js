@@ -47,7 +47,14 @@ function watchMicrophone(stream, meter, unlockOn) {
   const analyser = context.createAnalyser();
   context.createMediaStreamSource(stream).connect(analyser);
   const samples = new Uint8Array(analyser.fftSize);
-  setInterval(() => {
+  const track = stream.getAudioTracks()[0];
+  const timer = setInterval(() => {
+    if (track.readyState === "ended") {
+      // The page stopped its tracks (the call is over): the meter and its context go too.
+      clearInterval(timer);
+      context.close().catch(() => {});
+      return;
+    }
     analyser.getByteTimeDomainData(samples);
     let peak = 0;
     for (const s of samples) peak = Math.max(peak, Math.abs(s - 128));
