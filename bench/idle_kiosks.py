@@ -1,0 +1,181 @@
+"""Idle tablets: `python -m bench.idle_kiosks --kiosks 19000` prints JSON.
+
+Our server (PostgreSQL population from `bench.population`, scheduler off) and the PeerJS server
+each get the same load client (`bench.loadclient`): N tablets connect (at most `--concurrency`
+handshakes at once), then sit idle for `--idle-s` seconds sending an app ping every 30 s (ours:
+`ping` → `pong`; PeerJS: `HEARTBEAT` plus an `OFFER` to itself, whose echo is the round trip),
+then all close at once. Per run and server it measures:
+
+- `per_connection_kb`: the server's RSS growth from before the connects to the end of the idle
+  period, divided by the sockets held;
+- `handshake_cpu_ms`: the server's CPU time over the connect phase divided by the connections;
+- `connect_wall_ms`: wall time until every tablet is connected (or gave up after 3 tries);
+- `idle_cpu_pct`: the server's CPU over the idle period, in % of one core (from /proc/PID/stat);
+- `ping_rtt_p50_ms` / `ping_rtt_p99_ms` during the idle period;
+- `disconnect_settle_ms`: from the mass close until the server answers its health URL twice in a
+  row within 50 ms.
+
+`--nodes 2` puts two processes of each server behind nginx on loopback (38,000 tablets need
+two: a process may open 20,000 files). Ours then runs with `SCREENVISIT_REDIS_URL` set
+(`--redis-url`), the multi-node mode. The server runs on core 0, clients and nginx on the rest.
+Three runs by default, alternating the servers; the JSON has each server's median, every run
+and the ratio ours / PeerJS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from . import harness, population
+from .harness import Target, core_split, percentile, sample
+from .loadclient import Fleet, workers_for
+
+FIGURES = (
+    "per_connection_kb", "handshake_cpu_ms", "connect_wall_ms", "idle_cpu_pct",
+    "ping_rtt_p50_ms", "ping_rtt_p99_ms", "disconnect_settle_ms",
+)  # fmt: skip
+
+
+def settle_ms(url: str, deadline_s: float = 60.0) -> float | None:
+    """Milliseconds until ``url`` answers twice in a row within 50 ms; None past the deadline."""
+    started = time.monotonic()
+    quick = 0
+    while time.monotonic() - started < deadline_s:
+        asked = time.monotonic()
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                fast = response.status < 300 and time.monotonic() - asked < 0.05
+        except OSError:
+            fast = False
+        quick = quick + 1 if fast else 0
+        if quick == 2:
+            return round((time.monotonic() - started) * 1000, 1)
+        time.sleep(0.05)
+    return None
+
+
+async def one_run(
+    target: Target, run: int, *, tablets: Sequence[tuple[str, str]], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Connect, idle, close; this run's figures for one server."""
+    _, client_cpus = core_split()
+    fleet = await Fleet.start(
+        workers_for(len(tablets)), target.proto, target.ws_base, target.http_base,
+        client_cpus, args.concurrency,
+    )  # fmt: skip
+    try:
+        await asyncio.sleep(1.0)
+        base, started = sample(target.pids()), time.monotonic()
+        counts = await fleet.connect_kiosks(tablets)
+        connect_ms = (time.monotonic() - started) * 1000
+        connected = sample(target.pids())
+        await fleet.ask_all({"cmd": "pings", "interval_s": args.ping_s})
+        await asyncio.sleep(args.settle_s)  # the tail of the connect burst
+        await fleet.ask_all({"cmd": "stats", "reset": True})
+        before_idle = sample(target.pids())
+        await asyncio.sleep(args.idle_s)
+        after_idle = sample(target.pids())
+        stats = await fleet.ask_all({"cmd": "stats", "reset": True})
+        await fleet.ask_all({"cmd": "close"})
+        settle = await asyncio.to_thread(settle_ms, target.health_url)
+    finally:
+        await fleet.stop()
+    held = sum(s["held"] for s in stats)
+    rtts = [v for s in stats for v in s["rtt_ms"]]
+    failures: dict[str, int] = {}
+    for s in stats:
+        for reason, n in s["failures"].items():
+            failures[reason] = failures.get(reason, 0) + n
+    return {
+        "kiosks": len(tablets),
+        "connected": counts["ok"],
+        "connect_failed": counts["failed"],
+        "held": held,
+        "dropped": sum(s["dropped"] for s in stats),
+        "handshake_failures": failures,
+        "per_connection_kb": round((after_idle.rss_kb - base.rss_kb) / max(1, held), 2),
+        "rss_mb": round(after_idle.rss_kb / 1024, 1),
+        "handshake_cpu_ms": round(1000 * (connected.cpu_s - base.cpu_s) / max(1, counts["ok"]), 3),
+        "connect_wall_ms": round(connect_ms, 1),
+        "idle_cpu_pct": harness.cpu_pct(before_idle, after_idle),
+        "pings": len(rtts),
+        "ping_rtt_p50_ms": percentile(rtts, 50),
+        "ping_rtt_p99_ms": percentile(rtts, 99),
+        "ping_rtt_max_ms": max(rtts, default=None),
+        "disconnect_settle_ms": settle,
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Every run of both servers; the JSON result."""
+    load_before = os.getloadavg()[0]
+    server_cpus, _ = core_split()
+    count = args.kiosks
+    extra = {"redis_url": args.redis_url} if args.nodes > 1 and args.redis_url else {}
+    async with population.population(count) as pop:
+        tablets = pop.tablets()
+        makers = [
+            lambda d: harness.ours(pop, d, server_cpus, args.nodes, **extra),
+            lambda d: harness.peerjs(d, server_cpus, args.nodes),
+        ]
+        results = await harness.side_by_side(
+            args.runs, makers, partial(one_run, tablets=tablets, args=args)
+        )
+    ours, peer = (harness.median_of(results[k]) for k in ("screenvisit", "peerjs"))
+    return {
+        "bench": "idle_kiosks",
+        "kiosks": count,
+        "nodes": args.nodes,
+        "runs": args.runs,
+        "idle_s": args.idle_s,
+        "screenvisit": ours,
+        "peerjs": peer,
+        "ratio": harness.ratios(ours, peer, FIGURES),
+        "all_runs": results,
+        **harness.context(args.argv, "idle_kiosks", load_before),
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Options."""
+    parser = argparse.ArgumentParser(prog="python -m bench.idle_kiosks", description=__doc__)
+    parser.add_argument("--kiosks", type=int, default=19_000)
+    parser.add_argument("--runs", type=int, default=3, help="runs per server (median)")
+    parser.add_argument("--idle-s", type=float, default=60.0, help="idle period measured")
+    parser.add_argument("--settle-s", type=float, default=5.0, help="wait before the idle period")
+    parser.add_argument("--ping-s", type=float, default=30.0, help="app ping interval")
+    parser.add_argument("--concurrency", type=int, default=200, help="handshakes at once")
+    parser.add_argument("--nodes", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="--nodes 2")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 200 tablets, 1 run, 5 s")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(args_list)
+    if args.quick:
+        args.kiosks, args.runs, args.idle_s, args.settle_s = min(args.kiosks, 200), 1, 5.0, 1.0
+    args.argv = args_list
+    result = asyncio.run(run(args))
+    text = json.dumps(result, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
