@@ -8,10 +8,12 @@ CPU figures are its own. On a 2-core machine that is core 0 against core 1.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import json
 import math
 import os
 import platform
@@ -28,7 +30,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .dialects import Proto
-from .population import PROJECT_DIR, Population, server_env
+from .loadclient import Fleet, workers_for
+from .population import (
+    PROJECT_DIR,
+    Population,
+    population,
+    server_env,
+)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -348,8 +356,111 @@ async def side_by_side(
                 try:
                     await target.start()
                     result = await one_run(target, n)
+                except BaseException:
+                    _show_logs(Path(tmp))
+                    raise
                 finally:
                     with contextlib.suppress(Exception):
                         await target.stop()
                 results.setdefault(target.name, []).append(result)
     return results
+
+
+def _show_logs(workdir: Path) -> None:
+    """The end of every server log of a failed run, on stderr (the directory is removed)."""
+    for log in sorted(workdir.glob("*.log")):
+        lines = log.read_text(errors="replace").splitlines()[-30:]
+        print(f"--- {log.name}\n" + "\n".join(lines), file=sys.stderr)
+
+
+# -- the shape every load benchmark shares --------------------------------------------------
+
+
+async def tablets_online(
+    target: Target, tablets: Sequence[tuple[str, str]], concurrency: int
+) -> tuple[Fleet, dict[str, int]]:
+    """A load client fleet on the client cores with every tablet connected; ok/failed counts."""
+    _, client_cpus = core_split()
+    fleet = await Fleet.start(
+        workers_for(len(tablets)), target.proto, target.ws_base, target.http_base,
+        client_cpus, concurrency,
+    )  # fmt: skip
+    try:
+        counts = await fleet.connect_kiosks(tablets)
+    except BaseException:
+        await fleet.stop()
+        raise
+    return fleet, counts
+
+
+async def staff_online(target: Target, logins: Sequence[tuple[str, str]]) -> Fleet:
+    """One load worker holding a staff socket per login (ours: each nurse logs in through the
+    login form; PeerJS: the username is the peer id)."""
+    _, client_cpus = core_split()
+    fleet = await Fleet.start(
+        1, target.proto, target.ws_base, target.http_base, client_cpus, 50, first_ip=200
+    )
+    try:
+        reply = await fleet.ask(0, {"cmd": "staff", "logins": list(logins)})
+        if reply["failed"]:
+            raise RuntimeError(f"{reply['failed']} of {len(logins)} staff sockets did not connect")
+    except BaseException:
+        await fleet.stop()
+        raise
+    return fleet
+
+
+def common_parser(prog: str, doc: str | None, kiosks: int = 19_000) -> argparse.ArgumentParser:
+    """Options every load benchmark has."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc)
+    parser.add_argument("--kiosks", type=int, default=kiosks, help="idle tablets")
+    parser.add_argument("--runs", type=int, default=3, help="runs per server (median)")
+    parser.add_argument("--concurrency", type=int, default=200, help="handshakes at once")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of under a minute")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    return parser
+
+
+async def run_both(
+    args: argparse.Namespace,
+    module: str,
+    one_run: Callable[..., Any],
+    figures: Sequence[str],
+    nodes: int = 1,
+    **settings: str,
+) -> dict[str, Any]:
+    """Population, every run of both servers alternating, medians and ratios: the JSON."""
+    load_before = os.getloadavg()[0]
+    server_cpus, _ = core_split()
+    async with population(args.kiosks) as pop:
+        tablets = pop.tablets()
+        makers: list[Callable[[Path], Target]] = [
+            lambda d: ours(pop, d, server_cpus, nodes, **settings),
+            lambda d: peerjs(d, server_cpus, nodes),
+        ]
+        logins = pop.logins()
+        runs = await side_by_side(
+            args.runs,
+            makers,
+            lambda t, n: one_run(t, n, tablets=tablets, args=args, logins=logins),
+        )
+    ours_, peer = (median_of(runs[k]) for k in ("screenvisit", "peerjs"))
+    return {
+        "bench": module,
+        "kiosks": args.kiosks,
+        "nodes": nodes,
+        "runs": args.runs,
+        "screenvisit": ours_,
+        "peerjs": peer,
+        "ratio": ratios(ours_, peer, figures),
+        "all_runs": runs,
+        **context(args.argv, module, load_before),
+    }
+
+
+def emit(result: dict[str, Any], out: Path | None) -> None:
+    """Print the JSON (and write it to ``out``)."""
+    text = json.dumps(result, indent=2)
+    if out is not None:
+        out.write_text(text + "\n")
+    print(text)

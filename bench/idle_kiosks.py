@@ -26,19 +26,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import sys
 import time
 import urllib.request
 from collections.abc import Sequence
-from functools import partial
-from pathlib import Path
 from typing import Any
 
-from . import harness, population
-from .harness import Target, core_split, percentile, sample
-from .loadclient import Fleet, workers_for
+from . import harness
+from .harness import Target, percentile, sample
 
 FIGURES = (
     "per_connection_kb", "handshake_cpu_ms", "connect_wall_ms", "idle_cpu_pct",
@@ -65,18 +60,18 @@ def settle_ms(url: str, deadline_s: float = 60.0) -> float | None:
 
 
 async def one_run(
-    target: Target, run: int, *, tablets: Sequence[tuple[str, str]], args: argparse.Namespace
+    target: Target,
+    run: int,
+    *,
+    tablets: Sequence[tuple[str, str]],
+    args: argparse.Namespace,
+    logins: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Connect, idle, close; this run's figures for one server."""
-    _, client_cpus = core_split()
-    fleet = await Fleet.start(
-        workers_for(len(tablets)), target.proto, target.ws_base, target.http_base,
-        client_cpus, args.concurrency,
-    )  # fmt: skip
+    await asyncio.sleep(1.0)
+    base, started = sample(target.pids()), time.monotonic()
+    fleet, counts = await harness.tablets_online(target, tablets, args.concurrency)
     try:
-        await asyncio.sleep(1.0)
-        base, started = sample(target.pids()), time.monotonic()
-        counts = await fleet.connect_kiosks(tablets)
         connect_ms = (time.monotonic() - started) * 1000
         connected = sample(target.pids())
         await fleet.ask_all({"cmd": "pings", "interval_s": args.ping_s})
@@ -118,47 +113,21 @@ async def one_run(
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every run of both servers; the JSON result."""
-    load_before = os.getloadavg()[0]
-    server_cpus, _ = core_split()
-    count = args.kiosks
     extra = {"redis_url": args.redis_url} if args.nodes > 1 and args.redis_url else {}
-    async with population.population(count) as pop:
-        tablets = pop.tablets()
-        makers = [
-            lambda d: harness.ours(pop, d, server_cpus, args.nodes, **extra),
-            lambda d: harness.peerjs(d, server_cpus, args.nodes),
-        ]
-        results = await harness.side_by_side(
-            args.runs, makers, partial(one_run, tablets=tablets, args=args)
-        )
-    ours, peer = (harness.median_of(results[k]) for k in ("screenvisit", "peerjs"))
-    return {
-        "bench": "idle_kiosks",
-        "kiosks": count,
-        "nodes": args.nodes,
-        "runs": args.runs,
-        "idle_s": args.idle_s,
-        "screenvisit": ours,
-        "peerjs": peer,
-        "ratio": harness.ratios(ours, peer, FIGURES),
-        "all_runs": results,
-        **harness.context(args.argv, "idle_kiosks", load_before),
-    }
+    result = await harness.run_both(
+        args, "idle_kiosks", one_run, FIGURES, nodes=args.nodes, **extra
+    )
+    return {**result, "idle_s": args.idle_s}
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Options."""
-    parser = argparse.ArgumentParser(prog="python -m bench.idle_kiosks", description=__doc__)
-    parser.add_argument("--kiosks", type=int, default=19_000)
-    parser.add_argument("--runs", type=int, default=3, help="runs per server (median)")
+    parser = harness.common_parser("python -m bench.idle_kiosks", __doc__)
     parser.add_argument("--idle-s", type=float, default=60.0, help="idle period measured")
     parser.add_argument("--settle-s", type=float, default=5.0, help="wait before the idle period")
     parser.add_argument("--ping-s", type=float, default=30.0, help="app ping interval")
-    parser.add_argument("--concurrency", type=int, default=200, help="handshakes at once")
     parser.add_argument("--nodes", type=int, choices=(1, 2), default=1)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="--nodes 2")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 200 tablets, 1 run, 5 s")
-    parser.add_argument("--out", type=Path, help="also write the JSON here")
     return parser
 
 
@@ -166,14 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(args_list)
-    if args.quick:
+    if args.quick:  # 200 tablets, one run, 5 s idle
         args.kiosks, args.runs, args.idle_s, args.settle_s = min(args.kiosks, 200), 1, 5.0, 1.0
     args.argv = args_list
-    result = asyncio.run(run(args))
-    text = json.dumps(result, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
+    harness.emit(asyncio.run(run(args)), args.out)
     return 0
 
 

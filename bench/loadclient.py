@@ -47,8 +47,9 @@ class Client:
     """One simulated tablet or staff socket."""
 
     key: str  # citizen id (ours) or PeerJS id
-    secret: str  # device token (ours) or PeerJS token; empty for staff
+    secret: str  # device token (ours) or PeerJS token; the password for our staff
     staff: bool = False
+    http: aiohttp.ClientSession | None = None  # our staff: a session of its own (its cookie)
     ws: aiohttp.ClientWebSocketResponse | None = None
     peer_id: str = ""
     call_id: str = ""
@@ -70,10 +71,8 @@ class Worker:
         self.proto: Proto = args.proto
         self.base = args.url
         self.http = args.http
-        connector = aiohttp.TCPConnector(limit=0, local_addr=(args.source_ip, 0))
-        self.session = aiohttp.ClientSession(
-            connector=connector, cookie_jar=aiohttp.CookieJar(unsafe=True)
-        )
+        self.connector = aiohttp.TCPConnector(limit=0, local_addr=(args.source_ip, 0))
+        self.session = aiohttp.ClientSession(connector=self.connector)
         self.sem = asyncio.Semaphore(args.concurrency)
         self.clients: list[Client] = []
         self.tasks: set[asyncio.Task[None]] = set()
@@ -102,7 +101,8 @@ class Worker:
         async with self.sem:
             try:
                 async with asyncio.timeout(HANDSHAKE_TIMEOUT_S):
-                    ws = await self.session.ws_connect(url, max_msg_size=1 << 20)
+                    session = c.http or self.session
+                    ws = await session.ws_connect(url, max_msg_size=1 << 20)
                     if first is not None:
                         await ws.send_str(first)
                     msg = await ws.receive()
@@ -168,14 +168,18 @@ class Worker:
         results = await asyncio.gather(*(c.settled for c in clients if c.settled))
         return {"ok": sum(results), "failed": len(results) - sum(results)}
 
-    async def login(self, username: str, password: str) -> None:
-        """Staff: the real login form (GET for the CSRF token, POST); the cookie stays."""
-        async with self.session.get(self.http + "/login") as page:
+    async def login(self, c: Client) -> None:
+        """Our staff: the real login form (GET for the CSRF token, POST) in the client's own
+        HTTP session, which keeps the session cookie for the socket."""
+        c.http = aiohttp.ClientSession(
+            connector=self.connector,
+            connector_owner=False,
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+        )
+        async with c.http.get(self.http + "/login") as page:
             match = _CSRF.search(await page.text())
-        form = {"username": username, "password": password, "csrf_token": match[1] if match else ""}
-        async with self.session.post(
-            self.http + "/login", data=form, allow_redirects=False
-        ) as response:
+        form = {"username": c.key, "password": c.secret, "csrf_token": match[1] if match else ""}
+        async with c.http.post(self.http + "/login", data=form, allow_redirects=False) as response:
             if response.status != 303:
                 raise RuntimeError(f"login answered {response.status}")
 
@@ -369,11 +373,11 @@ class Worker:
             clients = [Client(key, secret) for key, secret in cmd["clients"]]
             return await self.connect(clients)
         if name == "staff":
+            clients = [Client(user, password, staff=True) for user, password in cmd["logins"]]
             if self.proto == "ours":
-                await self.login(cmd["username"], cmd["password"])
-            clients = [
-                Client(f"staff-{i}", f"staff-token-{i}", staff=True) for i in range(cmd["count"])
-            ]
+                async with asyncio.TaskGroup() as group:
+                    for c in clients:
+                        group.create_task(self.login(c))
             return await self.connect(clients)
         if name == "pings":
             if self.pinger is None and self.clients:
@@ -447,6 +451,9 @@ class Worker:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        for c in self.clients:
+            if c.http is not None:
+                await c.http.close()
         await self.session.close()
 
 

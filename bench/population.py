@@ -2,8 +2,9 @@
 their own: created for the run, migrated and demo-seeded by the real commands (`python -m server
 migrate`, `seed-demo`), then bulk-filled with one citizen per tablet and dropped afterwards.
 
-Every bulk citizen belongs to the demo's Team Nord (so Anna, a nurse of that team, may ring
-them all) and consents to screen visits; its tablet's token is known to the bench
+Every bulk citizen belongs to the demo's Team Nord and consents to screen visits, and so do a
+hundred bulk nurses (`logins`), who may therefore ring them all (a person is in one call at a
+time, so a hundred calls at once need a hundred nurses); its tablet's token is known to the bench
 (`kiosk_token`) and stored hashed exactly as enrolment stores it (`server.security.token_hash`).
 """
 
@@ -23,17 +24,31 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import make_engine, make_sessionmaker
-from server.models import Citizen, Consent, KioskDevice, Organisation, Team
+from server.models import (
+    Citizen,
+    Consent,
+    KioskDevice,
+    Organisation,
+    Staff,
+    Team,
+    TeamMembership,
+)
 from server.models.base import utcnow
-from server.security import token_hash
-from server.vocabulary import ConsentKind
+from server.security import hash_password, token_hash
+from server.vocabulary import ConsentKind, Role
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "bench-population-secret"  # fixed, so the demo's own tokens are known too
 TEAM = "Team Nord"
-STAFF_USER, STAFF_PASSWORD = "anna", "demo1234"  # a nurse of Team Nord
+STAFF_PASSWORD = "bench-nurse-password"
+STAFF_COUNT = 100  # a person is in one call at a time: 100 calls at once need 100 nurses
 BATCH = 5_000
+
+
+def staff_username(index: int) -> str:
+    """The login of bulk nurse ``index`` (of Team Nord, like every bulk citizen)."""
+    return f"bench-nurse-{index:03d}"
 
 
 def kiosk_token(index: int) -> str:
@@ -47,10 +62,15 @@ class Population:
 
     database_url: str
     citizen_ids: tuple[int, ...]
+    staff: int = STAFF_COUNT
 
     def tablets(self) -> list[tuple[str, str]]:
         """(citizen id, device token) of every bulk tablet, in enrolment order."""
         return [(str(c), kiosk_token(i)) for i, c in enumerate(self.citizen_ids)]
+
+    def logins(self) -> list[tuple[str, str]]:
+        """(username, password) of every bulk nurse."""
+        return [(staff_username(i), STAFF_PASSWORD) for i in range(self.staff)]
 
 
 def server_env(database_url: str, **settings: str) -> dict[str, str]:
@@ -97,6 +117,7 @@ async def _bulk_insert(database_url: str, count: int) -> tuple[int, ...]:
                     .where(Organisation.slug == "demo", Team.name == TEAM)
                 )
             ).one()
+            await _insert_staff(session, org_id, team_id)
             ids: list[int] = []
             for start in range(0, count, BATCH):
                 ids += await _insert_batch(
@@ -105,6 +126,27 @@ async def _bulk_insert(database_url: str, count: int) -> tuple[int, ...]:
         return tuple(ids)
     finally:
         await engine.dispose()
+
+
+async def _insert_staff(session: AsyncSession, org_id: int, team_id: int) -> None:
+    """The bulk nurses, sharing one password hash (Argon2 takes ~0.2 s per hash)."""
+    password_hash = hash_password(STAFF_PASSWORD)
+    result = await session.execute(
+        insert(Staff).returning(Staff.id, sort_by_parameter_order=True),
+        [
+            {
+                "organisation_id": org_id,
+                "username": staff_username(i),
+                "display_name": f"Bench Sygeplejerske {i}",
+                "role": Role.NURSE,
+                "password_hash": password_hash,
+            }
+            for i in range(STAFF_COUNT)
+        ],
+    )
+    await session.execute(
+        insert(TeamMembership), [{"staff_id": row[0], "team_id": team_id} for row in result]
+    )
 
 
 async def _insert_batch(
