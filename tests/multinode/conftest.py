@@ -1,4 +1,4 @@
-"""Fixtures of the multi-node test: a seeded PostgreSQL database per module, a Redis db of its
+"""Fixtures of the multi-node test: a seeded PostgreSQL database per session, a Redis db of its
 own per test, and two nodes behind nginx. With CI=true a missing nginx, PostgreSQL or Redis
 fails the run (tests/databases.py's rule); elsewhere the tests skip."""
 
@@ -35,9 +35,10 @@ async def admin(sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def multinode_db() -> Iterator[str]:
-    """A fresh PostgreSQL database, migrated and seeded with the demo by the real CLI, once."""
+    """A fresh PostgreSQL database, migrated and seeded with the demo by the real CLI, once per
+    session (each test starts nodes of its own on it)."""
     name = f"sv_multinode_{uuid.uuid4().hex[:10]}"
     try:
         asyncio.run(admin(f"CREATE DATABASE {name}"))

@@ -28,6 +28,7 @@ from typing import Any
 
 import aiohttp
 
+from server.demo import demo_kiosk_token
 from server.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -88,6 +89,11 @@ def node_env(database_url: str, redis_url: str, public_url: str, **extra: str) -
     return env
 
 
+def tablet_token(citizen_index: int) -> str:
+    """A demo tablet's device token (derived from the nodes' shared secret)."""
+    return demo_kiosk_token(Settings(secret_key=SECRET), citizen_index)
+
+
 def run_cli(env: dict[str, str], *args: str) -> None:
     """`python -m server …` to completion (migrate, seed-demo); its output only on failure."""
     done = subprocess.run(
@@ -114,6 +120,11 @@ class Node:
     def url(self) -> str:
         """Its own base URL (not through nginx)."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def address(self) -> str:
+        """host:port, as an nginx upstream names it."""
+        return f"127.0.0.1:{self.port}"
 
     def holds(self, peer_id: str) -> bool:
         """Whether this node has logged the socket of ``peer_id`` as connected to it."""

@@ -15,9 +15,8 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from kiosk.caller import StaffCaller
-from server.demo import DEMO_PASSWORD, demo_kiosk_token
+from server.demo import DEMO_PASSWORD
 from server.models import Call
-from server.settings import Settings
 from server.signaling.messages import (
     PeerReconnected,
     Presence,
@@ -28,7 +27,7 @@ from server.signaling.messages import (
 from server.vocabulary import CallState
 from tests.databases import transaction
 from tests.multinode.conftest import Cluster
-from tests.multinode.harness import SECRET, KioskProcess, Node, State, tail, tail_text
+from tests.multinode.harness import KioskProcess, Node, State, tablet_token, tail, tail_text
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("loopback_only_ice")]
 
@@ -37,11 +36,6 @@ ELSE, ELSE_ID = 2, "3"  # another Team Nord tablet, held open by hand, to watch 
 WAIT_S = 20.0  # one step on a busy 2-core machine (Python-driven VP8 in three processes)
 SETTLE_S = 30.0  # a dead node noticed (heartbeat expiry) and its seats resumed or ended
 FRAMES = 15  # "video keeps coming": this many more decoded frames (about a second)
-
-
-def token(citizen_index: int) -> str:
-    """A demo tablet's device token (derived from the nodes' shared secret)."""
-    return demo_kiosk_token(Settings(secret_key=SECRET), citizen_index)
 
 
 async def eventually(check: Callable[[], bool], what: str, wait_s: float = WAIT_S) -> None:
@@ -104,7 +98,7 @@ async def nurse(cluster: Cluster) -> AsyncIterator[Nurse]:
 async def tablet(cluster: Cluster) -> AsyncIterator[KioskProcess]:
     """Karen's tablet in its own process, online through nginx; stopped cleanly afterwards."""
     kiosk = await KioskProcess.start(
-        cluster.tablet_url, token(KAREN), cluster.workdir / "kiosk.log"
+        cluster.tablet_url, tablet_token(KAREN), cluster.workdir / "kiosk.log"
     )
     try:
         await kiosk.until(lambda s: bool(s.get("online")), "never came online", WAIT_S)
@@ -120,7 +114,9 @@ async def bare_tablet(cluster: Cluster) -> AsyncIterator[aiohttp.ClientWebSocket
         aiohttp.ClientSession() as http,
         http.ws_connect(cluster.tablet_url + "/ws") as ws,
     ):
-        await ws.send_json({"type": "hello", "id": 1, "version": ["1"], "token": token(ELSE)})
+        await ws.send_json(
+            {"type": "hello", "id": 1, "version": ["1"], "token": tablet_token(ELSE)}
+        )
         welcome = await ws.receive_json(timeout=WAIT_S)
         assert welcome["type"] == "welcome", welcome
 
