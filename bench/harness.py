@@ -126,7 +126,7 @@ class Target(Protocol):
 
     def pids(self) -> list[int]: ...
     async def start(self) -> None: ...
-    async def stop(self) -> dict[str, Any]: ...
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> dict[str, Any]: ...
 
 
 @dataclasses.dataclass
@@ -153,14 +153,14 @@ class Node:
         self.spawn()
         return await asyncio.to_thread(wait_http, self.health_url)
 
-    async def stop(self) -> dict[str, Any]:
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> dict[str, Any]:
         """SIGTERM, then SIGKILL after the grace; how long it took and whether it was killed."""
         proc, started, killed = self.proc, time.monotonic(), False
         if proc is None or proc.poll() is not None:
             return {"stop_ms": 0.0, "killed": False}
         proc.send_signal(signal.SIGTERM)
         try:
-            await asyncio.to_thread(proc.wait, STOP_GRACE_S)
+            await asyncio.to_thread(proc.wait, grace_s)
         except subprocess.TimeoutExpired:
             proc.kill()
             await asyncio.to_thread(proc.wait)
@@ -193,11 +193,11 @@ class Nodes:
             self.front.start()
             await asyncio.to_thread(wait_http, self.health_url)
 
-    async def stop(self) -> dict[str, Any]:
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> dict[str, Any]:
         """The front, then the nodes; the slowest node's stop figures."""
         if self.front is not None:
             self.front.stop()
-        results = await asyncio.gather(*(n.stop() for n in self.nodes))
+        results = await asyncio.gather(*(n.stop(grace_s) for n in self.nodes))
         return max(results, key=lambda r: float(r["stop_ms"]))
 
 
@@ -426,16 +426,22 @@ async def run_both(
     module: str,
     one_run: Callable[..., Any],
     figures: Sequence[str],
+    *,
+    pop: Population | None = None,
     nodes: int = 1,
     **settings: str,
 ) -> dict[str, Any]:
-    """Population, every run of both servers alternating, medians and ratios: the JSON."""
+    """Population (``pop``, or one made for the run), every run of both servers alternating,
+    medians and ratios: the JSON."""
     load_before = os.getloadavg()[0]
     server_cpus, _ = core_split()
-    async with population(args.kiosks) as pop:
-        tablets = pop.tablets()
+    async with contextlib.AsyncExitStack() as stack:
+        if pop is None:
+            pop = await stack.enter_async_context(population(args.kiosks))
+        tablets = pop.tablets()[: args.kiosks]
+        made = pop
         makers: list[Callable[[Path], Target]] = [
-            lambda d: ours(pop, d, server_cpus, nodes, **settings),
+            lambda d: ours(made, d, server_cpus, nodes, **settings),
             lambda d: peerjs(d, server_cpus, nodes),
         ]
         logins = pop.logins()

@@ -34,6 +34,7 @@ from typing import Any
 
 from . import harness
 from .harness import Target, percentile, sample
+from .population import Population
 
 FIGURES = (
     "per_connection_kb", "handshake_cpu_ms", "connect_wall_ms", "idle_cpu_pct",
@@ -111,11 +112,11 @@ async def one_run(
     }
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Every run of both servers; the JSON result."""
+async def run(args: argparse.Namespace, pop: Population | None = None) -> dict[str, Any]:
+    """Every run of both servers on ``pop`` (or a population made for it); the JSON."""
     extra = {"redis_url": args.redis_url} if args.nodes > 1 and args.redis_url else {}
     result = await harness.run_both(
-        args, "idle_kiosks", one_run, FIGURES, nodes=args.nodes, **extra
+        args, "idle_kiosks", one_run, FIGURES, pop=pop, nodes=args.nodes, **extra
     )
     return {**result, "idle_s": args.idle_s}
 
@@ -131,13 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(args_list)
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The options, with ``--quick`` applied."""
+    args = build_parser().parse_args(argv)
     if args.quick:  # 200 tablets, one run, 5 s idle
         args.kiosks, args.runs, args.idle_s, args.settle_s = min(args.kiosks, 200), 1, 5.0, 1.0
-    args.argv = args_list
+    args.argv = list(argv)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point."""
+    args = parse(sys.argv[1:] if argv is None else argv)
     harness.emit(asyncio.run(run(args)), args.out)
     return 0
 

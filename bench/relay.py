@@ -27,6 +27,7 @@ from typing import Any
 from . import harness
 from .harness import Target, percentile, sample
 from .loadclient import Fleet
+from .population import Population
 
 FIGURES = ("relay_p50_ms", "relay_p99_ms", "server_cpu_us_per_msg", "server_cpu_us_per_msg_net")
 
@@ -97,6 +98,11 @@ async def measure(
     }
 
 
+async def run(args: argparse.Namespace, pop: Population | None = None) -> dict[str, Any]:
+    """Every run of both servers on ``pop`` (or a population made for it); the JSON."""
+    return await harness.run_both(args, "relay", one_run, FIGURES, pop=pop)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Options."""
     parser = harness.common_parser("python -m bench.relay", __doc__)
@@ -108,15 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(args_list)
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The options, with ``--quick`` applied."""
+    args = build_parser().parse_args(argv)
     if args.quick:  # 200 tablets, 10 pairs at 200 msg/s for 3 s, one run
         args.kiosks, args.runs, args.settle_s = min(args.kiosks, 200), 1, 1.0
         args.pairs, args.rate, args.duration_s = min(args.pairs, 10), 200.0, 3.0
-    args.argv = args_list
-    harness.emit(asyncio.run(harness.run_both(args, "relay", one_run, FIGURES)), args.out)
+    args.argv = list(argv)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point."""
+    args = parse(sys.argv[1:] if argv is None else argv)
+    harness.emit(asyncio.run(run(args)), args.out)
     return 0
 
 

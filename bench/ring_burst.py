@@ -26,6 +26,7 @@ from typing import Any
 
 from . import harness
 from .harness import Target, percentile, sample
+from .population import Population
 
 FIGURES = ("ring_p50_ms", "ring_p95_ms", "ring_p99_ms", "server_cpu_ms_per_ring", "late_p99_ms")
 
@@ -76,6 +77,11 @@ async def one_run(
     }
 
 
+async def run(args: argparse.Namespace, pop: Population | None = None) -> dict[str, Any]:
+    """Every run of both servers on ``pop`` (or a population made for it); the JSON."""
+    return await harness.run_both(args, "ring_burst", one_run, FIGURES, pop=pop)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Options."""
     parser = harness.common_parser("python -m bench.ring_burst", __doc__)
@@ -86,15 +92,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(args_list)
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The options, with ``--quick`` applied."""
+    args = build_parser().parse_args(argv)
     if args.quick:  # 200 tablets, 100 rings in 5 s, one run
         args.kiosks, args.runs, args.settle_s = min(args.kiosks, 200), 1, 1.0
         args.rings, args.duration_s = min(args.rings, 100), min(args.duration_s, 5.0)
-    args.argv = args_list
-    harness.emit(asyncio.run(harness.run_both(args, "ring_burst", one_run, FIGURES)), args.out)
+    args.argv = list(argv)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point."""
+    args = parse(sys.argv[1:] if argv is None else argv)
+    harness.emit(asyncio.run(run(args)), args.out)
     return 0
 
 
