@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +42,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 PEERJS = PROJECT_DIR / "node_modules" / "peer" / "dist" / "bin" / "peerjs.js"
 STOP_GRACE_S = 10.0
+# The benchmarks' own Redis db for the multi-node mode (tests use 0, 8, 9 and claim 10-15).
+BENCH_REDIS = "redis://127.0.0.1:6379/7"
 
 
 def free_port() -> int:
@@ -138,6 +140,7 @@ class Node:
     log: Path
     health_url: str
     cpus: set[int]
+    port: int
     proc: subprocess.Popen[bytes] | None = None
 
     def spawn(self) -> None:
@@ -181,6 +184,13 @@ class Nodes:
         if proto == "peerjs" and front is not None:
             self.health_url = f"{self.http_base}/p/"
 
+    def direct(self, node: int | None) -> tuple[str, str]:
+        """(ws base, http base) of one node past nginx, or of the front for None."""
+        if node is None:
+            return self.ws_base, self.http_base
+        port = self.nodes[node].port
+        return f"ws://127.0.0.1:{port}", f"http://127.0.0.1:{port}"
+
     def pids(self) -> list[int]:
         """The server processes (not nginx)."""
         return [n.proc.pid for n in self.nodes if n.proc is not None]
@@ -213,7 +223,14 @@ def ours(
                          public_url=f"http://127.0.0.1:{front_port}", **settings)  # fmt: skip
         argv = [sys.executable, "-m", "server", "serve"]
         members.append(
-            Node(argv, env, workdir / f"server-{i}.log", f"http://127.0.0.1:{port}/healthz", cpus)
+            Node(
+                argv,
+                env,
+                workdir / f"server-{i}.log",
+                f"http://127.0.0.1:{port}/healthz",
+                cpus,
+                port,
+            )
         )
     front = Nginx(workdir, front_port, ports, "/ws", cpus_for_front()) if nodes > 1 else None
     return Nodes("screenvisit", "ours", members, front, front_port)
@@ -234,10 +251,25 @@ def peerjs(workdir: Path, cpus: set[int], nodes: int = 1) -> Nodes:
                 workdir / f"peerjs-{i}.log",
                 f"http://127.0.0.1:{port}/p/",
                 cpus,
+                port,
             )
         )
     front = Nginx(workdir, front_port, ports, "/p/", cpus_for_front()) if nodes > 1 else None
     return Nodes("peerjs", "peerjs", members, front, front_port)
+
+
+@contextlib.asynccontextmanager
+async def redis_db(url: str) -> AsyncIterator[None]:
+    """The nodes' Redis db, emptied before and after (nodes of an earlier run are gone)."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        await client.flushdb()
+        yield
+        await client.flushdb()
+    finally:
+        await client.aclose()
 
 
 def cpus_for_front() -> set[int]:
@@ -376,15 +408,20 @@ def _show_logs(workdir: Path) -> None:
 # -- the shape every load benchmark shares --------------------------------------------------
 
 
+def _bases(target: Target, node: int | None) -> tuple[str, str]:
+    return target.direct(node) if isinstance(target, Nodes) else (target.ws_base, target.http_base)
+
+
 async def tablets_online(
-    target: Target, tablets: Sequence[tuple[str, str]], concurrency: int
+    target: Target, tablets: Sequence[tuple[str, str]], concurrency: int, node: int | None = None
 ) -> tuple[Fleet, dict[str, int]]:
-    """A load client fleet on the client cores with every tablet connected; ok/failed counts."""
+    """A load client fleet on the client cores with every tablet connected (through the front,
+    or straight to one node); ok/failed counts."""
     _, client_cpus = core_split()
+    ws, http = _bases(target, node)
     fleet = await Fleet.start(
-        workers_for(len(tablets)), target.proto, target.ws_base, target.http_base,
-        client_cpus, concurrency,
-    )  # fmt: skip
+        workers_for(len(tablets)), target.proto, ws, http, client_cpus, concurrency
+    )
     try:
         counts = await fleet.connect_kiosks(tablets)
     except BaseException:
@@ -393,13 +430,14 @@ async def tablets_online(
     return fleet, counts
 
 
-async def staff_online(target: Target, logins: Sequence[tuple[str, str]]) -> Fleet:
+async def staff_online(
+    target: Target, logins: Sequence[tuple[str, str]], node: int | None = None
+) -> Fleet:
     """One load worker holding a staff socket per login (ours: each nurse logs in through the
     login form; PeerJS: the username is the peer id)."""
     _, client_cpus = core_split()
-    fleet = await Fleet.start(
-        1, target.proto, target.ws_base, target.http_base, client_cpus, 50, first_ip=200
-    )
+    ws, http = _bases(target, node)
+    fleet = await Fleet.start(1, target.proto, ws, http, client_cpus, 50, first_ip=200)
     try:
         reply = await fleet.ask(0, {"cmd": "staff", "logins": list(logins)})
         if reply["failed"]:
@@ -429,6 +467,7 @@ async def run_both(
     *,
     pop: Population | None = None,
     nodes: int = 1,
+    peer_nodes: int | None = None,
     **settings: str,
 ) -> dict[str, Any]:
     """Population (``pop``, or one made for the run), every run of both servers alternating,
@@ -442,7 +481,7 @@ async def run_both(
         made = pop
         makers: list[Callable[[Path], Target]] = [
             lambda d: ours(made, d, server_cpus, nodes, **settings),
-            lambda d: peerjs(d, server_cpus, nodes),
+            lambda d: peerjs(d, server_cpus, peer_nodes or nodes),
         ]
         logins = pop.logins()
         runs = await side_by_side(

@@ -114,10 +114,13 @@ async def one_run(
 
 async def run(args: argparse.Namespace, pop: Population | None = None) -> dict[str, Any]:
     """Every run of both servers on ``pop`` (or a population made for it); the JSON."""
-    extra = {"redis_url": args.redis_url} if args.nodes > 1 and args.redis_url else {}
-    result = await harness.run_both(
-        args, "idle_kiosks", one_run, FIGURES, pop=pop, nodes=args.nodes, **extra
-    )
+    if args.nodes == 1:
+        result = await harness.run_both(args, "idle_kiosks", one_run, FIGURES, pop=pop)
+    else:
+        async with harness.redis_db(args.redis_url):
+            result = await harness.run_both(
+                args, "idle_kiosks", one_run, FIGURES, pop=pop, nodes=2, redis_url=args.redis_url
+            )
     return {**result, "idle_s": args.idle_s}
 
 
@@ -128,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--settle-s", type=float, default=5.0, help="wait before the idle period")
     parser.add_argument("--ping-s", type=float, default=30.0, help="app ping interval")
     parser.add_argument("--nodes", type=int, choices=(1, 2), default=1)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="--nodes 2")
+    parser.add_argument(
+        "--redis-url", default=harness.BENCH_REDIS, help="--nodes 2: a Redis db, emptied"
+    )
     return parser
 
 

@@ -13,7 +13,12 @@ PeerJS relays `OFFER`/`ANSWER` by id.
   `server_cpu_us_per_msg_net` subtracts the idle CPU measured over as long a period just before
   (19,000 idle sockets cost CPU of their own).
 
-Goals (issue 14): p99 ≤ 5 ms and ≤ 60 µs of server CPU per message.
+`--nodes 2` runs our server as two nodes over Redis (`SCREENVISIT_REDIS_URL`) with every call
+across them: tablets connect straight to node B, nurses to node A, so each message goes through
+Redis pub/sub; PeerJS, which has no multi-node mode, runs as one process for reference.
+
+Goals (issue 14): p99 ≤ 5 ms and ≤ 60 µs of server CPU per message; across two nodes at most
+1 ms more at p50 and 5 ms more at p99 than on one.
 """
 
 from __future__ import annotations
@@ -48,10 +53,13 @@ async def one_run(
 ) -> dict[str, Any]:
     """Tablets online, the calls held, an idle baseline, the relay period; the figures."""
     pairs = pair_tablets(tablets, args.pairs)
-    fleet, counts = await harness.tablets_online(target, tablets, args.concurrency)
+    # Two nodes: every call crosses them (tablets on node B, nurses on node A).
+    across = isinstance(target, harness.Nodes) and len(target.nodes) > 1
+    kiosk_node, staff_node = (1, 0) if across else (None, None)
+    fleet, counts = await harness.tablets_online(target, tablets, args.concurrency, kiosk_node)
     try:
         await fleet.ask_all({"cmd": "hold", "keys": pairs})
-        staff = await harness.staff_online(target, logins[: len(pairs)])
+        staff = await harness.staff_online(target, logins[: len(pairs)], staff_node)
         try:
             held = await staff.ask(0, {"cmd": "held_calls", "targets": pairs})
             result = await measure(target, fleet, staff, args)
@@ -100,7 +108,19 @@ async def measure(
 
 async def run(args: argparse.Namespace, pop: Population | None = None) -> dict[str, Any]:
     """Every run of both servers on ``pop`` (or a population made for it); the JSON."""
-    return await harness.run_both(args, "relay", one_run, FIGURES, pop=pop)
+    if args.nodes == 1:
+        return await harness.run_both(args, "relay", one_run, FIGURES, pop=pop)
+    async with harness.redis_db(args.redis_url):
+        return await harness.run_both(
+            args,
+            "relay",
+            one_run,
+            FIGURES,
+            pop=pop,
+            nodes=2,
+            peer_nodes=1,
+            redis_url=args.redis_url,
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", type=int, default=3_000, help="bytes of SDP per message")
     parser.add_argument("--duration-s", type=float, default=30.0, help="relay period")
     parser.add_argument("--settle-s", type=float, default=5.0, help="wait before the baseline")
+    parser.add_argument("--nodes", type=int, choices=(1, 2), default=1, help="ours: 2 over Redis")
+    parser.add_argument(
+        "--redis-url", default=harness.BENCH_REDIS, help="--nodes 2: a Redis db, emptied"
+    )
     return parser
 
 
