@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import gc
+import time
 import weakref
-from collections.abc import AsyncIterator
 
 import aiohttp_jinja2
 import jinja2
@@ -15,8 +14,10 @@ from . import i18n, ops, pages, signaling
 from .api import API_TABLES
 from .api.openapi import build_openapi
 from .api.spec import dump
+from .auth.devices import KioskTokens, kiosk_tokens_key
 from .bounds import path_id_middleware
 from .db import database_ctx
+from .heap import heap_ctx
 from .keys import (
     enrolment_limiter_key,
     login_locks_key,
@@ -24,6 +25,7 @@ from .keys import (
     metrics_registry_key,
     relative_link_limiter_key,
     settings_key,
+    staff_photos_key,
     websockets_key,
 )
 from .media.selftest import selftest_ctx
@@ -39,6 +41,7 @@ from .ratelimit import RELATIVE_LINK_FAILURES, FailureLimiter
 from .scheduling.import_jobs import import_jobs_ctx
 from .scheduling.jobs import scheduler_ctx
 from .settings import Settings
+from .ttlcache import TtlCache
 
 VERSION = "0.1.0"
 
@@ -61,6 +64,8 @@ def create_app(settings: Settings) -> web.Application:
     app[login_locks_key] = weakref.WeakValueDictionary()
     app[enrolment_limiter_key] = FailureLimiter()
     app[relative_link_limiter_key] = FailureLimiter(limit=RELATIVE_LINK_FAILURES)
+    app[kiosk_tokens_key] = KioskTokens(settings.handshake_cache_s)
+    app[staff_photos_key] = TtlCache(settings.handshake_cache_s, time.monotonic)
     templates = [settings.web_dir / "templates", settings.kiosk_dir / "templates"]
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(templates))
     i18n.setup(app, i18n.load_catalogues())
@@ -88,15 +93,6 @@ def _add_routes(app: web.Application) -> None:
 
     app.router.add_get("/api/openapi.json", openapi_document)
     signaling.setup(app)
-
-
-async def heap_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Keep the start-up heap (modules, schemas, mappers) out of the garbage collector's full
-    collections: an import job makes them frequent, and each one that walked those ~200,000
-    objects paused the event loop for 100-150 ms (docs/benchmarks.md, imports)."""
-    gc.freeze()
-    yield
-    gc.unfreeze()
 
 
 async def close_websockets(app: web.Application) -> None:

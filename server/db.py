@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
-from sqlalchemy import event, make_url
+from sqlalchemy import event, exc, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,10 +18,31 @@ from sqlalchemy.ext.asyncio import (
 
 from .keys import engine_key, sessionmaker_key, settings_key
 
+# The database cannot be had just now (a full pool, a restart, a locked SQLite file): the
+# request did nothing and may be repeated; the edges say so (503 + Retry-After, `try_again`).
+DATABASE_BUSY: tuple[type[Exception], ...] = (
+    exc.TimeoutError,
+    exc.OperationalError,
+    exc.InterfaceError,
+)
 
-def make_engine(url: str) -> AsyncEngine:
+
+class PoolLimits(NamedTuple):
+    """How many connections the app's engine keeps and opens, and how long a request waits for
+    one before it is told to come back (503, or ``try_again`` on the socket)."""
+
+    size: int = 5
+    overflow: int = 10
+    timeout_s: float = 30.0
+
+
+def make_engine(url: str, pool: PoolLimits | None = None) -> AsyncEngine:
     """Create an engine; SQLite gets foreign keys on and WAL for concurrent readers."""
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    options: dict[str, Any] = {}
+    if pool is not None and not url.startswith("sqlite"):  # SQLite keeps its own pool
+        options = {"pool_size": pool.size, "max_overflow": pool.overflow}
+        options["pool_timeout"] = pool.timeout_s
+    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"), **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
@@ -55,7 +76,9 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the engine for the app's lifetime and dispose of it on cleanup."""
-    engine = make_engine(app[settings_key].database_url)
+    settings = app[settings_key]
+    pool = PoolLimits(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_s)
+    engine = make_engine(settings.database_url, pool)
     app[engine_key] = engine
     app[sessionmaker_key] = make_sessionmaker(engine)
     yield

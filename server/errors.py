@@ -9,7 +9,8 @@ AppError
 ├── Conflict            409 conflict
 ├── PayloadTooLarge     413 payload_too_large
 ├── UnsupportedMedia    415 unsupported_media_type
-└── TooManyRequests     429 too_many_requests / login_locked
+├── TooManyRequests     429 too_many_requests / login_locked
+└── Unavailable         503 unavailable (the database is busy: try again shortly)
 """
 
 from __future__ import annotations
@@ -128,6 +129,19 @@ class TooManyRequests(AppError):
     default_message = N_("For mange forsøg. Vent lidt, og prøv igen.")
 
     def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+class Unavailable(AppError):
+    """The database could not be had in time (a full pool): nothing was done; ``retry_after``
+    seconds tells when to try again."""
+
+    status = 503
+    code = "unavailable"
+    default_message = N_("Der skete en fejl hos os. Prøv igen om lidt.")
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 2) -> None:
         super().__init__(message, details={"retry_after": retry_after})
         self.retry_after = retry_after
 

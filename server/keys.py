@@ -1,7 +1,8 @@
 """Every application and request value, each under a typed key.
 
-Three keys live beside their owners instead, because this module would otherwise import modules
+Four keys live beside their owners instead, because this module would otherwise import modules
 that import it: ``signaling.hub.hub_key`` (the hub's sockets),
+``auth.devices.kiosk_tokens_key`` (tablets' tokens the handshake knows),
 ``media.selftest.selftest_key`` (the self-test peers) and
 ``scheduling.import_jobs.import_jobs_key`` (the running imports).
 """
@@ -21,6 +22,7 @@ from .metrics import Metrics
 from .ratelimit import FailureLimiter
 from .rooms.book import CallBook
 from .settings import Settings
+from .ttlcache import TtlCache
 from .visits.updates import TeamFeed
 
 settings_key = web.AppKey("settings_key", Settings)
@@ -34,6 +36,9 @@ websockets_key = web.AppKey("websockets_key", weakref.WeakSet[web.WebSocketRespo
 catalogues_key = web.AppKey("catalogues_key", dict[str, gettext.NullTranslations])
 enrolment_limiter_key = web.AppKey("enrolment_limiter_key", FailureLimiter)
 relative_link_limiter_key = web.AppKey("relative_link_limiter_key", FailureLimiter)
+# Staff photos the signalling handshake looked up a moment ago (a 1-tuple: None is a staff
+# member without a photo, not a miss).
+staff_photos_key = web.AppKey("staff_photos_key", TtlCache[int, tuple[str | None]])
 
 login_locks_key = web.AppKey("login_locks_key", weakref.WeakValueDictionary[str, asyncio.Lock])
 

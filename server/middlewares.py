@@ -12,7 +12,8 @@ from aiohttp.typedefs import Handler
 
 from .auth.csrf import check_csrf, csrf_token_for
 from .auth.sessions import SESSION_COOKIE, load_identity
-from .errors import AppError, NotAuthenticated, NotFound, PayloadTooLarge
+from .db import DATABASE_BUSY
+from .errors import AppError, NotAuthenticated, NotFound, PayloadTooLarge, Unavailable
 from .i18n import request_language, translator
 from .keys import identity_key, metrics_key, sessionmaker_key, settings_key
 from .templating import render
@@ -78,6 +79,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         response = await error_response(request, from_http_exception(exc))
+    except DATABASE_BUSY as exc:  # a full pool is a retryable 503, never a 500
+        logger.warning("database busy on %s %s: %r", request.method, request.path, exc)
+        response = await error_response(request, Unavailable())
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)
         failure = AppError(N_("Der skete en fejl hos os. Prøv igen om lidt."))
@@ -103,7 +107,8 @@ def from_http_exception(exc: web.HTTPException) -> AppError:
 async def error_response(request: web.Request, exc: AppError) -> web.StreamResponse:
     """JSON ``{"error": ...}`` for API clients, a friendly page for people; either in the
     reader's language (the staff member's, else the browser's)."""
-    headers = {"Retry-After": str(exc.details["retry_after"])} if exc.status == 429 else None
+    retry = exc.status in (429, 503)
+    headers = {"Retry-After": str(exc.details["retry_after"])} if retry else None
     gettext = translator(request, request_language(request))
     if wants_json(request):
         return web.json_response(exc.to_json(gettext), status=exc.status, headers=headers)

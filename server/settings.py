@@ -74,7 +74,9 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    redis_url: str | None = None
+    redis_url: str | None = None  # set: this process is one node of several (signaling.cluster)
+    node_heartbeat_s: float = 2.0  # how often a node says it lives, with its load
+    node_expiry_s: float = 6.0  # a node silent this long is dead: others sweep it
     # /metrics: with a token, scrapers send "Authorization: Bearer <token>"; without one, only
     # clients on this machine (loopback, after a trusted proxy's X-Forwarded-For) may read it.
     metrics_token: str | None = field(default=None, repr=False)
@@ -100,6 +102,12 @@ class Settings:
     ws_auth_deadline_s: float = 10.0
     ws_max_msg_kb: int = 64
     signaling_timing: bool = False  # log the server time of each signalling message (bench)
+    last_seen_flush_s: float = 1.0  # how often tablets' last-seen times are written (one batch)
+    # Who a tablet's token is and a staff member's photo, once looked up, are kept this long.
+    handshake_cache_s: float = 30.0
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_pool_timeout_s: float = 5.0  # wait this long for a connection, then 503 / try_again
     stun_urls: tuple[str, ...] = ()
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = field(default=None, repr=False)
@@ -174,6 +182,8 @@ _CASTS: dict[str, Callable[[str], Any]] = {
     "tls_cert": _optional_path,
     "tls_key": _optional_path,
     "redis_url": lambda v: v or None,
+    "node_heartbeat_s": float,
+    "node_expiry_s": float,
     "metrics_token": lambda v: v or None,
     "log_json": _bool,
     "web_dir": _path,
@@ -194,6 +204,11 @@ _CASTS: dict[str, Callable[[str], Any]] = {
     "ws_auth_deadline_s": float,
     "ws_max_msg_kb": int,
     "signaling_timing": _bool,
+    "last_seen_flush_s": float,
+    "handshake_cache_s": float,
+    "db_pool_size": int,
+    "db_max_overflow": int,
+    "db_pool_timeout_s": float,
     "stun_urls": _split,
     "turn_urls": _split,
     "turn_secret": lambda v: v or None,

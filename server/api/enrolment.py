@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from .. import audit
 from ..auth.authz import require_citizen, require_staff
-from ..auth.devices import bearer_token
+from ..auth.devices import bearer_token, kiosk_tokens_key
 from ..auth.scope import citizen_scope
 from ..citizens import enrolment
 from ..keys import book_key, enrolment_limiter_key, sessionmaker_key, settings_key
@@ -147,6 +147,7 @@ async def poll_pairing(request: web.Request) -> PairingStatus:
             event.organisation_id = citizen.organisation_id if citizen else None
             revoked_for = claim.citizen_id
     if revoked_for is not None:
+        request.app[kiosk_tokens_key].forget_citizen(revoked_for)
         await request.app[hub_key].close_kiosk(revoked_for, keep_kiosk_id=claim.kiosk_id)
     return PairingStatus(status=claim.status, token=claim.token, citizen_name=claim.citizen_name)
 
@@ -211,6 +212,7 @@ async def revoke(request: web.Request, body: RevokeIn) -> RevokeOut:
             detail={"kiosk_ids": ids},
             request=request,
         )
+    request.app[kiosk_tokens_key].forget_citizen(citizen_id)
     await request.app[hub_key].close_kiosk(citizen_id)
     return RevokeOut(revoked=len(ids))
 

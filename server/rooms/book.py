@@ -90,8 +90,11 @@ class CallBook(Protocol):
 
     # -- presence ---------------------------------------------------------------------------
 
-    async def connect(self, peer_id: str, profile: PeerProfile) -> str | None:
-        """A socket authenticated; for a kiosk, the peer id of the older socket it replaces."""
+    async def connect(
+        self, peer_id: str, profile: PeerProfile, resume_token: str = ""
+    ) -> str | None:
+        """A socket authenticated; for a kiosk, the peer id of the older socket it replaces.
+        (A shared book keeps the resume token, so another node can seat the peer in a call.)"""
 
     async def disconnect(self, peer_id: str, profile: PeerProfile) -> bool:
         """A socket closed; True when it was the citizen's current kiosk (presence changed)."""

@@ -37,7 +37,9 @@ class LocalBook:
 
     # -- presence ---------------------------------------------------------------------------
 
-    async def connect(self, peer_id: str, profile: PeerProfile) -> str | None:
+    async def connect(
+        self, peer_id: str, profile: PeerProfile, resume_token: str = ""
+    ) -> str | None:
         """Register the socket; a kiosk displaces the citizen's older kiosk socket."""
         if profile.kind is PeerKind.STAFF:
             self._staff.setdefault(profile.identity_id, set()).add(peer_id)
@@ -213,6 +215,20 @@ class LocalBook:
         self._profiles.pop(resumed.old_peer_id, None)
         self._seat(seat)
         return resumed
+
+    # -- a scratch book for a shared book (rooms.redis_book) --------------------------------
+
+    def load(self, call: LiveCall, meta: CallMeta | None, profiles: dict[str, PeerProfile]) -> None:
+        """Take in a call held elsewhere, with its facts and its seats' faces."""
+        self.registry.load(call)
+        if meta is not None:
+            self._meta[call.call_id] = meta
+        self._profiles.update(profiles)
+
+    def facts(self, call: LiveCall) -> tuple[CallMeta | None, dict[str, PeerProfile]]:
+        """The facts and seat faces this book holds for a call."""
+        profiles = {p: self._profiles[p] for p in call.participants if p in self._profiles}
+        return self._meta.get(call.call_id), profiles
 
     # -- internals --------------------------------------------------------------------------
 

@@ -182,6 +182,10 @@ class RoomRegistry:
         """Calls with an open invitation for this colleague (e.g. for a newly opened tab)."""
         return tuple(c for c in self._calls.values() if c.is_invited(identity_id))
 
+    def load(self, call: LiveCall) -> None:
+        """Take in a call held elsewhere (a shared book works on a scratch registry per step)."""
+        self._put(call)
+
     # -- ringing ---------------------------------------------------------------------------
 
     def start_ring(

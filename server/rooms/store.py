@@ -315,6 +315,17 @@ async def renew_leases(
         )
 
 
+async def take_over_calls(
+    session: AsyncSession, call_ids: Collection[str], owner: str, until: dt.datetime
+) -> None:
+    """Another process now holds these live calls (their node died): its owner id, its lease."""
+    await session.execute(
+        update(Call)
+        .where(Call.public_id.in_(list(call_ids)), Call.state != CallState.ENDED)
+        .values(owner=owner, lease_until=until)
+    )
+
+
 async def open_call_owners(session: AsyncSession) -> set[str]:
     """The processes that hold open calls, as the rows name them."""
     owners = await session.scalars(

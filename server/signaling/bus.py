@@ -1,8 +1,9 @@
 """Delivery of signalling messages to peers, wherever their socket lives.
 
 Every message to a peer goes through a ``Bus``. The in-process bus writes to sockets of this
-process; a Redis-backed bus (multi-node) implements the same interface by publishing to the node
-that holds the peer, so handlers never change.
+process; the cluster's bus (``signaling.cluster``, when ``SCREENVISIT_REDIS_URL`` is set)
+implements the same interface by publishing to the node that holds the peer, so handlers never
+change. The bus also finds a peer on another node (its face and seat) and closes it there.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from .peer import Peer
+from .peer import Peer, PeerRef
 
 
 class Bus(Protocol):
@@ -23,6 +24,26 @@ class Bus(Protocol):
 
     async def fan_out(self, peer_ids: Iterable[str], message: BaseModel) -> None:
         """Deliver the same message to several peers."""
+
+    async def lookup(self, peer_id: str) -> PeerRef | None:
+        """A connected peer that is not on this node; None when there is none."""
+
+    async def describe(self, peer: Peer) -> None:
+        """Let other nodes know a local peer's devices changed."""
+
+    async def close(
+        self, peer_id: str, code: int, reason: str, *, banish: bool = False, notice: str = ""
+    ) -> None:
+        """Close a peer's socket wherever it is (``notice``: a last JSON frame before)."""
+
+
+async def close_local(peer: Peer, code: int, reason: str, *, banish: bool, notice: str) -> None:
+    """Close one socket of this process: a last frame, then the close."""
+    if notice:
+        await peer.send_text(notice)
+    if banish:
+        peer.banished = True
+    await peer.ws.close(code=code, message=reason.encode()[:120])
 
 
 class InProcessBus:
@@ -44,3 +65,18 @@ class InProcessBus:
             peer = self._peers.get(peer_id)
             if peer is not None:
                 await peer.send_text(text)
+
+    async def lookup(self, peer_id: str) -> PeerRef | None:
+        """One node: every peer is local."""
+        return None
+
+    async def describe(self, peer: Peer) -> None:
+        """One node: nobody else to tell."""
+
+    async def close(
+        self, peer_id: str, code: int, reason: str, *, banish: bool = False, notice: str = ""
+    ) -> None:
+        """Close a local socket."""
+        peer = self._peers.get(peer_id)
+        if peer is not None:
+            await close_local(peer, code, reason, banish=banish, notice=notice)

@@ -41,7 +41,7 @@ from .messages import (
 from .messages import (
     EndReason as WireEndReason,
 )
-from .peer import Peer
+from .peer import Peer, PeerRef
 from .views import snapshot
 
 logger = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ async def _audit_denied(hub: Hub, peer: Peer, citizen_id: int | None) -> None:
 
 
 def ring_message(
-    hub: Hub, call: LiveCall, caller: Peer, kiosk: Peer, meta: CallMeta, auto_s: int | None
+    hub: Hub, call: LiveCall, caller: PeerRef, kiosk: PeerRef, meta: CallMeta, auto_s: int | None
 ) -> IncomingRing:
     """The kiosk's ring; a repeated ring (after a resume) says how long is left of it."""
     left = hub.time_left(("ring", call.call_id, ""))
@@ -165,7 +165,7 @@ def ring_message(
 
 
 def _new_call(
-    hub: Hub, call_id: str, caller: Peer, kiosk: Peer | None, meta: CallMeta, auto: bool
+    hub: Hub, call_id: str, caller: Peer, kiosk: PeerRef | None, meta: CallMeta, auto: bool
 ) -> store.NewCall:
     staff = caller.profile.staff
     assert staff is not None
@@ -197,7 +197,7 @@ async def _refused(hub: Hub, caller: Peer, meta: CallMeta, reason: EndReason) ->
 
 
 async def _record_ring(
-    hub: Hub, caller: Peer, kiosk: Peer, call: LiveCall, meta: CallMeta, auto_s: int | None
+    hub: Hub, caller: Peer, kiosk: PeerRef, call: LiveCall, meta: CallMeta, auto_s: int | None
 ) -> None:
     staff = caller.profile.staff
     assert staff is not None

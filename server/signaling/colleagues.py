@@ -22,7 +22,7 @@ from .messages import (
     InviteEndReason,
     PeerJoined,
 )
-from .peer import Peer
+from .peer import Peer, PeerRef
 from .views import snapshot
 
 
@@ -40,12 +40,13 @@ async def on_invite(hub: Hub, peer: Peer, msg: Invite) -> None:
     # Only then whether the colleague is online or busy: an outsider, or a colleague of another
     # organisation, must not learn that of any user id (an unknown id answers the same).
     await _check_same_organisation(hub, peer, msg.user_id)
-    tabs = [tab for tab in await _tabs(hub, msg.user_id) if tab in hub.peers]
+    refs = [r for tab in await _tabs(hub, msg.user_id) if (r := await hub.peer_ref(tab))]
+    tabs = [r.peer_id for r in refs]
     if not tabs:
         raise SignalingError(ErrorCode.OFFLINE, "that colleague is not online")
     if any([await hub.book.call_of(tab) for tab in tabs]):
         raise SignalingError(ErrorCode.BUSY, "that colleague is in another call")
-    await _check_join_policy(hub, peer, hub.peers[tabs[0]], call)
+    await _check_join_policy(hub, peer, refs[0], call)
     call = await hub.book.invite(msg.call_id, peer.peer_id, msg.user_id)
     meta = await hub.book.meta(call.call_id)
     invited = Invited(
@@ -72,7 +73,7 @@ async def _check_same_organisation(hub: Hub, inviter: Peer, user_id: str) -> Non
         raise SignalingError(ErrorCode.FORBIDDEN, "you cannot invite that person to this call")
 
 
-async def _check_join_policy(hub: Hub, inviter: Peer, joiner: Peer, call: LiveCall) -> None:
+async def _check_join_policy(hub: Hub, inviter: Peer, joiner: PeerRef, call: LiveCall) -> None:
     citizen_id = db_id(call.citizen_id)
     async with hub.transaction() as session:
         citizen = await store.citizen_facts(session, citizen_id) if citizen_id else None

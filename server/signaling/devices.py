@@ -27,6 +27,7 @@ async def on_device_state(hub: Hub, peer: Peer, msg: DeviceState) -> None:
     if facts == before:
         return
     peer.device = facts
+    await hub.devices_changed(peer)
     if before is None or before.sound != facts.sound:
         await hub.publish_presence([citizen_id])
     call = await hub.book.call_of(peer.peer_id)
@@ -50,7 +51,7 @@ async def tell_device_states(hub: Hub, call: LiveCall, to: Iterable[str]) -> Non
     so a nurse who arrives late, or reloads, knows as much as one who was there."""
     recipients = list(to)
     for seat in list(call.participants):
-        peer = hub.peers.get(seat)
+        peer = await hub.peer_ref(seat)
         if peer is None or peer.device is None:
             continue
         others = [r for r in recipients if r != seat]

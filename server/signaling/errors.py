@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..db import DATABASE_BUSY
 from ..rooms.errors import RoomError
 from .messages import CloseCode, Error, ErrorCode, MessageError
 
@@ -34,6 +35,8 @@ def refusal_for(exc: Exception, ref: int | None) -> Refusal:
         return Refusal(Error(code=exc.code, message=exc.message, ref=exc.ref))
     if isinstance(exc, RoomError):
         return Refusal(Error(code=ErrorCode(exc.code), message=str(exc)[:500], ref=ref))
+    if isinstance(exc, DATABASE_BUSY):  # nothing was done: the client may simply repeat it
+        return Refusal(Error(code=ErrorCode.TRY_AGAIN, message="busy, try again", ref=ref))
     return Refusal(
         Error(code=ErrorCode.INTERNAL_ERROR, message="internal error", ref=ref),
         CloseCode.INTERNAL_ERROR,

@@ -46,7 +46,7 @@ from .messages import (
     Remove,
     Removed,
 )
-from .peer import Peer
+from .peer import Peer, PeerRef
 from .views import snapshot
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ async def _lobby_left(hub: Hub, waiting: Waiting, reason: LobbyLeaveReason) -> N
         await hub.bus.fan_out(_hosts(call), LobbyLeft(lobby_id=waiting.lobby_id, reason=reason))
 
 
-async def left(hub: Hub, peer: Peer) -> None:
+async def left(hub: Hub, peer: PeerRef) -> None:
     """A guest's socket closed while waiting: the hosts' lobby lists drop it."""
     waiting = hub.lobby.of_peer(peer.peer_id)
     if waiting is not None and hub.lobby.take(waiting.lobby_id) is not None:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 
 from aiohttp import WSMsgType, web
 
+from ..auth.devices import kiosk_tokens_key
 from ..keys import settings_key, websockets_key
 from . import calls, colleagues, devices, guests, relay, session
 from .dispatch import HandlerTable
 from .errors import SignalingError, refusal_for
 from .hub import Hub, hub_key
 from .messages import (
+    MAX_CORRELATION_ID,
     Accept,
     Admit,
     Answer,
@@ -63,6 +66,11 @@ HANDLERS = (
 RATE_WINDOW_S = 1.0
 RATE_LIMIT = 60  # messages per second; trickle ICE bursts stay far below
 ABUSE_LIMIT = 300  # dropped messages before the socket is closed
+# Idle tablets send little but `ping`: the exact compact forms clients send are answered
+# without the parser and the pong is written straight (the same bytes `Pong` would give).
+# Anything else that says ping (spaces, extra fields) takes the normal path.
+_ID = r"(0|[1-9]\d{0,15})"  # a JSON integer: no sign, no leading zero
+_PING = re.compile(rf'\{{(?:"type":"ping"(?:,"id":{_ID})?|"id":{_ID},"type":"ping")\}}')
 
 
 def origin_allowed(request: web.Request) -> bool:
@@ -92,6 +100,9 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         peer = await _handshake(request, hub, ws)
         if peer is not None:
             await _serve(hub, peer)
+            if peer.banished and peer.profile.kiosk_db_id is not None:
+                # Closed for good (revoked): the token is not trusted from memory again.
+                request.app[kiosk_tokens_key].forget_kiosk(peer.profile.kiosk_db_id)
     finally:
         sockets.discard(ws)
     return ws
@@ -110,7 +121,9 @@ async def _handshake(request: web.Request, hub: Hub, ws: web.WebSocketResponse) 
         return None
     try:
         profile, guest = await session.authenticate(request, hub, hello)
-    except SignalingError as exc:
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # refused, or the database is busy (try_again, closed 1013)
         await _refuse(ws, exc, hello.id)
         return None
     peer = session.new_peer(ws, profile, guest)
@@ -151,11 +164,15 @@ async def _close_for_frame(ws: web.WebSocketResponse, kind: WSMsgType) -> None:
         await ws.close()
 
 
-async def _refuse(ws: web.WebSocketResponse, exc: SignalingError, ref: int | None) -> None:
+async def _refuse(ws: web.WebSocketResponse, exc: Exception, ref: int | None) -> None:
     refusal = refusal_for(exc, ref)
-    await ws.send_str(refusal.error.model_dump_json())
-    if refusal.close is not None:
-        await ws.close(code=refusal.close, message=exc.message.encode()[:120])
+    error = refusal.error
+    if error.code is ErrorCode.INTERNAL_ERROR:
+        logger.error("hello failed", exc_info=exc)
+    await ws.send_str(error.model_dump_json())
+    close = CloseCode.TRY_AGAIN_LATER if error.code is ErrorCode.TRY_AGAIN else refusal.close
+    if close is not None:
+        await ws.close(code=close, message=error.message.encode()[:120])
 
 
 async def _serve(hub: Hub, peer: Peer) -> None:
@@ -168,7 +185,12 @@ async def _serve(hub: Hub, peer: Peer) -> None:
             if msg.type is not WSMsgType.TEXT:
                 await _close_for_frame(ws, msg.type)
                 break
-            if not await _within_rate(peer):
+            if not _within_rate(peer):
+                await _refuse_flood(peer)
+                continue
+            pong = fast_pong(msg.data)
+            if pong is not None:
+                await peer.send_text(pong)
                 continue
             await dispatch(hub, peer, msg.data)
             if ws.closed:
@@ -180,15 +202,33 @@ async def _serve(hub: Hub, peer: Peer) -> None:
         logger.info("peer %s disconnected (close code %s)", peer.peer_id, ws.close_code)
 
 
-async def _within_rate(peer: Peer) -> bool:
-    """A sliding one-second window; floods get rate_limited, persistent floods a 1008."""
+def fast_pong(data: str) -> str | None:
+    """The `pong` for a compact `ping` frame; None for anything else (parsed as usual)."""
+    match = _PING.fullmatch(data)
+    if match is None:
+        return None
+    digits = match.group(1) or match.group(2)
+    if digits is None:
+        return '{"type":"pong"}'
+    ref = int(digits)
+    if ref > MAX_CORRELATION_ID:
+        return None  # the parser refuses it with invalid_message
+    return f'{{"ref":{ref},"type":"pong"}}'
+
+
+def _within_rate(peer: Peer) -> bool:
+    """At most RATE_LIMIT messages per fixed one-second window (two counters, no list)."""
     now = time.monotonic()
-    times = peer.message_times
-    while times and now - times[0] > RATE_WINDOW_S:
-        times.pop(0)
-    if len(times) < RATE_LIMIT:
-        times.append(now)
+    if now - peer.window_start >= RATE_WINDOW_S:
+        peer.window_start, peer.window_count = now, 0
+    if peer.window_count < RATE_LIMIT:
+        peer.window_count += 1
         return True
+    return False
+
+
+async def _refuse_flood(peer: Peer) -> None:
+    """A dropped message gets rate_limited; a persistent flood closes the socket (1008)."""
     peer.dropped += 1
     if peer.dropped > ABUSE_LIMIT:
         await peer.ws.close(code=CloseCode.POLICY_VIOLATION, message=b"too many messages")
@@ -196,7 +236,6 @@ async def _within_rate(peer: Peer) -> bool:
         await peer.send(
             refusal_for(SignalingError(ErrorCode.RATE_LIMITED, "slow down"), None).error
         )
-    return False
 
 
 async def _dispatch(hub: Hub, peer: Peer, data: str) -> None:

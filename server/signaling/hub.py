@@ -31,6 +31,7 @@ from ..visits.updates import VisitUpdate
 from ..vocabulary import PeerKind
 from .bus import Bus, InProcessBus
 from .errors import SignalingError, refusal_for
+from .lastseen import LastSeen
 from .messages import (
     AlertMessage,
     CloseCode,
@@ -41,7 +42,7 @@ from .messages import (
     PresenceEntry,
     VisitUpdated,
 )
-from .peer import Peer, sound_of
+from .peer import Peer, PeerRef, sound_of
 
 logger = logging.getLogger(__name__)
 TimerKey = tuple[str, str, str]
@@ -57,6 +58,7 @@ class Hub:
         metrics: Metrics,
         book: CallBook,
         owner: str,
+        bus: Callable[[dict[str, Peer]], Bus] = InProcessBus,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
@@ -65,9 +67,10 @@ class Hub:
         self.owner = owner  # who holds this process's calls in the database (leases.owner_id)
         self.peers: dict[str, Peer] = {}
         self.lobby = Lobby()  # guests waiting to be let into meetings (this process)
-        self.bus: Bus = InProcessBus(self.peers)
+        self.bus: Bus = bus(self.peers)  # the cluster's bus over Redis when there are nodes
         self._timers: dict[TimerKey, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.seen = LastSeen(sessionmaker, settings.last_seen_flush_s)  # batched writes
 
     def lease_until(self, now: dt.datetime) -> dt.datetime:
         """Until when this process vouches for a call it holds, from ``now``."""
@@ -86,23 +89,22 @@ class Hub:
     async def attach(self, peer: Peer) -> None:
         """Register an authenticated socket; a kiosk replaces its own older socket."""
         self.peers[peer.peer_id] = peer
-        older = await self.book.connect(peer.peer_id, peer.profile)
+        older = await self.book.connect(peer.peer_id, peer.profile, peer.resume_token)
         if peer.profile.kind is not PeerKind.KIOSK or peer.profile.citizen_id is None:
             return
-        old = self.peers.get(older) if older else None
-        if old is not None:
-            await old.ws.close(code=CloseCode.REPLACED, message=b"replaced by a newer socket")
+        if older:
+            await self.bus.close(older, CloseCode.REPLACED, "replaced by a newer socket")
         if peer.profile.kiosk_db_id is not None:
-            await self.mark_seen(peer.profile.kiosk_db_id)
+            self.mark_seen(peer.profile.kiosk_db_id, peer.profile.citizen_id)
         await self.publish_presence([peer.profile.citizen_id])
 
-    async def detach(self, peer: Peer) -> None:
+    async def detach(self, peer: PeerRef) -> None:
         """Forget a closed socket: presence, subscriptions, indexes."""
         self.peers.pop(peer.peer_id, None)
         if not await self.book.disconnect(peer.peer_id, peer.profile):
             return
         if peer.profile.kiosk_db_id is not None:
-            await self.mark_seen(peer.profile.kiosk_db_id)
+            self.mark_seen(peer.profile.kiosk_db_id, peer.profile.citizen_id)
         if peer.profile.citizen_id is not None:
             await self.publish_presence([peer.profile.citizen_id])
 
@@ -110,13 +112,12 @@ class Hub:
         """Close a staff member's sockets (all, or one login session's) with 1008: after a
         logout or a deactivation no open tab may ring anyone."""
         for peer_id in await self.book.staff_tabs(str(staff_id)):
-            peer = self.peers.get(peer_id)
+            peer = await self.peer_ref(peer_id)
             staff = peer.profile.staff if peer is not None else None
             if peer is None or staff is None:
                 continue
             if session_id is None or staff.session_id == session_id:
-                peer.banished = True
-                await peer.ws.close(code=CloseCode.POLICY_VIOLATION, message=b"logged out")
+                await self.bus.close(peer_id, CloseCode.POLICY_VIOLATION, "logged out", banish=True)
 
     async def close_kiosk(self, citizen_id: int, *, keep_kiosk_id: int | None = None) -> None:
         """Close the citizen's tablet socket (``forbidden``, then 1008) unless it is ``keep``:
@@ -129,29 +130,32 @@ class Hub:
         error = SignalingError(
             ErrorCode.FORBIDDEN, "this tablet was revoked", close=CloseCode.POLICY_VIOLATION
         )
-        await peer.send(refusal_for(error, None).error)
-        peer.banished = True
-        await peer.ws.close(code=CloseCode.POLICY_VIOLATION, message=b"tablet revoked")
+        notice = refusal_for(error, None).error.model_dump_json()
+        code = CloseCode.POLICY_VIOLATION
+        await self.bus.close(peer.peer_id, code, "tablet revoked", banish=True, notice=notice)
 
-    async def mark_seen(self, kiosk_id: int) -> None:
-        """Record the tablet's last-seen time; a database hiccup must not break presence."""
-        try:
-            async with self.transaction() as session:
-                await readiness.mark_seen(session, kiosk_id, utcnow())
-        except Exception:
-            logger.exception("could not record last-seen of kiosk %s", kiosk_id)
+    def mark_seen(self, kiosk_id: int, citizen_id: str | None) -> None:
+        """Note the tablet's last-seen time; written with others within a second or two."""
+        self.seen.note(kiosk_id, None if citizen_id is None else int(citizen_id), utcnow())
 
-    async def kiosk_peer(self, citizen_id: str) -> Peer | None:
-        """The citizen's kiosk socket, if online in this process."""
+    async def devices_changed(self, peer: Peer) -> None:
+        """A tablet's devices changed: other nodes read them from the cluster's directory."""
+        await self.bus.describe(peer)
+
+    async def kiosk_peer(self, citizen_id: str) -> PeerRef | None:
+        """The citizen's kiosk, if online (on this node or another)."""
         peer_id = await self.book.kiosk_peer(citizen_id)
-        return self.peers.get(peer_id) if peer_id else None
+        return await self.peer_ref(peer_id) if peer_id else None
+
+    async def peer_ref(self, peer_id: str) -> PeerRef | None:
+        """A connected peer: this process's socket, or one another node holds."""
+        return self.peers.get(peer_id) or await self.bus.lookup(peer_id)
 
     # -- presence --------------------------------------------------------------------------
 
     async def presence_entries(self, citizen_ids: list[str]) -> list[PresenceEntry]:
         """Current presence of these citizens' kiosks."""
-        async with self.transaction() as session:
-            seen = await readiness.last_seen(session, [int(c) for c in citizen_ids])
+        seen = await self._last_seen([int(c) for c in citizen_ids])
         online = await self.book.online_citizens(citizen_ids)
         return [
             PresenceEntry(
@@ -163,6 +167,15 @@ class Hub:
             )
             for c in citizen_ids
         ]
+
+    async def _last_seen(self, citizen_ids: list[int]) -> dict[int, dt.datetime | None]:
+        """Unwritten times first (they are the newest); the database only for the rest."""
+        seen: dict[int, dt.datetime | None] = dict(self.seen.pending(citizen_ids))
+        rest = [c for c in citizen_ids if c not in seen]
+        if rest:
+            async with self.transaction() as session:
+                seen.update(await readiness.last_seen(session, rest))
+        return seen
 
     async def publish_presence(self, citizen_ids: Iterable[str]) -> None:
         """Tell subscribed staff about a change for these citizens."""
@@ -273,6 +286,7 @@ class Hub:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.seen.close()  # after the clean-ups above: their disconnects are written
 
 
 def _alert_message(alert: AlertRaised) -> AlertMessage:

@@ -29,8 +29,9 @@ from ..process_owner import gone_owners
 from ..rooms import store
 from ..visits.updates import VisitUpdate
 from ..vocabulary import EndReason
-from .calls import finish, record_end
+from .calls import finish, record_end, wire_reason
 from .hub import Hub, hub_key
+from .messages import CallEnded
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +53,24 @@ async def reap(hub: Hub, gone: Collection[str] = ()) -> int:
                 updates.append(update)
     for update in updates:
         await hub.visit_changed(update)
+    for call in lost:
+        await _tell_ended(hub, call.public_id)
     if lost:
         logger.warning("ended %d call(s) of a server that is gone", len(lost))
     return len(lost)
+
+
+async def _tell_ended(hub: Hub, call_id: str) -> None:
+    """A shared book (several nodes) may still hold a lost call: end it there and tell the
+    participants, whose sockets may be on live nodes. (A process's own book never holds
+    another process's call: then there is nothing to do.)"""
+    over = await hub.book.abort(call_id)
+    if over is None:
+        return
+    ended = over.ended
+    message = CallEnded(call_id=call_id, reason=wire_reason(ended.reason), by=None)
+    await hub.to_call(ended.call, message)
+    await hub.publish_presence([ended.call.citizen_id])
 
 
 async def _renew_forever(hub: Hub, every_s: float) -> None:

@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     BUSY = "busy"
     RATE_LIMITED = "rate_limited"
     UNKNOWN_GUEST = "unknown_guest"
+    TRY_AGAIN = "try_again"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -63,6 +64,7 @@ class CloseCode(IntEnum):
     POLICY_VIOLATION = 1008
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
+    TRY_AGAIN_LATER = 1013
     REPLACED = 4001
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -35,7 +36,9 @@ class Peer:
     ws: web.WebSocketResponse
     profile: PeerProfile
     resume_token: str = field(repr=False)
-    message_times: list[float] = field(default_factory=list, repr=False)
+    # The rate limit's fixed one-second window: when it began and how many messages it saw.
+    window_start: float = 0.0
+    window_count: int = 0
     dropped: int = 0
     # Kiosks only; None until the tablet says (old kiosks never do). It lives and dies with the
     # socket: a tablet that reconnects says it again after its welcome.
@@ -52,13 +55,7 @@ class Peer:
 
     def seat(self) -> Seat:
         """A seat in a call for this socket."""
-        participant = Participant(
-            peer_id=self.peer_id,
-            kind=self.profile.kind,
-            identity_id=self.profile.identity_id,
-            resume_token=self.resume_token,
-        )
-        return Seat(participant, self.profile)
+        return _seat(self.peer_id, self.profile, self.resume_token)
 
     async def send(self, message: BaseModel) -> None:
         """Write one message; a slow or closing socket never blocks or breaks the sender."""
@@ -76,7 +73,83 @@ class Peer:
             logger.debug("dropped a message to peer %s", self.peer_id)
 
 
-def sound_of(peer: Peer | None) -> bool | None:
+class Sender(Protocol):
+    """Where a peer on another node is written to (the cluster's bus)."""
+
+    async def send(self, peer_id: str, message: BaseModel) -> None:
+        """Deliver ``message`` to one peer."""
+
+
+class PeerRef(Protocol):
+    """A peer wherever its socket lives: this process (``Peer``) or another node
+    (``RemotePeer``). Handlers that only read a peer's face and write to it take this."""
+
+    @property
+    def peer_id(self) -> str:
+        """The socket's peer id."""
+
+    @property
+    def profile(self) -> PeerProfile:
+        """Who is behind the socket."""
+
+    @property
+    def device(self) -> DeviceFacts | None:
+        """What a tablet last said of its devices."""
+
+    @property
+    def guest(self) -> GuestPass | None:
+        """A guest's invite."""
+
+    @property
+    def banished(self) -> bool:
+        """The server closed the socket for good (no grace to come back)."""
+
+    def info(self, *, connected: bool = True) -> PeerInfo:
+        """How other participants see this peer."""
+
+    def seat(self) -> Seat:
+        """A seat in a call for this socket."""
+
+    async def send(self, message: BaseModel) -> None:
+        """Write one message to the peer."""
+
+
+@dataclass(eq=False, slots=True)
+class RemotePeer:
+    """A peer whose socket another node holds, as the cluster's directory describes it."""
+
+    peer_id: str
+    profile: PeerProfile
+    resume_token: str = field(repr=False)
+    sender: Sender = field(repr=False)
+    device: DeviceFacts | None = None
+    guest: GuestPass | None = None
+    banished: bool = False
+
+    def info(self, *, connected: bool = True) -> PeerInfo:
+        """How other participants see this peer."""
+        return peer_info(self.peer_id, self.profile, connected=connected)
+
+    def seat(self) -> Seat:
+        """A seat in a call for the remote socket."""
+        return _seat(self.peer_id, self.profile, self.resume_token)
+
+    async def send(self, message: BaseModel) -> None:
+        """Write through the node that holds the socket."""
+        await self.sender.send(self.peer_id, message)
+
+
+def _seat(peer_id: str, profile: PeerProfile, resume_token: str) -> Seat:
+    participant = Participant(
+        peer_id=peer_id,
+        kind=profile.kind,
+        identity_id=profile.identity_id,
+        resume_token=resume_token,
+    )
+    return Seat(participant, profile)
+
+
+def sound_of(peer: PeerRef | None) -> bool | None:
     """A presence entry's ``sound``: unknown (None) while offline or never reported."""
     return None if peer is None or peer.device is None else peer.device.sound
 

@@ -25,7 +25,7 @@ from .errors import SignalingError
 from .facts import db_id
 from .hub import Hub
 from .messages import CloseCode, ErrorCode, Hello, Ring
-from .peer import Peer
+from .peer import Peer, PeerRef
 from .views import snapshot
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
 
 
 async def _ring_out(
-    hub: Hub, peer: Peer, kiosk: Peer, call_id: str, meta: CallMeta, ref: int | None
+    hub: Hub, peer: Peer, kiosk: PeerRef, call_id: str, meta: CallMeta, ref: int | None
 ) -> None:
     """Tell both sides and start the ring timer, as for a nurse's ring."""
     from . import calls  # calls hands relatives' rings to this module: import late

@@ -6,9 +6,9 @@ import logging
 
 from aiohttp import web
 
-from ..auth.devices import kiosk_for_token
+from ..auth.devices import kiosk_tokens_key
 from ..auth.scope import visible_citizen_ids
-from ..keys import identity_key
+from ..keys import identity_key, sessionmaker_key, staff_photos_key
 from ..meetings.lobby import GuestPass
 from ..rooms import store
 from ..rooms.book import PeerProfile
@@ -34,7 +34,7 @@ from .messages import (
     PresenceSubscribe,
     Welcome,
 )
-from .peer import Peer
+from .peer import Peer, PeerRef
 from .views import snapshot
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ async def authenticate(
     if hello.link is not None:
         return await relatives.relative_profile(request, hub, hello), None
     if hello.token is not None:
-        return await _kiosk_profile(hub, hello.token), None
+        return await _kiosk_profile(request, hello.token), None
     identity = request.get(identity_key)
     if identity is None:
         raise SignalingError(
@@ -62,8 +62,7 @@ async def authenticate(
             "log in or present a device token",
             close=CloseCode.POLICY_VIOLATION,
         )
-    async with hub.transaction() as session:
-        photo = await store.staff_photo(session, identity.staff_id)
+    photo = await _staff_photo(request, hub, identity.staff_id)
     profile = PeerProfile(
         kind=PeerKind.STAFF,
         identity_id=str(identity.staff_id),
@@ -77,9 +76,20 @@ async def authenticate(
     return profile, None
 
 
-async def _kiosk_profile(hub: Hub, token: str) -> PeerProfile:
-    async with hub.transaction() as session:
-        owner = await kiosk_for_token(session, token)
+async def _staff_photo(request: web.Request, hub: Hub, staff_id: int) -> str | None:
+    """The staff member's photo, from memory when she connected a moment ago (another tab)."""
+    photos = request.app[staff_photos_key]
+    known = photos.get(staff_id)
+    if known is None:
+        async with hub.transaction() as session:
+            known = (await store.staff_photo(session, staff_id),)
+        photos.put(staff_id, known)
+    return known[0]
+
+
+async def _kiosk_profile(request: web.Request, token: str) -> PeerProfile:
+    app = request.app
+    owner = await app[kiosk_tokens_key].owner(app[sessionmaker_key], token)
     if owner is None:
         raise SignalingError(
             ErrorCode.FORBIDDEN,
@@ -140,9 +150,8 @@ async def welcome(hub: Hub, peer: Peer, hello: Hello) -> None:
 async def _resume(hub: Hub, peer: Peer, call_id: str, token: str) -> CallSnapshot:
     result = await hub.book.resume(call_id, token, peer.seat())
     hub.cancel_timer(("grace", call_id, result.old_peer_id))
-    old = hub.peers.get(result.old_peer_id)
-    if old is not None:  # a half-open old socket: the newer one is in charge now
-        await old.ws.close(code=CloseCode.REPLACED, message=b"resumed elsewhere")
+    # A half-open old socket (here or on another node): the newer one is in charge now.
+    await hub.bus.close(result.old_peer_id, CloseCode.REPLACED, "resumed elsewhere")
     await hub.to_call(
         result.call,
         PeerReconnected(call_id=call_id, old_peer_id=result.old_peer_id, peer=peer.info()),
@@ -164,15 +173,15 @@ async def _after_resume(hub: Hub, peer: Peer, call_id: str) -> None:
     if call.state is not CallState.RINGING or peer.profile.kind is not PeerKind.KIOSK:
         return
     # The caller: the ringing staff member, or the relative who rang from her call link.
-    others = (s for s in call.others(peer.peer_id) if s.peer_id in hub.peers)
-    caller = next((hub.peers[s.peer_id] for s in others), None)
+    others = [await hub.peer_ref(s.peer_id) for s in call.others(peer.peer_id)]
+    caller = next((o for o in others if o is not None), None)
     meta = await hub.book.meta(call_id)
     if caller is not None and meta is not None:
         auto_s = meta.auto_answer_after_s  # the citizen's consent still holds
         await peer.send(calls.ring_message(hub, call, caller, peer, meta, auto_s))
 
 
-async def disconnected(hub: Hub, peer: Peer) -> None:
+async def disconnected(hub: Hub, peer: PeerRef) -> None:
     """The socket closed: keep its seat for the grace period, then release it (at once for a
     socket the server closed for good: a revoked tablet must not stay in a call for 30 s)."""
     await guests.left(hub, peer)

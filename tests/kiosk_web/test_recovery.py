@@ -24,7 +24,9 @@ async def frames_advance(page: Page) -> None:
 
 async def drop_kiosk_socket(server: TestServer) -> None:
     """Close the tablet's socket from the server side, as a restarting node would (1011)."""
-    peer = await server.app[hub_key].kiosk_peer(KAREN)
+    hub = server.app[hub_key]
+    peer_id = await hub.book.kiosk_peer(KAREN)
+    peer = hub.peers.get(peer_id) if peer_id else None
     assert peer is not None, "the tablet is not connected"
     await peer.ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"test drop")
 

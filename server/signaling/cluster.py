@@ -1,0 +1,253 @@
+"""Several server processes (nodes) over Redis: who is alive, delivery between them, and what
+happens when one dies.
+
+Used when ``SCREENVISIT_REDIS_URL`` is set (``signaling.setup``); otherwise nothing here runs.
+The design follows LiveKit's: every node registers itself with its load and a heartbeat
+(``sv:node:{id}`` expires after ``node_expiry_s``; ``sv:nodes`` lists them); presence and the
+live-call book live in Redis (``rooms.redis_book``); a message for a peer whose socket another
+node holds is published on that node's channel (``sv:to:{node}``) and written there; each call
+is hosted by the node that rang it, which renews its database lease.
+
+When a node stops heartbeating, the first live node to notice sweeps it (one sweeper per dead
+node, by a Redis lock): the dead node's ringing calls end (nobody could hear the ring time
+out), its answered calls are taken over — hosted here, their database leases renewed from
+here — and every peer it held is disconnected as if its socket had dropped: presence goes
+offline, and seats in calls wait for the reconnect grace, so a tablet that reconnects through
+nginx to another node resumes its call. Presence thus converges within the heartbeat expiry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from ..models import utcnow
+from ..rooms import store
+from ..rooms.codec import dumps, profile_from_dict
+from ..rooms.redis_book import P, RedisBook
+from ..vocabulary import CallState
+from . import calls, session
+from .bus import close_local
+from .hub import Hub
+from .peer import DeviceFacts, Peer, PeerRef, RemotePeer
+
+logger = logging.getLogger(__name__)
+NODES = P + "nodes"
+PEER_NODE_CACHE = 100_000  # peer ids never move between nodes: a resumed socket gets a new id
+
+
+def channel(node: str) -> str:
+    """The pub/sub channel a node reads its peers' messages from."""
+    return P + f"to:{node}"
+
+
+class RedisBus:
+    """The cluster's bus: local peers are written to, others published to their node."""
+
+    def __init__(self, peers: Mapping[str, Peer], redis: Redis, book: RedisBook) -> None:
+        self._peers = peers
+        self._redis: Any = redis  # Any: redis-py's annotations ignore decode_responses
+        self._book = book
+        self._nodes: dict[str, str] = {}  # peer id → node, cached
+
+    async def send(self, peer_id: str, message: BaseModel) -> None:
+        """Deliver to one peer, here or on its node."""
+        await self.fan_out((peer_id,), message)
+
+    async def fan_out(self, peer_ids: Iterable[str], message: BaseModel) -> None:
+        """Serialise once; write to local peers; one publish per other node."""
+        text = message.model_dump_json()
+        remote: dict[str, list[str]] = {}
+        for peer_id in list(peer_ids):
+            peer = self._peers.get(peer_id)
+            if peer is not None:
+                await peer.send_text(text)
+                continue
+            node = await self._node_of(peer_id)
+            if node is not None and node != self._book.node:
+                remote.setdefault(node, []).append(peer_id)
+        for node, ids in remote.items():
+            await self._redis.publish(channel(node), dumps({"to": ids, "text": text}))
+
+    async def lookup(self, peer_id: str) -> PeerRef | None:
+        """A peer on another node, from the cluster's directory."""
+        record = await self._book.peer_record(peer_id)
+        if not record or record.get("node") == self._book.node:
+            return None
+        device = record.get("device")
+        return RemotePeer(
+            peer_id=peer_id,
+            profile=profile_from_dict(json.loads(record["profile"])),
+            resume_token=record.get("resume", ""),
+            sender=self,
+            device=None if device is None else DeviceFacts(**json.loads(device)),
+        )
+
+    async def describe(self, peer: Peer) -> None:
+        """Record a local tablet's devices where other nodes read them."""
+        if peer.device is not None:
+            device = {"sound": peer.device.sound, "camera": peer.device.camera}
+            device["microphone"] = peer.device.microphone
+            await self._book.annotate(peer.peer_id, device=dumps(device))
+
+    async def close(
+        self, peer_id: str, code: int, reason: str, *, banish: bool = False, notice: str = ""
+    ) -> None:
+        """Close a socket here, or ask its node to."""
+        peer = self._peers.get(peer_id)
+        if peer is not None:
+            await close_local(peer, code, reason, banish=banish, notice=notice)
+            return
+        node = await self._node_of(peer_id)
+        if node is not None and node != self._book.node:
+            close = {"peer": peer_id, "code": code, "reason": reason, "banish": banish}
+            await self._redis.publish(channel(node), dumps({"close": close, "notice": notice}))
+
+    async def deliver(self, raw: str) -> None:
+        """A message another node published for this node's peers."""
+        data = json.loads(raw)
+        close = data.get("close")
+        if close is not None:
+            peer = self._peers.get(close["peer"])
+            if peer is not None:
+                banish = bool(close["banish"])
+                notice = str(data.get("notice") or "")
+                await close_local(
+                    peer, int(close["code"]), close["reason"], banish=banish, notice=notice
+                )
+            return
+        text = data["text"]
+        for peer_id in data["to"]:
+            peer = self._peers.get(peer_id)
+            if peer is not None:
+                await peer.send_text(text)
+
+    async def _node_of(self, peer_id: str) -> str | None:
+        node = self._nodes.get(peer_id)
+        if node is None:
+            node = (await self._book.peer_record(peer_id)).get("node")
+            if node is not None:
+                if len(self._nodes) >= PEER_NODE_CACHE:
+                    self._nodes.clear()
+                self._nodes[peer_id] = node
+        return node
+
+
+class Node:
+    """This process as a node of the cluster: heartbeat, inbox, and sweeping dead nodes."""
+
+    def __init__(self, hub: Hub, redis: Redis, book: RedisBook, bus: RedisBus) -> None:
+        self.hub = hub
+        self.redis: Any = redis
+        self.book = book
+        self.bus = bus
+        self.id = book.node
+        self.heartbeat_s = hub.settings.node_heartbeat_s
+        self.expiry_ms = int(hub.settings.node_expiry_s * 1000)
+
+    async def beat(self) -> None:
+        """Say this node lives, with its load (sockets and hosted calls)."""
+        load = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "sockets": len(self.hub.peers),
+            "calls": len(await self.book.live_calls()),
+            "at": time.time(),
+        }
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(P + f"node:{self.id}", dumps(load), px=self.expiry_ms)
+        pipe.sadd(NODES, self.id)
+        await pipe.execute()
+
+    async def dead_nodes(self) -> list[str]:
+        """Registered nodes whose heartbeat expired."""
+        nodes = sorted(n for n in await self.redis.smembers(NODES) if n != self.id)
+        if not nodes:
+            return []
+        alive = await self.redis.mget([P + f"node:{n}" for n in nodes])
+        return [n for n, beat in zip(nodes, alive, strict=True) if beat is None]
+
+    async def sweep(self, dead: str) -> None:
+        """Take over a dead node's calls and disconnect its peers (one sweeper per node)."""
+        if not await self.redis.set(P + f"sweep:{dead}", self.id, nx=True, ex=120):
+            return
+        logger.warning("node %s stopped heartbeating: taking over its calls and peers", dead)
+        await self._take_calls(dead)
+        for peer_id, profile in await self.book.peers_of(dead):
+            gone = RemotePeer(peer_id, profile, "", self.bus)
+            await session.disconnected(self.hub, gone)
+        await self.book.forget_node(dead)
+        await self.redis.srem(NODES, dead)
+
+    async def _take_calls(self, dead: str) -> None:
+        taken: list[str] = []
+        for call in await self.book.hosted_by(dead):
+            if call.state is CallState.RINGING:  # its ring timer died with the node
+                over = await self.book.abort(call.call_id)
+                if over is not None:
+                    await calls.finish(self.hub, over)
+            elif await self.book.take_over(call.call_id, dead):
+                taken.append(call.call_id)
+        if taken:
+            async with self.hub.transaction() as db:
+                await store.take_over_calls(db, taken, self.id, self.hub.lease_until(utcnow()))
+
+    async def leave(self) -> None:
+        """A graceful stop: no longer a node (its sockets and calls were closed already)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(P + f"node:{self.id}")
+        pipe.srem(NODES, self.id)
+        await pipe.execute()
+
+
+async def _heartbeat_forever(node: Node) -> None:
+    while True:
+        try:
+            await node.beat()
+            for dead in await node.dead_nodes():
+                await node.sweep(dead)
+        except Exception:  # Redis away for a moment: the next beat tries again
+            logger.exception("cluster heartbeat failed")
+        await asyncio.sleep(node.heartbeat_s)
+
+
+async def _read_inbox(redis: Redis, node: Node) -> None:
+    while True:
+        try:
+            async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                await pubsub.subscribe(channel(node.id))
+                async for message in pubsub.listen():
+                    await node.bus.deliver(message["data"])
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a lost Redis connection: subscribe again
+            logger.exception("cluster inbox failed; resubscribing")
+            await asyncio.sleep(0.5)
+
+
+@contextlib.asynccontextmanager
+async def running(node: Node, redis: Redis) -> AsyncIterator[None]:
+    """Heartbeat and inbox for the app's lifetime."""
+    await node.beat()
+    tasks = [
+        asyncio.create_task(_read_inbox(redis, node)),
+        asyncio.create_task(_heartbeat_forever(node)),
+    ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await node.leave()

@@ -1,0 +1,150 @@
+"""Two nodes over Redis in one test process: presence, rings, relay and device states cross
+nodes; a node that stops heartbeating is swept by the other (its tablets go offline, its calls'
+seats wait for their grace). The subprocess test with nginx and SIGKILL is tests/multinode/."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+
+from server.app import create_app
+from server.demo import demo_kiosk_token
+from server.rooms.book import PeerProfile
+from server.rooms.redis_book import RedisBook
+from server.settings import Settings
+from server.vocabulary import PeerKind
+from tests.conftest import Client
+from tests.signaling.wsclient import Sock, kiosk_socket, open_socket, staff_socket
+
+pytestmark = pytest.mark.postgres
+Nodes = Callable[[int], Awaitable[Client]]  # a new client of node 0 (A) or node 1 (B)
+CLUSTER_REDIS = "redis://127.0.0.1:6379/9"  # this module's own database, flushed per test
+
+
+@pytest.fixture
+def db_url(postgres_only: str) -> str:
+    """Several nodes share PostgreSQL (SQLite is for one process)."""
+    return postgres_only
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    """The cluster's Redis database, empty before and after."""
+    client = Redis.from_url(CLUSTER_REDIS, decode_responses=True)
+    try:
+        await client.ping()
+    except OSError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
+def node_settings(demo: Settings, redis: Redis) -> Settings:
+    """Every node's settings: one database, one Redis, quick heartbeats."""
+    return dataclasses.replace(
+        demo,
+        redis_url=CLUSTER_REDIS,
+        node_heartbeat_s=0.3,
+        node_expiry_s=1.0,
+        reconnect_grace_s=5,
+        ring_timeout_s=10,
+    )
+
+
+@pytest.fixture
+async def nodes(node_settings: Settings, aiohttp_server, aiohttp_client) -> Nodes:  # type: ignore[no-untyped-def]
+    """Two nodes and a factory of clients of either (the database outlives them: first)."""
+    servers: list[TestServer] = [await aiohttp_server(create_app(node_settings)) for _ in range(2)]
+
+    async def client_of(index: int) -> Client:
+        client: Client = await aiohttp_client(servers[index])
+        return client
+
+    return client_of
+
+
+async def subscribed(sock: Sock, citizen_id: str) -> dict[str, object]:
+    """Follow one citizen's presence; the first entry."""
+    await sock.send(type="presence-subscribe", id=2, citizen_ids=[citizen_id])
+    reply = await sock.expect("presence")
+    entry: dict[str, object] = reply["entries"][0]
+    return entry
+
+
+async def presence_until(sock: Sock, online: bool, wait_s: float = 8.0) -> None:
+    """Read presence updates until the citizen is (or is no longer) online."""
+    async with asyncio.timeout(wait_s):
+        while True:
+            data = await sock.next(wait_s)
+            if data["type"] == "presence" and data["entries"][0]["online"] is online:
+                return
+
+
+async def test_a_ring_and_its_signalling_cross_nodes(nodes: Nodes, node_settings: Settings) -> None:
+    """Kiosk on node A, nurse on node B: presence, ring, answer, relay, device state, hang-up."""
+    kiosk = await kiosk_socket(await nodes(0), node_settings, 0)
+    nurse = await staff_socket(await nodes(1), "anna")
+    citizen_id = str(kiosk.welcome["identity"]["citizen_id"])
+    assert (await subscribed(nurse, citizen_id))["online"] is True
+    await nurse.send(type="ring", id=3, citizen_id=citizen_id)
+    call = await nurse.expect("call-state")
+    ring = await kiosk.expect("ring")
+    assert ring["call_id"] == call["call_id"] and ring["caller"]["name"]
+    call_id = ring["call_id"]
+    await kiosk.send(type="accept", id=4, call_id=call_id)
+    assert (await kiosk.expect("call-state"))["state"] == "active"
+    assert (await nurse.expect("call-state"))["state"] == "active"
+    sdp = "v=0\r\n" + "a=x\r\n" * 200
+    await nurse.send(type="offer", id=5, call_id=call_id, to=kiosk.peer_id, sdp=sdp)
+    offer = await kiosk.expect("offer")
+    assert offer["from"] == nurse.peer_id and offer["sdp"] == sdp
+    await kiosk.send(type="answer", id=6, call_id=call_id, to=nurse.peer_id, sdp="v=0\r\n")
+    assert (await nurse.expect("answer"))["from"] == kiosk.peer_id
+    await kiosk.send(type="device-state", sound=True, camera=False, microphone=True)
+    state = await nurse.expect("peer-state")
+    assert state["peer_id"] == kiosk.peer_id and state["camera"] is False
+    await nurse.send(type="hangup", id=7, call_id=call_id)
+    await kiosk.expect("call-ended")
+
+
+async def test_a_tablet_replaced_on_another_node_closes_there(
+    nodes: Nodes, node_settings: Settings
+) -> None:
+    """The same tablet connecting again through the other node closes its older socket."""
+    older = await kiosk_socket(await nodes(0), node_settings, 0)
+    await kiosk_socket(await nodes(1), node_settings, 0)
+    assert await older.closed_with() == 4000 or older.ws.close_code is not None
+
+
+async def test_a_dead_node_is_swept(nodes: Nodes, node_settings: Settings, redis: Redis) -> None:
+    """A node that stops heartbeating is swept by a live one: its tablet goes offline for the
+    nurses who follow it, and the node leaves the cluster's list."""
+    nurse = await staff_socket(await nodes(1), "anna")
+    token = demo_kiosk_token(node_settings, 0)
+    kiosk = await open_socket(await nodes(0), {"token": token})
+    citizen_id = str(kiosk.welcome["identity"]["citizen_id"])
+    assert (await subscribed(nurse, citizen_id))["online"] is True
+    # A third "node" that registered, holds the tablet now, and dies without a word.
+    ghost = RedisBook(redis, "ghost:1:x", node_settings.max_call_participants)
+    profile = PeerProfile(
+        PeerKind.KIOSK, "g", "Ghost tablet", "citizen", "1", citizen_id=citizen_id
+    )
+    await redis.sadd("sv:nodes", ghost.node)
+    assert await ghost.connect("ghost-peer", profile, "tok") == kiosk.peer_id
+    await redis.delete(f"sv:node:{ghost.node}")  # never heartbeats: already expired
+    await presence_until(nurse, online=False)
+    async with asyncio.timeout(5):  # the sweep ends by taking the node off the list
+        while await redis.sismember("sv:nodes", ghost.node):  # noqa: ASYNC110 (Redis state)
+            await asyncio.sleep(0.05)
+    assert await redis.get(f"sv:kiosk:{citizen_id}") is None
