@@ -237,8 +237,10 @@ async def _read_inbox(redis: Redis, node: Node) -> None:
 
 @contextlib.asynccontextmanager
 async def running(node: Node, redis: Redis) -> AsyncIterator[None]:
-    """Heartbeat and inbox for the app's lifetime."""
-    await node.beat()
+    """Heartbeat and inbox for the app's lifetime (a node starts even while Redis is away: its
+    sockets hear `try_again` until Redis is back, and the loops keep trying)."""
+    with contextlib.suppress(Exception):
+        await node.beat()
     tasks = [
         asyncio.create_task(_read_inbox(redis, node)),
         asyncio.create_task(_heartbeat_forever(node)),

@@ -127,10 +127,16 @@ async def _handshake(request: web.Request, hub: Hub, ws: web.WebSocketResponse) 
         await _refuse(ws, exc, hello.id)
         return None
     peer = session.new_peer(ws, profile, guest)
-    await hub.attach(peer)
-    logger.info("peer %s connected (%s %s)", peer.peer_id, profile.kind.value, profile.identity_id)
     try:
+        await hub.attach(peer)
+        logger.info(
+            "peer %s connected (%s %s)", peer.peer_id, profile.kind.value, profile.identity_id
+        )
         await session.welcome(hub, peer, hello)
+    except Exception as exc:  # e.g. the shared state (Redis) is away: try_again, closed 1013
+        await hub.cleanup(lambda: session.disconnected(hub, peer))
+        await _refuse(ws, exc, hello.id)
+        return None
     except BaseException:
         await hub.cleanup(lambda: session.disconnected(hub, peer))
         raise

@@ -100,7 +100,12 @@ async def leases_ctx(app: web.Application) -> AsyncIterator[None]:
 async def end_own_calls(app: web.Application) -> None:
     """A graceful stop: end every call of this process before the sockets close."""
     hub = app[hub_key]
-    for call in await hub.book.live_calls():
+    try:
+        live = await hub.book.live_calls()
+    except Exception:  # the shared book (Redis) is away: the calls' leases end them instead
+        logger.exception("could not end this process's calls on the way out")
+        return
+    for call in live:
         over = await hub.book.abort(call.call_id)
         if over is not None:
             await finish(hub, over)

@@ -148,3 +148,18 @@ async def test_a_dead_node_is_swept(nodes: Nodes, node_settings: Settings, redis
         while await redis.sismember("sv:nodes", ghost.node):  # noqa: ASYNC110 (Redis state)
             await asyncio.sleep(0.05)
     assert await redis.get(f"sv:kiosk:{citizen_id}") is None
+
+
+async def test_a_node_without_redis_says_try_again(aiohttp_client, node_settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Redis away: the node still serves pages, and a tablet's hello gets `try_again` and a
+    1013 close (come back later), never an internal error."""
+    lost = dataclasses.replace(node_settings, redis_url="redis://127.0.0.1:9/0")
+    client: Client = await aiohttp_client(create_app(lost))
+    assert (await client.get("/healthz")).status == 200
+    ws = await client.ws_connect("/ws")
+    token = demo_kiosk_token(node_settings, 0)
+    await ws.send_json({"type": "hello", "id": 1, "version": ["1"], "token": token})
+    reply = await ws.receive_json(timeout=20)
+    assert reply["type"] == "error" and reply["code"] == "try_again", reply
+    assert (await ws.receive(timeout=20)).type.name in {"CLOSE", "CLOSED"}
+    assert ws.close_code == 1013
