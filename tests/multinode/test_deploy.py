@@ -98,6 +98,7 @@ def site(cluster: Cluster, nginx_path: str, tmp_path: Path) -> Iterator[Site]:
         process.wait(10)
 
 
+@pytest.mark.postgres
 async def test_site_config_redirects_terminates_tls_and_carries_websockets(
     site: Site, cluster: Cluster
 ) -> None:
