@@ -32,7 +32,7 @@ from tests.multinode.harness import KioskProcess, Node, State, tablet_token, tai
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("loopback_only_ice")]
 
 KAREN, KAREN_ID = 0, "1"  # demo citizen index 0: Karen, Team Nord (Anna's team)
-ELSE, ELSE_ID = 2, "3"  # another Team Nord tablet, held open by hand, to watch presence
+INGER, INGER_ID = 2, "3"  # Inger, Team Nord too: a tablet held open by hand, for presence
 WAIT_S = 20.0  # one step on a busy 2-core machine (Python-driven VP8 in three processes)
 SETTLE_S = 30.0  # a dead node noticed (heartbeat expiry) and its seats resumed or ended
 FRAMES = 15  # "video keeps coming": this many more decoded frames (about a second)
@@ -109,13 +109,13 @@ async def tablet(cluster: Cluster) -> AsyncIterator[KioskProcess]:
 
 @contextlib.asynccontextmanager
 async def bare_tablet(cluster: Cluster) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
-    """Else's tablet as a bare socket that never reconnects by itself (presence's witness)."""
+    """Inger's tablet as a bare socket that never reconnects by itself (presence's witness)."""
     async with (
         aiohttp.ClientSession() as http,
         http.ws_connect(cluster.tablet_url + "/ws") as ws,
     ):
         await ws.send_json(
-            {"type": "hello", "id": 1, "version": ["1"], "token": tablet_token(ELSE)}
+            {"type": "hello", "id": 1, "version": ["1"], "token": tablet_token(INGER)}
         )
         welcome = await ws.receive_json(timeout=WAIT_S)
         assert welcome["type"] == "welcome", welcome
@@ -235,8 +235,8 @@ async def test_tablet_node_dies_mid_call(cluster: Cluster) -> None:
     async with tablet(cluster) as kiosk, bare_tablet(cluster), nurse(cluster) as anna:
         await eventually(lambda: cluster.a.holds(kiosk.state["peer_id"]), "tablet not on A")
         await eventually(lambda: cluster.b.holds(anna.peer_id), "Anna not on node B")
-        shown = await anna.subscribe(KAREN_ID, ELSE_ID)  # tablets on A, seen from node B
-        assert shown[KAREN_ID].online and shown[ELSE_ID].online, shown
+        shown = await anna.subscribe(KAREN_ID, INGER_ID)  # tablets on A, seen from node B
+        assert shown[KAREN_ID].online and shown[INGER_ID].online, shown
         call_id = await call_with_media(anna, kiosk)
         old_kiosk, anna_id = kiosk.state["peer_id"], anna.peer_id
         old_link = link_created(kiosk.state, anna_id)
@@ -260,17 +260,17 @@ async def test_tablet_node_dies_mid_call(cluster: Cluster) -> None:
         )
         await flowing(anna, kiosk, new_kiosk)
 
-        # Presence on node B: Else's tablet (gone with node A, not back) goes offline once node
+        # Presence on node B: Inger's tablet (gone with node A, not back) goes offline once node
         # A is known dead; Karen's tablet, back through node B, is online and in the call.
         await eventually(
-            lambda: anna.online(ELSE_ID) is False, "Else never shown offline", SETTLE_S
+            lambda: anna.online(INGER_ID) is False, "Inger never shown offline", SETTLE_S
         )
         await eventually(lambda: anna.online(KAREN_ID) is True, "Karen not shown online")
-        shown = await anna.subscribe(KAREN_ID, ELSE_ID)
+        shown = await anna.subscribe(KAREN_ID, INGER_ID)
         assert shown[KAREN_ID].online and shown[KAREN_ID].in_call, shown
-        assert not shown[ELSE_ID].online, shown
-        async with bare_tablet(cluster):  # Else's tablet comes back: through node B
-            await eventually(lambda: anna.online(ELSE_ID) is True, "Else not back online")
+        assert not shown[INGER_ID].online, shown
+        async with bare_tablet(cluster):  # Inger's tablet comes back: through node B
+            await eventually(lambda: anna.online(INGER_ID) is True, "Inger not back online")
 
         await anna.hangup()
         await kiosk.until(lambda s: s["ended"] == "hangup", "never heard the hang-up", WAIT_S)
