@@ -53,7 +53,7 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
 
 
-def tail_text(path: Path) -> str:
+def read_log(path: Path) -> str:
     """A log file's text ("" while it does not exist)."""
     try:
         return path.read_text(errors="replace")
@@ -63,7 +63,7 @@ def tail_text(path: Path) -> str:
 
 def tail(path: Path) -> str:
     """The end of a log file, for a failure message."""
-    return tail_text(path)[-LOG_TAIL:] or "(empty)"
+    return read_log(path)[-LOG_TAIL:] or "(empty)"
 
 
 def node_env(database_url: str, redis_url: str, public_url: str, **extra: str) -> dict[str, str]:
@@ -128,7 +128,7 @@ class Node:
 
     def holds(self, peer_id: str) -> bool:
         """Whether this node has logged the socket of ``peer_id`` as connected to it."""
-        return f"peer {peer_id} connected" in tail_text(self.log)
+        return f"peer {peer_id} connected" in read_log(self.log)
 
     def kill(self) -> None:
         """SIGKILL: the node dies without ending anything (a crash, the OOM killer, power)."""

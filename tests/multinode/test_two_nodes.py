@@ -27,7 +27,7 @@ from server.signaling.messages import (
 from server.vocabulary import CallState
 from tests.databases import transaction
 from tests.multinode.conftest import Cluster
-from tests.multinode.harness import KioskProcess, Node, State, tablet_token, tail, tail_text
+from tests.multinode.harness import KioskProcess, Node, State, read_log, tablet_token, tail
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("loopback_only_ice")]
 
@@ -168,7 +168,7 @@ async def flowing(anna: Nurse, kiosk: KioskProcess, kiosk_id: str) -> None:
 
 def assert_no_errors(node: Node) -> None:
     """The surviving node logged no exception through all this."""
-    log = tail_text(node.log)
+    log = read_log(node.log)
     assert "Traceback" not in log and " ERROR " not in log, tail(node.log)
 
 
