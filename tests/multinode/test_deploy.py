@@ -1,23 +1,28 @@
-"""The reference deployment's files work as written: the env example names only real settings,
-and the nginx site config, run for real in front of two nodes, redirects HTTP to HTTPS,
-terminates TLS and carries the signalling WebSocket."""
+"""The reference deployment's files work as written: the env example names only real settings;
+the nginx site config, run for real in front of two nodes, redirects HTTP to HTTPS, terminates
+TLS and carries the signalling WebSocket; the backup script's dump is encrypted and restores."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import re
+import shutil
 import ssl
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 
 from server.security import make_self_signed_cert
 from server.settings import Settings
-from tests.multinode.conftest import Cluster
+from tests import databases
+from tests.multinode.conftest import Cluster, admin
 from tests.multinode.harness import (
     PROJECT_DIR,
     PROXY_SNIPPET,
@@ -28,6 +33,7 @@ from tests.multinode.harness import (
 
 DEPLOY = PROJECT_DIR / "deploy"
 SITE = DEPLOY / "nginx" / "screenvisit.conf"
+BACKUP = DEPLOY / "screenvisit-backup"
 SETTING = re.compile(r"^#?(SCREENVISIT_[A-Z0-9_]+)=(.*)$")
 
 
@@ -128,3 +134,61 @@ async def test_site_config_redirects_terminates_tls_and_carries_websockets(
             )
             welcome = await ws.receive_json(timeout=10)
     assert welcome["type"] == "welcome" and welcome["identity"]["kind"] == "kiosk"
+
+
+def tool(name: str) -> str:
+    """A command-line tool the backup needs (scripts/test installs them)."""
+    path = shutil.which(name)
+    if path is None:
+        databases.missing_service(name)
+    assert path is not None
+    return path
+
+
+def run(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> bytes:
+    """Run a command to completion; its stdout, or a failure with its stderr."""
+    done = subprocess.run(args, env=env, input=stdin, capture_output=True, timeout=120)
+    assert done.returncode == 0, f"{args[0]}: {done.stderr.decode(errors='replace')}"
+    return done.stdout
+
+
+async def count_citizens(url: str) -> int:
+    """Rows in the citizen table of a database."""
+    conn = await asyncpg.connect(url.replace("+asyncpg", ""), timeout=5)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM citizen"))
+    finally:
+        await conn.close()
+
+
+@pytest.mark.postgres
+def test_backup_writes_an_encrypted_dump_that_restores(multinode_db: str, tmp_path: Path) -> None:
+    """deploy/screenvisit-backup writes one gpg-encrypted pg_dump (nothing in clear on disk) that
+    decrypts and restores into an empty database; without a key it refuses and writes nothing."""
+    for name in ("pg_dump", "pg_restore", "gpg"):
+        tool(name)
+    home, out = tmp_path / "gnupg", tmp_path / "backups"
+    home.mkdir(mode=0o700)
+    out.mkdir()
+    gpg = ["gpg", "--batch", "--quiet", "--homedir", str(home)]
+    run(*gpg, "--passphrase", "", "--quick-gen-key", "backup@test", "default", "default", "never")
+    key = tmp_path / "backup-key.asc"
+    key.write_bytes(run(*gpg, "--armor", "--export", "backup@test"))
+    env = {**os.environ, "SCREENVISIT_DATABASE_URL": multinode_db, "BACKUP_DIR": str(out)}
+
+    refused = subprocess.run([str(BACKUP)], env=env, capture_output=True, timeout=60)
+    assert refused.returncode != 0 and not list(out.iterdir())
+    run(str(BACKUP), env={**env, "BACKUP_GPG_KEY_FILE": str(key)})
+    (dump,) = out.iterdir()
+    assert dump.name.endswith(".dump.gpg") and b"citizen" not in dump.read_bytes()
+
+    restored = f"sv_restored_{uuid.uuid4().hex[:10]}"
+    asyncio.run(admin(f"CREATE DATABASE {restored}"))
+    try:
+        plain = run(*gpg, "--decrypt", str(dump))
+        url = databases.pg_url(restored).replace("+asyncpg", "")
+        run("pg_restore", "--no-owner", f"--dbname={url}", stdin=plain)
+        before, after = (asyncio.run(count_citizens(u)) for u in (multinode_db, url))
+        assert before == after > 0
+    finally:
+        asyncio.run(databases.drop_pg(restored))
