@@ -38,8 +38,24 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 HANDSHAKE_TIMEOUT_S = 30.0
 RING_TIMEOUT_S = 15.0
 HANGUP_AFTER_S = 0.05  # a tablet that accepts (outside a held call) hangs up this soon
+LOGIN_CONCURRENCY = 8  # nurses logging in at once (Argon2 costs the server ~0.2 s each)
+LOGIN_TRIES = 10
+HOLD_TRIES = 5
 READ_LIMIT = 1 << 26  # replies carry long lists of samples
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class _NoWelcome(Exception):
+    """The server answered the handshake with something else than its welcome."""
+
+
+def _reason(exc: BaseException) -> str:
+    """A failed handshake, counted by kind: HTTP status, refused, timeout …"""
+    if isinstance(exc, aiohttp.WSServerHandshakeError):
+        return f"http_{exc.status}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "refused"
+    return "no_welcome" if isinstance(exc, _NoWelcome) else type(exc).__name__
 
 
 @dataclasses.dataclass(eq=False)
@@ -86,6 +102,7 @@ class Worker:
         self.relay_ms: list[float] = []
         self.pinger: asyncio.Task[None] | None = None
         self.came_back = asyncio.Event()  # some client completed a handshake
+        self.logins = asyncio.Semaphore(LOGIN_CONCURRENCY)
 
     # -- connecting ---------------------------------------------------------------------
 
@@ -99,27 +116,21 @@ class Worker:
         url = dialects.ws_url(self.proto, self.base, c.key, c.secret)
         first = dialects.staff_hello() if c.staff else dialects.hello(self.proto, c.secret)
         async with self.sem:
+            ws = None
             try:
                 async with asyncio.timeout(HANDSHAKE_TIMEOUT_S):
-                    session = c.http or self.session
-                    ws = await session.ws_connect(url, max_msg_size=1 << 20)
+                    ws = await (c.http or self.session).ws_connect(url, max_msg_size=1 << 20)
                     if first is not None:
                         await ws.send_str(first)
                     msg = await ws.receive()
-            except aiohttp.WSServerHandshakeError as exc:
-                self.failures[f"http_{exc.status}"] += 1
+                data = json.loads(msg.data) if msg.type is aiohttp.WSMsgType.TEXT else {}
+                if not dialects.is_welcome(self.proto, data):
+                    raise _NoWelcome
+            except (_NoWelcome, TimeoutError, aiohttp.ClientError, OSError) as exc:
+                self.failures[_reason(exc)] += 1
+                if ws is not None:
+                    await ws.close()
                 return False
-            except aiohttp.ClientConnectorError:
-                self.failures["refused"] += 1
-                return False
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                self.failures[type(exc).__name__] += 1
-                return False
-        data = json.loads(msg.data) if msg.type is aiohttp.WSMsgType.TEXT else {}
-        if not dialects.is_welcome(self.proto, data):
-            self.failures["no_welcome"] += 1
-            await ws.close()
-            return False
         c.ws, c.back_ns = ws, stamp_ns()
         self.came_back.set()
         c.peer_id = data.get("peer_id", c.key) if self.proto == "ours" else c.key
@@ -170,18 +181,31 @@ class Worker:
 
     async def login(self, c: Client) -> None:
         """Our staff: the real login form (GET for the CSRF token, POST) in the client's own
-        HTTP session, which keeps the session cookie for the socket."""
+        HTTP session, which keeps the session cookie for the socket. A busy server's 429 or
+        503 is tried again after its Retry-After, as a browser's user would."""
         c.http = aiohttp.ClientSession(
             connector=self.connector,
             connector_owner=False,
             cookie_jar=aiohttp.CookieJar(unsafe=True),
         )
-        async with c.http.get(self.http + "/login") as page:
+        async with self.logins:
+            for _ in range(LOGIN_TRIES):
+                status, retry_after = await self._login_once(c.http, c.key, c.secret)
+                if status == 303:
+                    return
+                if status not in (429, 503):
+                    break
+                await asyncio.sleep(retry_after)
+        raise RuntimeError(f"login answered {status}")
+
+    async def _login_once(
+        self, http: aiohttp.ClientSession, username: str, password: str
+    ) -> tuple[int, float]:
+        async with http.get(self.http + "/login") as page:
             match = _CSRF.search(await page.text())
-        form = {"username": c.key, "password": c.secret, "csrf_token": match[1] if match else ""}
-        async with c.http.post(self.http + "/login", data=form, allow_redirects=False) as response:
-            if response.status != 303:
-                raise RuntimeError(f"login answered {response.status}")
+        form = {"username": username, "password": password, "csrf_token": match[1] if match else ""}
+        async with http.post(self.http + "/login", data=form, allow_redirects=False) as response:
+            return response.status, float(response.headers.get("Retry-After", "1"))
 
     # -- messages -------------------------------------------------------------------------
 
@@ -246,7 +270,7 @@ class Worker:
             c.call_id, c.partner = "", ""
             c.ended.set()
         elif kind == "error" and msg.get("ref") is not None:
-            c.ring_error = str(msg.get("code"))
+            c.ring_error = f"{msg.get('code')}: {msg.get('message', '')[:60]}"
             c.ended.set()
         elif kind == "ANSWER":
             verb = (msg.get("payload") or {}).get("verb")
@@ -317,22 +341,33 @@ class Worker:
         return [target, sent, round((sent - due_ns) / 1e6, 2), outcome]
 
     async def held_calls(self, targets: list[str]) -> dict[str, Any]:
-        """Staff socket i rings targets[i] and waits until the tablet holds the call."""
+        """Staff socket i rings targets[i] until the tablet holds the call (a refused ring, say
+        a busy database, is tried again a second later); held count and refusals."""
         staff = [c for c in self.clients if c.staff and c.ws is not None]
+        refusals: Counter[str] = Counter()
 
         async def one(c: Client, target: str, seq: int) -> bool:
-            c.partner = ""
-            c.paired.clear()
-            self._send(c, dialects.ring_frame(self.proto, target, seq))
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(RING_TIMEOUT_S):
-                    await c.paired.wait()
-            return bool(c.partner)
+            for _ in range(HOLD_TRIES):
+                if await self._hold_once(c, target, seq):
+                    return True
+                refusals[c.ring_error or "timeout"] += 1
+                await asyncio.sleep(1.0)
+            return False
 
-        done = await asyncio.gather(
-            *(one(c, t, i + 2) for i, (c, t) in enumerate(zip(staff, targets, strict=False)))
-        )
-        return {"held": sum(done), "wanted": len(targets)}
+        pairs = zip(staff, targets, strict=False)
+        done = await asyncio.gather(*(one(c, t, i + 2) for i, (c, t) in enumerate(pairs)))
+        return {"held": sum(done), "wanted": len(targets), "refusals": dict(refusals)}
+
+    async def _hold_once(self, c: Client, target: str, seq: int) -> bool:
+        c.partner, c.ring_error = "", ""
+        c.paired.clear()
+        c.ended.clear()
+        self._send(c, dialects.ring_frame(self.proto, target, seq))
+        waits = [asyncio.ensure_future(c.paired.wait()), asyncio.ensure_future(c.ended.wait())]
+        await asyncio.wait(waits, timeout=RING_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits:
+            waiting.cancel()
+        return bool(c.partner)
 
     async def relay(self, rate: float, duration_s: float, size: int) -> dict[str, Any]:
         """Each client holding a call sends ``rate`` timed messages per second to its partner."""
@@ -457,6 +492,13 @@ class Worker:
         await self.session.close()
 
 
+def _describe(exc: BaseException) -> str:
+    """An exception for the orchestrator's error message (a group by its first members)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(sorted({_describe(e) for e in exc.exceptions}))
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _rounded(values: Sequence[float]) -> list[float]:
     return [round(v, 3) for v in values]
 
@@ -475,7 +517,7 @@ async def serve(args: argparse.Namespace) -> None:
             try:
                 reply = await worker.command(cmd)
             except Exception as exc:  # reported to the orchestrator, which fails the run
-                reply = {"error": f"{type(exc).__name__}: {exc}"}
+                reply = {"error": _describe(exc)}
             sys.stdout.write(json.dumps(reply) + "\n")
             sys.stdout.flush()
     finally:

@@ -44,6 +44,10 @@ TEAM = "Team Nord"
 STAFF_PASSWORD = "bench-nurse-password"
 STAFF_COUNT = 100  # a person is in one call at a time: 100 calls at once need 100 nurses
 BATCH = 5_000
+# The live-call registry tells a person from a device by id alone (`_has_identity`), so a nurse
+# whose staff id equals the id of a tablet in a call is "already in a call". Until that is
+# fixed, the bench's nurses get ids far above any tablet's.
+STAFF_ID_BASE = 1_000_000
 
 
 def staff_username(index: int) -> str:
@@ -135,6 +139,7 @@ async def _insert_staff(session: AsyncSession, org_id: int, team_id: int) -> Non
         insert(Staff).returning(Staff.id, sort_by_parameter_order=True),
         [
             {
+                "id": STAFF_ID_BASE + i,
                 "organisation_id": org_id,
                 "username": staff_username(i),
                 "display_name": f"Bench Sygeplejerske {i}",

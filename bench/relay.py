@@ -68,7 +68,13 @@ async def one_run(
         await fleet.ask_all({"cmd": "close"})
     finally:
         await fleet.stop()
-    return {"kiosks": len(tablets), "connected": counts["ok"], "pairs": held["held"], **result}
+    return {
+        "kiosks": len(tablets),
+        "connected": counts["ok"],
+        "pairs": held["held"],
+        "ring_refusals": held["refusals"],
+        **result,
+    }
 
 
 async def measure(
