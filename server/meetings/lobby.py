@@ -1,4 +1,5 @@
-"""Who waits to be let into which meeting: a pure, in-process register of ids (no sockets).
+"""Who waits to be let into which meeting: a register of ids (no sockets), in this process or
+shared by the nodes of a cluster in Redis.
 
 A guest's socket enters the lobby right after its ``welcome`` and leaves it when a host admits
 or denies it, or when the socket closes. The hosts of a meeting are the staff participants of
@@ -8,7 +9,10 @@ hear the knock when they enter the call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +37,27 @@ class Waiting:
     guest: GuestPass
 
 
-class Lobby:
-    """Everyone waiting in this process, by lobby id."""
+class Lobby(Protocol):
+    """Everyone waiting, by lobby id: in this process, or shared by the nodes (Redis)."""
+
+    async def add(self, waiting: Waiting) -> None:
+        """A guest knocks."""
+
+    async def get(self, lobby_id: str) -> Waiting | None:
+        """Who waits under this lobby id."""
+
+    async def take(self, lobby_id: str) -> Waiting | None:
+        """Remove and return the waiting guest (admitted, denied or gone)."""
+
+    async def of_peer(self, peer_id: str) -> Waiting | None:
+        """The lobby entry of a guest socket, if it waits."""
+
+    async def for_visit(self, visit_id: str) -> tuple[Waiting, ...]:
+        """Everyone waiting for this meeting, in the order they knocked."""
+
+
+class LocalLobby:
+    """Everyone waiting in this process."""
 
     def __init__(self) -> None:
         self._waiting: dict[str, Waiting] = {}
@@ -42,22 +65,66 @@ class Lobby:
     def __len__(self) -> int:
         return len(self._waiting)
 
-    def add(self, waiting: Waiting) -> None:
+    async def add(self, waiting: Waiting) -> None:
         """A guest knocks."""
         self._waiting[waiting.lobby_id] = waiting
 
-    def get(self, lobby_id: str) -> Waiting | None:
+    async def get(self, lobby_id: str) -> Waiting | None:
         """Who waits under this lobby id."""
         return self._waiting.get(lobby_id)
 
-    def take(self, lobby_id: str) -> Waiting | None:
-        """Remove and return the waiting guest (admitted, denied or gone)."""
+    async def take(self, lobby_id: str) -> Waiting | None:
+        """Remove and return the waiting guest."""
         return self._waiting.pop(lobby_id, None)
 
-    def of_peer(self, peer_id: str) -> Waiting | None:
-        """The lobby entry of a guest socket, if it waits."""
+    async def of_peer(self, peer_id: str) -> Waiting | None:
+        """The lobby entry of a guest socket."""
         return next((w for w in self._waiting.values() if w.peer_id == peer_id), None)
 
-    def for_visit(self, visit_id: str) -> tuple[Waiting, ...]:
+    async def for_visit(self, visit_id: str) -> tuple[Waiting, ...]:
         """Everyone waiting for this meeting, in the order they knocked."""
         return tuple(w for w in self._waiting.values() if w.guest.visit_id == visit_id)
+
+
+LOBBY_KEY = "sv:lobby"  # lobby id → the waiting guest (JSON), in knocking order by its field
+
+
+class SharedLobby:
+    """Everyone waiting on any node, in Redis (a guest on one node, its host on another)."""
+
+    def __init__(self, redis: Any) -> None:  # Any: redis-py's types ignore decode_responses
+        self._redis = redis
+
+    async def add(self, waiting: Waiting) -> None:
+        """A guest knocks."""
+        data = {**asdict(waiting), "at": time.time()}
+        await self._redis.hset(LOBBY_KEY, waiting.lobby_id, json.dumps(data))
+
+    async def get(self, lobby_id: str) -> Waiting | None:
+        """Who waits under this lobby id."""
+        raw = await self._redis.hget(LOBBY_KEY, lobby_id)
+        return None if raw is None else _waiting(json.loads(raw))
+
+    async def take(self, lobby_id: str) -> Waiting | None:
+        """Remove and return the waiting guest (only one taker wins)."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hget(LOBBY_KEY, lobby_id)
+        pipe.hdel(LOBBY_KEY, lobby_id)
+        raw, removed = await pipe.execute()
+        return _waiting(json.loads(raw)) if raw is not None and removed else None
+
+    async def of_peer(self, peer_id: str) -> Waiting | None:
+        """The lobby entry of a guest socket."""
+        return next((w for w in await self._all() if w.peer_id == peer_id), None)
+
+    async def for_visit(self, visit_id: str) -> tuple[Waiting, ...]:
+        """Everyone waiting for this meeting, in the order they knocked."""
+        return tuple(w for w in await self._all() if w.guest.visit_id == visit_id)
+
+    async def _all(self) -> list[Waiting]:
+        entries = [json.loads(raw) for raw in (await self._redis.hgetall(LOBBY_KEY)).values()]
+        return [_waiting(e) for e in sorted(entries, key=lambda e: float(e["at"]))]
+
+
+def _waiting(data: dict[str, Any]) -> Waiting:
+    return Waiting(data["lobby_id"], data["peer_id"], data["name"], GuestPass(**data["guest"]))

@@ -134,6 +134,9 @@ class CallBook(Protocol):
     async def call_of_citizen(self, citizen_id: str) -> LiveCall | None:
         """The citizen's live call."""
 
+    async def call_of_visit(self, visit_id: str) -> LiveCall | None:
+        """The live call of a visit (a meeting's, which guests knock on)."""
+
     async def resumable(self, kind: PeerKind, identity_id: str) -> tuple[LiveCall, ...]:
         """Calls where this identity has a seat waiting in its grace period."""
 

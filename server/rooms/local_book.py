@@ -120,6 +120,10 @@ class LocalBook:
         """The citizen's call."""
         return self.registry.call_of_citizen(citizen_id)
 
+    async def call_of_visit(self, visit_id: str) -> LiveCall | None:
+        """The visit's call."""
+        return next((c for c in self.registry.calls() if c.visit_id == visit_id), None)
+
     async def resumable(self, kind: PeerKind, identity_id: str) -> tuple[LiveCall, ...]:
         """Calls with a seat waiting for this identity."""
         return self.registry.resumable(kind, identity_id)

@@ -9,9 +9,9 @@ back in one MULTI/EXEC transaction. Each call records the node that hosts it (wh
 that node renews its database lease and ends it on a graceful stop); a node that dies has its
 peers and calls swept by the others (``signaling.cluster``).
 
-Keys (prefix ``sv:``): ``call:{id}`` one JSON document per live call; ``callof:peer`` and
-``callof:citizen`` hashes; ``ident:{identity}`` the calls an identity has a seat in;
-``hosted:{node}`` the calls a node hosts; ``kiosk:{citizen}`` the citizen's kiosk peer id;
+Keys (prefix ``sv:``): ``call:{id}`` one JSON document per live call; ``callof:peer``,
+``callof:citizen``, ``callof:visit`` hashes; ``ident:{identity}`` the calls an identity has a
+seat in; ``hosted:{node}`` the calls a node hosts; ``kiosk:{citizen}`` the citizen's kiosk peer id;
 ``staff:{id}``, ``team:{id}`` the consoles of a staff member and of a team; ``staffids`` staff
 members online; ``following:{peer}``/``watchers:{citizen}`` presence subscriptions;
 ``peer:{id}`` a connected peer's node, profile and devices; ``nodepeers:{node}`` the peers a
@@ -196,6 +196,11 @@ class RedisBook:
     async def call_of_citizen(self, citizen_id: str) -> LiveCall | None:
         """The citizen's call."""
         call_id = await self.redis.hget(P + "callof:citizen", citizen_id)
+        return None if call_id is None else await self.find(call_id)
+
+    async def call_of_visit(self, visit_id: str) -> LiveCall | None:
+        """The visit's call."""
+        call_id = await self.redis.hget(P + "callof:visit", visit_id)
         return None if call_id is None else await self.find(call_id)
 
     async def resumable(self, kind: PeerKind, identity_id: str) -> tuple[LiveCall, ...]:
@@ -405,6 +410,8 @@ class RedisBook:
             pipe.hdel(P + "callof:peer", *gone)
         pipe.hset(P + "callof:peer", mapping=dict.fromkeys(new.participants, new.call_id))
         pipe.hset(P + "callof:citizen", new.citizen_id, new.call_id)
+        if new.visit_id is not None:
+            pipe.hset(P + "callof:visit", new.visit_id, new.call_id)
         old_idents = {p.identity_id for p in old.participants.values()} if old else set()
         new_idents = {p.identity_id for p in new.participants.values()}
         for identity in old_idents - new_idents:
@@ -418,6 +425,8 @@ class RedisBook:
         if old.participants:
             pipe.hdel(P + "callof:peer", *old.participants)
         pipe.hdel(P + "callof:citizen", old.citizen_id)
+        if old.visit_id is not None:
+            pipe.hdel(P + "callof:visit", old.visit_id)
         for identity in {p.identity_id for p in old.participants.values()}:
             pipe.srem(P + f"ident:{identity}", old.call_id)
         pipe.srem(P + f"hosted:{host}", old.call_id)

@@ -9,6 +9,7 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from ..keys import book_key, metrics_key, sessionmaker_key, settings_key, team_feed_key
+from ..meetings.lobby import SharedLobby
 from ..process_owner import owner_id
 from ..rooms.local_book import LocalBook
 from ..rooms.redis_book import RedisBook
@@ -57,6 +58,7 @@ async def _cluster_hub(app: web.Application, url: str) -> AsyncIterator[None]:
         book,
         node_id,
         bus=lambda peers: RedisBus(peers, redis, book),
+        lobby=SharedLobby(redis),
     )
     _publish(app, hub)
     assert isinstance(hub.bus, RedisBus)

@@ -26,11 +26,13 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import asdict
 from typing import Any
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from ..meetings.lobby import GuestPass
 from ..models import utcnow
 from ..rooms import store
 from ..rooms.codec import dumps, profile_from_dict
@@ -84,21 +86,26 @@ class RedisBus:
         record = await self._book.peer_record(peer_id)
         if not record or record.get("node") == self._book.node:
             return None
-        device = record.get("device")
+        device, guest = record.get("device"), record.get("guest")
         return RemotePeer(
             peer_id=peer_id,
             profile=profile_from_dict(json.loads(record["profile"])),
             resume_token=record.get("resume", ""),
             sender=self,
             device=None if device is None else DeviceFacts(**json.loads(device)),
+            guest=None if guest is None else GuestPass(**json.loads(guest)),
         )
 
     async def describe(self, peer: Peer) -> None:
-        """Record a local tablet's devices where other nodes read them."""
+        """Record a local peer's devices (a tablet) or invite (a guest) where other nodes read
+        them."""
+        facts: dict[str, str] = {}
         if peer.device is not None:
-            device = {"sound": peer.device.sound, "camera": peer.device.camera}
-            device["microphone"] = peer.device.microphone
-            await self._book.annotate(peer.peer_id, device=dumps(device))
+            facts["device"] = dumps(asdict(peer.device))
+        if peer.guest is not None:
+            facts["guest"] = dumps(asdict(peer.guest))
+        if facts:
+            await self._book.annotate(peer.peer_id, **facts)
 
     async def close(
         self, peer_id: str, code: int, reason: str, *, banish: bool = False, notice: str = ""
@@ -154,6 +161,7 @@ class Node:
         self.id = book.node
         self.heartbeat_s = hub.settings.node_heartbeat_s
         self.expiry_ms = int(hub.settings.node_expiry_s * 1000)
+        self._registered = False
 
     async def beat(self) -> None:
         """Say this node lives, with its load (sockets and hosted calls)."""
@@ -167,7 +175,20 @@ class Node:
         pipe = self.redis.pipeline(transaction=False)
         pipe.set(P + f"node:{self.id}", dumps(load), px=self.expiry_ms)
         pipe.sadd(NODES, self.id)
-        await pipe.execute()
+        _, added = await pipe.execute()
+        if added and self._registered:  # Redis restarted empty: say again who is here
+            await self._announce_peers()
+        self._registered = True
+
+    async def _announce_peers(self) -> None:
+        """Register this node's sockets again (their presence; live calls are not rebuilt:
+        their leases end them)."""
+        logger.warning(
+            "Redis forgot this node: registering its %d sockets again", len(self.hub.peers)
+        )
+        for peer in list(self.hub.peers.values()):
+            await self.book.connect(peer.peer_id, peer.profile, peer.resume_token)
+            await self.bus.describe(peer)
 
     async def dead_nodes(self) -> list[str]:
         """Registered nodes whose heartbeat expired."""

@@ -114,7 +114,7 @@ def _refusal(found: Lookup) -> str | None:
 
 async def meeting_call(hub: Hub, visit_id: str) -> LiveCall | None:
     """The live call of this meeting (visit), if a host has started it."""
-    return next((c for c in await hub.book.live_calls() if c.visit_id == visit_id), None)
+    return await hub.book.call_of_visit(visit_id)
 
 
 def _hosts(call: LiveCall) -> list[str]:
@@ -142,7 +142,7 @@ async def enter_lobby(hub: Hub, peer: Peer) -> None:
     if guest is None:
         return
     waiting = Waiting(new_token(9), peer.peer_id, peer.profile.name, guest)
-    hub.lobby.add(waiting)
+    await hub.lobby.add(waiting)
     call = await meeting_call(hub, guest.visit_id)
     if call is not None:
         await hub.bus.fan_out(_hosts(call), knock_message(waiting, call))
@@ -152,7 +152,7 @@ async def tell_waiting(hub: Hub, call: LiveCall, to: list[str]) -> None:
     """Staff entering a meeting's call hear every guest already waiting."""
     if call.visit_id is None:
         return
-    for waiting in hub.lobby.for_visit(call.visit_id):
+    for waiting in await hub.lobby.for_visit(call.visit_id):
         await hub.bus.fan_out(to, knock_message(waiting, call))
 
 
@@ -164,8 +164,8 @@ async def _lobby_left(hub: Hub, waiting: Waiting, reason: LobbyLeaveReason) -> N
 
 async def left(hub: Hub, peer: PeerRef) -> None:
     """A guest's socket closed while waiting: the hosts' lobby lists drop it."""
-    waiting = hub.lobby.of_peer(peer.peer_id)
-    if waiting is not None and hub.lobby.take(waiting.lobby_id) is not None:
+    waiting = await hub.lobby.of_peer(peer.peer_id)
+    if waiting is not None and await hub.lobby.take(waiting.lobby_id) is not None:
         await _lobby_left(hub, waiting, "left")
 
 
@@ -179,14 +179,14 @@ async def _host_call(hub: Hub, host: Peer, visit_id: str) -> LiveCall:
     return call
 
 
-async def _waiting(hub: Hub, host: Peer, lobby_id: str) -> tuple[Waiting, LiveCall, Peer]:
-    waiting = hub.lobby.get(lobby_id)
+async def _waiting(hub: Hub, host: Peer, lobby_id: str) -> tuple[Waiting, LiveCall, PeerRef]:
+    waiting = await hub.lobby.get(lobby_id)
     if waiting is None:
         if host.profile.kind is not PeerKind.STAFF:
             raise SignalingError(ErrorCode.FORBIDDEN, "only the meeting's host can do this")
         raise SignalingError(ErrorCode.UNKNOWN_GUEST, "nobody waits with that lobby id")
     call = await _host_call(hub, host, waiting.guest.visit_id)
-    guest = hub.peers.get(waiting.peer_id)
+    guest = await hub.peer_ref(waiting.peer_id)
     if guest is None:
         raise SignalingError(ErrorCode.UNKNOWN_GUEST, "that guest has gone")
     return waiting, call, guest
@@ -198,7 +198,7 @@ async def on_admit(hub: Hub, peer: Peer, msg: Admit) -> None:
     if call.state is not CallState.ACTIVE:
         raise SignalingError(ErrorCode.INVALID_STATE, "the call has not been answered yet")
     call = await hub.book.admit(call.call_id, guest.seat())  # room_full when no seat is free
-    hub.lobby.take(waiting.lobby_id)
+    await hub.lobby.take(waiting.lobby_id)
     await guest.send(Admitted(call_id=call.call_id))
     await guest.send(await snapshot(hub, call, guest.peer_id))
     joined = PeerJoined(call_id=call.call_id, peer=guest.info())
@@ -211,12 +211,11 @@ async def on_admit(hub: Hub, peer: Peer, msg: Admit) -> None:
 async def on_deny(hub: Hub, peer: Peer, msg: Deny) -> None:
     """The host turns a guest away: a kind message, then the socket closes."""
     waiting, _, guest = await _waiting(hub, peer, msg.lobby_id)
-    hub.lobby.take(waiting.lobby_id)
+    await hub.lobby.take(waiting.lobby_id)
     await guest.send(Denied())
     await _lobby_left(hub, waiting, "denied")
     await _audit_host(hub, peer, waiting.guest, waiting.name, "invite.deny")
-    guest.banished = True
-    await guest.ws.close(code=CloseCode.NORMAL, message=b"denied")
+    await hub.bus.close(guest.peer_id, CloseCode.NORMAL, "denied", banish=True)
 
 
 async def on_remove(hub: Hub, peer: Peer, msg: Remove) -> None:
@@ -231,15 +230,14 @@ async def on_remove(hub: Hub, peer: Peer, msg: Remove) -> None:
         raise SignalingError(ErrorCode.UNKNOWN_PEER, "no such participant")
     if seat.kind is not PeerKind.GUEST:
         raise SignalingError(ErrorCode.FORBIDDEN, "only guests can be removed")
-    guest = hub.peers.get(msg.peer_id)
+    guest = await hub.peer_ref(msg.peer_id)
     hub.cancel_timer(("grace", call.call_id, msg.peer_id))
     await calls.settle(hub, await hub.book.leave(call.call_id, msg.peer_id))
     if guest is not None:
         await guest.send(Removed(call_id=call.call_id))
         if guest.guest is not None:
             await _audit_host(hub, peer, guest.guest, guest.profile.name, "invite.remove")
-        guest.banished = True
-        await guest.ws.close(code=CloseCode.NORMAL, message=b"removed")
+        await hub.bus.close(guest.peer_id, CloseCode.NORMAL, "removed", banish=True)
 
 
 async def _audit_host(hub: Hub, host: Peer, guest: GuestPass, name: str, action: str) -> None:

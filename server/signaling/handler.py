@@ -63,6 +63,7 @@ HANDLERS = (
     .add(Deny, guests.on_deny)
     .add(Remove, guests.on_remove)
 )
+RELEASE_AFTER_S = 1.0  # a closed socket's transport has finished closing by then
 RATE_WINDOW_S = 1.0
 RATE_LIMIT = 60  # messages per second; trickle ICE bursts stay far below
 ABUSE_LIMIT = 300  # dropped messages before the socket is closed
@@ -93,6 +94,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         heartbeat=settings.ws_heartbeat_s, max_msg_size=settings.ws_max_msg_kb * 1024 + 1
     )
     await ws.prepare(request)
+    transport = request.transport  # gone from the request once the connection is lost
     sockets = request.app[websockets_key]
     sockets.add(ws)
     hub = request.app[hub_key]
@@ -105,7 +107,33 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
                 request.app[kiosk_tokens_key].forget_kiosk(peer.profile.kiosk_db_id)
     finally:
         sockets.discard(ws)
+        if ws.closed:
+            _release(request, transport)
     return ws
+
+
+def _release(request: web.Request, transport: asyncio.Transport | None) -> None:
+    """Break the reference cycles a closed socket leaves behind, so that reference counting
+    frees it at once: long-lived sockets are frozen out of the collector's sight
+    (server/heap.py), and a cycle among frozen objects is never collected. Two remain after
+    close: aiohttp 3.14's connection keeps the socket's data callback (which holds the socket,
+    whose reader holds the connection), and asyncio's transport keeps its own bound read
+    callback (broken once the transport has finished closing)."""
+    protocol = request.protocol
+    if protocol is not None:
+        protocol._data_received_cb = None
+    if transport is not None:
+        asyncio.get_running_loop().call_later(RELEASE_AFTER_S, _release_transport, transport, 3)
+
+
+def _release_transport(transport: asyncio.BaseTransport, tries: int) -> None:
+    # Closed and its connection_lost has run: the callback is never called again.
+    if getattr(transport, "_sock", True) is None and hasattr(transport, "_read_ready_cb"):
+        setattr(transport, "_read_ready_cb", None)  # noqa: B010 (a private attribute)
+    elif tries > 1:
+        asyncio.get_running_loop().call_later(
+            RELEASE_AFTER_S, _release_transport, transport, tries - 1
+        )
 
 
 async def _handshake(request: web.Request, hub: Hub, ws: web.WebSocketResponse) -> Peer | None:
@@ -187,8 +215,9 @@ async def _serve(hub: Hub, peer: Peer) -> None:
     # Chosen once per socket, so the untimed hot path carries no timing branch.
     dispatch = _timed_dispatch if hub.settings.signaling_timing else _dispatch
     try:
-        async for msg in ws:
-            if msg.type is not WSMsgType.TEXT:
+        while True:  # not `async for`: its iterator is one more frame kept per idle socket
+            msg = await ws.receive()
+            if msg.type is not WSMsgType.TEXT:  # closing frames end the loop here too
                 await _close_for_frame(ws, msg.type)
                 break
             if not _within_rate(peer):

@@ -18,7 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..meetings.lobby import Lobby
+from ..meetings.lobby import Lobby, LocalLobby
 from ..metrics import Metrics
 from ..models import utcnow
 from ..rooms.book import CallBook
@@ -59,6 +59,7 @@ class Hub:
         book: CallBook,
         owner: str,
         bus: Callable[[dict[str, Peer]], Bus] = InProcessBus,
+        lobby: Lobby | None = None,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
@@ -66,7 +67,7 @@ class Hub:
         self.book = book
         self.owner = owner  # who holds this process's calls in the database (leases.owner_id)
         self.peers: dict[str, Peer] = {}
-        self.lobby = Lobby()  # guests waiting to be let into meetings (this process)
+        self.lobby: Lobby = lobby or LocalLobby()  # guests waiting to be let into meetings
         self.bus: Bus = bus(self.peers)  # the cluster's bus over Redis when there are nodes
         self._timers: dict[TimerKey, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -90,6 +91,8 @@ class Hub:
         """Register an authenticated socket; a kiosk replaces its own older socket."""
         self.peers[peer.peer_id] = peer
         older = await self.book.connect(peer.peer_id, peer.profile, peer.resume_token)
+        if peer.guest is not None:
+            await self.bus.describe(peer)  # the host may sit on another node
         if peer.profile.kind is not PeerKind.KIOSK or peer.profile.citizen_id is None:
             return
         if older:

@@ -4,7 +4,6 @@ facts, forgotten when done. Every test runs against both books."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -18,6 +17,7 @@ from server.rooms.local_book import LocalBook
 from server.rooms.redis_book import RedisBook
 from server.rooms.registry import Participant
 from server.vocabulary import EndReason, PeerKind, Role
+from tests import databases
 
 ANNA = StaffIdentity(7, 1, "anna", "Anna Jensen", Role.NURSE, frozenset({3}), 11, "csrf")
 NURSE = PeerProfile(PeerKind.STAFF, "7", "Anna Jensen", "nurse", "1", staff=ANNA)
@@ -39,12 +39,8 @@ async def book(request: pytest.FixtureRequest) -> AsyncIterator[CallBook]:
         yield LocalBook(max_participants=6)
         return
     redis = Redis.from_url(BOOK_REDIS, decode_responses=True)
-    try:
-        await redis.ping()
-    except OSError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip("no Redis at 127.0.0.1:6379")
+    if not await databases.redis_reachable(BOOK_REDIS):
+        databases.missing_service("Redis at 127.0.0.1:6379")
     await redis.flushdb()
     try:
         yield RedisBook(redis, "node-a", max_participants=6)
