@@ -10,8 +10,9 @@ that node renews its database lease and ends it on a graceful stop); a node that
 peers and calls swept by the others (``signaling.cluster``).
 
 Keys (prefix ``sv:``): ``call:{id}`` one JSON document per live call; ``callof:peer``,
-``callof:citizen``, ``callof:visit`` hashes; ``ident:{identity}`` the calls an identity has a
-seat in; ``hosted:{node}`` the calls a node hosts; ``kiosk:{citizen}`` the citizen's kiosk peer id;
+``callof:citizen``, ``callof:visit`` hashes; ``ident:{kind}:{identity}`` the calls an identity
+has a seat in; ``hosted:{node}`` the calls a node hosts; ``kiosk:{citizen}`` the citizen's
+kiosk peer id;
 ``staff:{id}``, ``team:{id}`` the consoles of a staff member and of a team; ``staffids`` staff
 members online; ``following:{peer}``/``watchers:{citizen}`` presence subscriptions;
 ``peer:{id}`` a connected peer's node, profile and devices; ``nodepeers:{node}`` the peers a
@@ -205,7 +206,7 @@ class RedisBook:
 
     async def resumable(self, kind: PeerKind, identity_id: str) -> tuple[LiveCall, ...]:
         """Calls with a seat waiting for this identity."""
-        call_ids = await self.redis.smembers(P + f"ident:{identity_id}")
+        call_ids = await self.redis.smembers(_ident_key(kind, identity_id))
         if not call_ids:
             return ()
         scratch = await self._scratch(call_ids=call_ids)
@@ -256,7 +257,7 @@ class RedisBook:
         self, call_id: str, citizen_id: str, caller: Seat, kiosk: Seat, meta: CallMeta
     ) -> LiveCall:
         """Start ringing the kiosk for the caller."""
-        ident = caller.participant.identity_id
+        ident = (caller.participant.kind, caller.participant.identity_id)
         return await self._step(
             lambda b: b.ring(call_id, citizen_id, caller, kiosk, meta),
             peers=(caller.peer_id, kiosk.peer_id),
@@ -339,7 +340,7 @@ class RedisBook:
         calls: Iterable[str] = (),
         peers: Iterable[str] = (),
         citizens: Iterable[str] = (),
-        identities: Iterable[str] = (),
+        identities: Iterable[tuple[PeerKind, str]] = (),
     ) -> T:
         """Run one book step on the calls it may touch, and store what changed."""
         async with self._lock():
@@ -350,8 +351,8 @@ class RedisBook:
             if citizens:
                 found = await self.redis.hmget(P + "callof:citizen", citizens)
                 call_ids.update(c for c in found if c)
-            for identity in identities:
-                call_ids.update(await self.redis.smembers(P + f"ident:{identity}"))
+            for kind, identity in identities:
+                call_ids.update(await self.redis.smembers(_ident_key(kind, identity)))
             docs = await self._docs(call_ids)
             scratch = self._fill(docs)
             result = await step(scratch)
@@ -412,12 +413,14 @@ class RedisBook:
         pipe.hset(P + "callof:citizen", new.citizen_id, new.call_id)
         if new.visit_id is not None:
             pipe.hset(P + "callof:visit", new.visit_id, new.call_id)
-        old_idents = {p.identity_id for p in old.participants.values()} if old else set()
-        new_idents = {p.identity_id for p in new.participants.values()}
-        for identity in old_idents - new_idents:
-            pipe.srem(P + f"ident:{identity}", new.call_id)
-        for identity in new_idents - old_idents:
-            pipe.sadd(P + f"ident:{identity}", new.call_id)
+        old_idents = (
+            {_ident_key(p.kind, p.identity_id) for p in old.participants.values()} if old else set()
+        )
+        new_idents = {_ident_key(p.kind, p.identity_id) for p in new.participants.values()}
+        for key in old_idents - new_idents:
+            pipe.srem(key, new.call_id)
+        for key in new_idents - old_idents:
+            pipe.sadd(key, new.call_id)
 
     @staticmethod
     def _remove(pipe: Any, old: LiveCall, host: str) -> None:
@@ -427,8 +430,8 @@ class RedisBook:
         pipe.hdel(P + "callof:citizen", old.citizen_id)
         if old.visit_id is not None:
             pipe.hdel(P + "callof:visit", old.visit_id)
-        for identity in {p.identity_id for p in old.participants.values()}:
-            pipe.srem(P + f"ident:{identity}", old.call_id)
+        for key in {_ident_key(p.kind, p.identity_id) for p in old.participants.values()}:
+            pipe.srem(key, old.call_id)
         pipe.srem(P + f"hosted:{host}", old.call_id)
 
     @asynccontextmanager
@@ -443,6 +446,11 @@ class RedisBook:
             yield
         finally:
             await self._delete_if_ours(keys=[LOCK_KEY], args=[token])
+
+
+def _ident_key(kind: PeerKind, identity_id: str) -> str:
+    """The calls a person or device has a seat in (ids are unique only within a kind)."""
+    return P + f"ident:{kind.value}:{identity_id}"
 
 
 def _team_ids(profile: PeerProfile) -> frozenset[int]:

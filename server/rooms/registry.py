@@ -204,7 +204,7 @@ class RoomRegistry:
         if call_id in self._calls or caller.peer_id == kiosk.peer_id:
             raise ValueError("call ids and the two peer ids must be unique")
         self._check_free(call_id, citizen_id, caller.peer_id, kiosk.peer_id)
-        if any(_has_identity(c, caller.identity_id) for c in self._calls.values()):
+        if any(_has_identity(c, caller.kind, caller.identity_id) for c in self._calls.values()):
             # The same nurse in a second tab: one call at a time per person, not per tab.
             raise Busy(call_id, "the caller is already in a call")
         call = LiveCall(
@@ -254,7 +254,7 @@ class RoomRegistry:
         call = self._active(call_id)
         if not seat.is_staff:
             raise Forbidden(call_id, "only staff can invite")
-        if call.is_invited(identity_id) or _has_identity(call, identity_id):
+        if call.is_invited(identity_id) or _has_identity(call, PeerKind.STAFF, identity_id):
             raise InvalidState(call_id, "already invited or in the call")
         if call.seats_taken >= call.max_participants:
             raise RoomFull(call_id, f"{call.max_participants} seats taken")
@@ -416,9 +416,10 @@ def _waiting_seat(call: LiveCall, kind: PeerKind, identity_id: str) -> bool:
     )
 
 
-def _has_identity(call: LiveCall, identity_id: str) -> bool:
-    """True if some participant is this person or device, whatever its peer id."""
-    return any(p.identity_id == identity_id for p in call.participants.values())
+def _has_identity(call: LiveCall, kind: PeerKind, identity_id: str) -> bool:
+    """True if some participant is this person or device, whatever its peer id. (Ids are only
+    unique within a kind: staff member 5 and tablet 5 are two different things.)"""
+    return any(p.kind is kind and p.identity_id == identity_id for p in call.participants.values())
 
 
 def _with_seat(call: LiveCall, seat: Participant) -> LiveCall:

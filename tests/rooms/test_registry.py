@@ -451,3 +451,13 @@ def test_error_codes_are_protocol_codes(cls: type[errors.RoomError]) -> None:
     assert cls.code in {code.value for code in ErrorCode}
     assert str(error) == f"call {CALL}: why" and CALL in repr(error)
     assert str(cls(CALL)) == f"call {CALL}"
+
+
+def test_a_nurse_whose_id_a_tablet_also_has_may_ring() -> None:
+    """Ids are unique only within a kind: staff member "1" is not tablet "1" in another call."""
+    rooms = ringing()
+    tablet_id = rooms.get(CALL).participants["k1"].identity_id
+    nurse = Participant("s9", PeerKind.STAFF, tablet_id)
+    other_tablet = Participant("k9", PeerKind.KIOSK, "other-tablet")
+    call = rooms.start_ring("call-2", "cit-2", nurse, other_tablet)
+    assert call.state is CallState.RINGING and len(rooms) == 2
