@@ -10,6 +10,10 @@ when the caller decodes the kiosk's first video frame. The server runs with
 the server's share of one call set-up is the sum over that call's ring, accept, offer, answer
 and candidates (`server_setup_*`), and over the relayed offer, answer and candidates alone
 (`server_relay_*`).
+
+With `--nodes 2` the same runs across two server processes over PostgreSQL and Redis (the
+multi-node mode): the tablets connect to node A, the caller to node B, so every ring, answer,
+offer and candidate crosses nodes through Redis; the server's share sums both nodes' logs.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,24 +152,94 @@ def wait_http(url: str, deadline_s: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def kiosk_tokens(count: int) -> list[tuple[str, str]]:
+def kiosk_tokens(count: int, secret: str = SECRET) -> list[tuple[str, str]]:
     """(citizen id, device token) of the first ``count`` Team Nord tablets."""
     from server.demo import demo_kiosk_token
     from server.settings import Settings
 
-    settings = Settings(secret_key=SECRET)
+    settings = Settings(secret_key=secret)
     return [(str(i + 1), demo_kiosk_token(settings, i)) for i in TEAM_NORD[:count]]
 
 
-def read_timings(log: Path) -> dict[str, list[dict[str, Any]]]:
-    """The server's timing records grouped by call id."""
+def read_timings(*logs: Path) -> dict[str, list[dict[str, Any]]]:
+    """The servers' timing records grouped by call id."""
     by_call: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for line in log.read_text(errors="replace").splitlines():
-        if match := TIMING.search(line):
-            record = json.loads(match.group(1))
-            if record.get("call"):
-                by_call[record["call"]].append(record)
+    for log in logs:
+        for line in log.read_text(errors="replace").splitlines():
+            if match := TIMING.search(line):
+                record = json.loads(match.group(1))
+                if record.get("call"):
+                    by_call[record["call"]].append(record)
     return by_call
+
+
+@dataclasses.dataclass
+class Servers:
+    """Where the tablets and the caller connect, the servers' logs, the tablets' secret."""
+
+    tablets_url: str
+    caller_url: str
+    logs: list[Path]
+    secret: str
+
+
+def start_one(procs: Processes, workdir: Path) -> Servers:
+    """One server on a temporary SQLite database."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = start_server(procs, workdir, server_env(workdir, port))
+    wait_http(url)
+    return Servers(url, url, [log], SECRET)
+
+
+def start_two(procs: Processes, workdir: Path, database_url: str, redis_url: str) -> Servers:
+    """Two nodes over one PostgreSQL database and one Redis db (bench.population's secret)."""
+    from bench import population
+
+    urls, logs = [], []
+    for name in ("a", "b"):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = population.server_env(
+            database_url,
+            host="127.0.0.1",
+            port=str(port),
+            public_url=url,
+            redis_url=redis_url,
+            signaling_timing="true",
+            log_level="INFO",
+        )
+        log = workdir / f"server-{name}.log"
+        procs.start([sys.executable, "-m", "server", "serve"], env, log)
+        urls.append(url)
+        logs.append(log)
+    for url in urls:
+        wait_http(url)
+    return Servers(urls[0], urls[1], logs, population.SECRET)
+
+
+@contextlib.contextmanager
+def two_node_data(redis_url: str) -> Iterator[str]:
+    """A demo database on PostgreSQL and an empty Redis db for the run; removed afterwards."""
+    from bench import population
+
+    made = asyncio.run(population.create(0, name=f"sv_bench_calls_{os.getpid()}"))
+    try:
+        asyncio.run(_flush(redis_url))
+        yield made.database_url
+    finally:
+        asyncio.run(population.drop(made))
+        asyncio.run(_flush(redis_url))
+
+
+async def _flush(redis_url: str) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
 
 
 def server_shares(
@@ -197,23 +271,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     load_before = os.getloadavg()[0]
     procs = Processes()
-    with tempfile.TemporaryDirectory(prefix="bench-calls-") as tmp:
-        workdir = Path(tmp)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = server_env(workdir, port)
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-calls-")))
+        env = server_env(workdir, 0)
         try:
-            server_log = start_server(procs, workdir, env)
-            wait_http(url)
-            tablets = kiosk_tokens(args.agents)
+            if args.nodes == 2:
+                database_url = stack.enter_context(two_node_data(args.redis_url))
+                servers = start_two(procs, workdir, database_url, args.redis_url)
+            else:
+                servers = start_one(procs, workdir)
+            tablets = kiosk_tokens(args.agents, servers.secret)
             for n, (_, token) in enumerate(tablets):
                 procs.start(
-                    [sys.executable, "-m", "bench.call_setup", "agent", "--server", url,
-                     "--token", token, "--answer", "always", "--answer-delay", "0"],
+                    [sys.executable, "-m", "bench.call_setup", "agent", "--server",
+                     servers.tablets_url, "--token", token, "--answer", "always",
+                     "--answer-delay", "0"],
                     env, workdir / f"agent-{n}.log",
                 )  # fmt: skip
             caller = subprocess.run(
-                [sys.executable, "-m", "bench.call_setup", "caller", "--server", url,
+                [sys.executable, "-m", "bench.call_setup", "caller", "--server",
+                 servers.caller_url,
                  "--citizens", ",".join(c for c, _ in tablets), "--calls", str(args.calls),
                  "--warmup", str(args.warmup), "--max-seconds", str(args.max_seconds)],
                 env=env, cwd=PROJECT_DIR, capture_output=True, text=True,
@@ -224,7 +301,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         lines = [json.loads(line) for line in caller.stdout.splitlines() if line.startswith("{")]
         calls = [c for c in lines if "error" not in c]
         errors = [c["error"] for c in lines if "error" in c]
-        timings = read_timings(server_log)
+        timings = read_timings(*servers.logs)
         setup, relay = server_shares(calls, timings)
         per_type = message_times(calls, timings)
     return {
@@ -232,6 +309,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "failed": len(errors),
         "errors": sorted(set(errors))[:5],
         "agents": args.agents,
+        "nodes": args.nodes,
         **summarise("ring_to_connected", [c["connected_ms"] for c in calls], (50, 95)),
         **summarise("ring_to_first_frame", [c["first_frame_ms"] for c in calls], (50, 95)),
         **summarise("server_setup", setup, (50, 95, 99)),
@@ -332,6 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured calls first")
     parser.add_argument("--agents", type=int, default=4, help="kiosk agents (tablets), 1-10")
     parser.add_argument("--max-seconds", type=float, default=600, help="stop placing calls after")
+    parser.add_argument("--nodes", type=int, choices=(1, 2), default=1, help="2: across nodes")
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/6", help="with --nodes 2 (emptied)"
+    )
     return parser
 
 
