@@ -344,20 +344,28 @@ class RedisBook:
     ) -> T:
         """Run one book step on the calls it may touch, and store what changed."""
         async with self._lock():
-            call_ids = set(calls)
-            peers, citizens = list(peers), list(citizens)
-            if peers:
-                call_ids.update(c for c in await self.redis.hmget(P + "callof:peer", peers) if c)
-            if citizens:
-                found = await self.redis.hmget(P + "callof:citizen", citizens)
-                call_ids.update(c for c in found if c)
-            for kind, identity in identities:
-                call_ids.update(await self.redis.smembers(_ident_key(kind, identity)))
+            call_ids = set(calls) | await self._calls_of(list(peers), list(citizens), identities)
             docs = await self._docs(call_ids)
             scratch = self._fill(docs)
             result = await step(scratch)
             await self._store(docs, scratch)
             return result
+
+    async def _calls_of(
+        self, peers: list[str], citizens: list[str], identities: Iterable[tuple[PeerKind, str]]
+    ) -> set[str]:
+        """The live calls of these peers, citizens and identities (one round trip)."""
+        pipe = self.redis.pipeline(transaction=False)
+        if peers:
+            pipe.hmget(P + "callof:peer", peers)
+        if citizens:
+            pipe.hmget(P + "callof:citizen", citizens)
+        for kind, identity in identities:
+            pipe.smembers(_ident_key(kind, identity))
+        found: set[str] = set()
+        for ids in await pipe.execute() if len(pipe) else ():
+            found.update(i for i in ids if i)
+        return found
 
     async def _scratch(self, *, call_ids: Iterable[str]) -> LocalBook:
         return self._fill(await self._docs(set(call_ids)))
