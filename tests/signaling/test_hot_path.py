@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,10 +19,11 @@ from sqlalchemy.engine import Engine
 
 from server.app import create_app
 from server.demo import demo_kiosk_token, seed_demo
+from server.heap import HeapKeeper
 from server.keys import engine_key, sessionmaker_key
 from server.models import KioskDevice, utcnow
 from server.settings import Settings
-from server.signaling.handler import fast_pong
+from server.signaling.handler import RELEASE_AFTER_S, fast_pong
 from server.signaling.lastseen import LastSeen
 from server.signaling.messages import MessageError, Ping, Pong, parse_client_message
 from server.ttlcache import TtlCache
@@ -278,3 +280,44 @@ def test_ttl_cache_expires_and_forgets() -> None:
     off: TtlCache[str, int] = TtlCache(0.0, lambda: now[0])
     off.put("a", 1)
     assert off.get("a") is None
+
+
+async def test_closed_socket_leaves_no_cycles(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """A closed socket is freed by reference counting: nothing of it waits for the collector
+    (frozen, it would wait for ever)."""
+    client = await new_client()
+    gc.unfreeze()
+    gc.collect()  # what earlier tests left behind
+    kiosk = await kiosk_socket(client, signaling_settings, KAREN)
+    await kiosk.ws.close()
+    await asyncio.sleep(RELEASE_AFTER_S + 0.5)  # the transport's cycle is broken by then
+    gc.unfreeze()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        left = {type(o).__name__ for o in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert not left & {"RequestHandler", "WebSocketResponse", "Request", "Peer"}
+
+
+async def test_heap_keeper_freezes_and_thaws_after_a_mass_disconnect() -> None:
+    """Long-lived objects are frozen each round; when nine in ten sockets are gone, all is
+    thawed for one full collection; stopping gives everything back."""
+    live = [2000]
+    keeper = HeapKeeper(lambda: live[0], every_s=3600)
+    keeper.start()
+    try:
+        keeper.tick()
+        assert gc.get_freeze_count() > 0
+        live[0] = 150
+        keeper.tick()
+        assert gc.get_freeze_count() == 0
+        keeper.tick()
+        assert gc.get_freeze_count() > 0
+    finally:
+        keeper.stop()
+    assert gc.get_freeze_count() == 0
