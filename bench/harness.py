@@ -394,6 +394,7 @@ async def side_by_side(
                 finally:
                     with contextlib.suppress(Exception):
                         await target.stop()
+                result["run_load_1m"] = round(os.getloadavg()[0], 2)  # busy neighbours
                 results.setdefault(target.name, []).append(result)
     return results
 
