@@ -24,6 +24,7 @@ from ..meetings import invites, mail
 from ..models import MeetingInvite, Visit, utcnow
 from ..models.meetings import InviteeKind
 from ..scheduling.notifier import Notice
+from ..signaling import guests, hub_key
 from ..translatable import N_
 from .models import WireModel
 from .spec import ApiRoutes
@@ -202,4 +203,6 @@ async def revoke_invite(request: web.Request) -> InviteOut:
             detail={"visit": invite.visit_id},
             request=request,
         )
-        return invite_out(invite, now)
+        out = invite_out(invite, now)
+    await guests.withdraw(request.app[hub_key], invite.id, invite.visit_id)
+    return out

@@ -96,7 +96,7 @@ async def guest_profile(
         raise _refused(refusal or "unknown invite")
     profile = PeerProfile(
         kind=PeerKind.GUEST,
-        identity_id=f"invite-{guest.invite_id}",
+        identity_id=_guest_identity(guest.invite_id),
         name=name[:200],
         role="relative" if guest.kind == "relative" else "guest",
         org_id=str(found.organisation_id),
@@ -220,8 +220,6 @@ async def on_deny(hub: Hub, peer: Peer, msg: Deny) -> None:
 
 async def on_remove(hub: Hub, peer: Peer, msg: Remove) -> None:
     """The host takes a guest out of the call; the others hear ``peer-left``."""
-    from . import calls  # calls imports this module (its hosts hear knocks): import late
-
     call = await hub.book.get(msg.call_id)
     if peer.profile.kind is not PeerKind.STAFF or not call.is_member(peer.peer_id):
         raise SignalingError(ErrorCode.NOT_MEMBER, "you are not in this call")
@@ -231,13 +229,20 @@ async def on_remove(hub: Hub, peer: Peer, msg: Remove) -> None:
     if seat.kind is not PeerKind.GUEST:
         raise SignalingError(ErrorCode.FORBIDDEN, "only guests can be removed")
     guest = await hub.peer_ref(msg.peer_id)
-    hub.cancel_timer(("grace", call.call_id, msg.peer_id))
-    await calls.settle(hub, await hub.book.leave(call.call_id, msg.peer_id))
-    if guest is not None:
-        await guest.send(Removed(call_id=call.call_id))
-        if guest.guest is not None:
-            await _audit_host(hub, peer, guest.guest, guest.profile.name, "invite.remove")
-        await hub.bus.close(guest.peer_id, CloseCode.NORMAL, "removed", banish=True)
+    if guest is not None and guest.guest is not None:
+        await _audit_host(hub, peer, guest.guest, guest.profile.name, "invite.remove")
+    await _take_out(hub, call, msg.peer_id, "removed")
+
+
+async def _take_out(hub: Hub, call: LiveCall, peer_id: str, why: str) -> None:
+    """A guest leaves the call at the host's word (or her invite's end): the others hear
+    ``peer-left``, she hears ``removed`` and her socket closes for good."""
+    from . import calls  # calls imports this module (its hosts hear knocks): import late
+
+    hub.cancel_timer(("grace", call.call_id, peer_id))
+    await calls.settle(hub, await hub.book.leave(call.call_id, peer_id))
+    await hub.bus.send(peer_id, Removed(call_id=call.call_id))
+    await hub.bus.close(peer_id, CloseCode.NORMAL, why, banish=True)
 
 
 async def _audit_host(hub: Hub, host: Peer, guest: GuestPass, name: str, action: str) -> None:
@@ -249,3 +254,27 @@ async def _audit_host(hub: Hub, host: Peer, guest: GuestPass, name: str, action:
         audit.record(
             session, action, actor=staff, subject=("invite", guest.invite_id), detail=detail
         )
+
+
+async def withdraw(hub: Hub, invite_id: int, visit_id: int) -> None:
+    """An invite was revoked: whoever it let in goes, on whichever node — out of the lobby
+    (``denied``) or out of the call (``removed``); the hosts see them leave."""
+    for waiting in await hub.lobby.for_visit(str(visit_id)):
+        if waiting.guest.invite_id == invite_id and await hub.lobby.take(waiting.lobby_id):
+            await hub.bus.send(waiting.peer_id, Denied())
+            await _lobby_left(hub, waiting, "denied")
+            await hub.bus.close(waiting.peer_id, CloseCode.NORMAL, "invite revoked", banish=True)
+    call = await hub.book.call_of_visit(str(visit_id))
+    if call is not None:
+        await _remove_seats(hub, call, _guest_identity(invite_id))
+
+
+async def _remove_seats(hub: Hub, call: LiveCall, identity_id: str) -> None:
+    for seat in call.participants.values():
+        if seat.kind is PeerKind.GUEST and seat.identity_id == identity_id:
+            await _take_out(hub, call, seat.peer_id, "invite revoked")
+
+
+def _guest_identity(invite_id: int) -> str:
+    """A guest's identity in a call: the invite that let her in."""
+    return f"invite-{invite_id}"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from server.settings import Settings
+from tests.conftest import Client
 from tests.console.conftest import csrf
 from tests.meetings import seed
 from tests.signaling.conftest import NewClient
@@ -38,6 +39,8 @@ class Meeting:
     host: Sock
     kiosk: Sock
     tokens: list[str]
+    invite_ids: list[str]
+    host_client: Client
 
 
 async def meeting(new_client: NewClient, settings: Settings, invites: int = 1) -> Meeting:
@@ -45,7 +48,7 @@ async def meeting(new_client: NewClient, settings: Settings, invites: int = 1) -
     visit = await seed.meeting(settings)
     host_client = await new_client()
     host = await staff_socket(host_client, "anna")
-    tokens = []
+    tokens, invite_ids = [], []
     for n in range(invites):
         response = await host_client.post(
             f"/api/visits/{visit}/invites",
@@ -53,9 +56,11 @@ async def meeting(new_client: NewClient, settings: Settings, invites: int = 1) -
             headers=await csrf(host_client),
         )
         assert response.status == 201
-        tokens.append((await response.json())["url"].rsplit("/", 1)[1])
+        created = await response.json()
+        tokens.append(created["url"].rsplit("/", 1)[1])
+        invite_ids.append(str(created["invite"]["id"]))
     kiosk = await kiosk_socket(await new_client(), settings, KAREN_KIOSK)
-    return Meeting(visit, host, kiosk, tokens)
+    return Meeting(visit, host, kiosk, tokens, invite_ids, host_client)
 
 
 async def start_call(m: Meeting, *, waiting: list[dict[str, Any]] | None = None) -> str:
@@ -166,3 +171,32 @@ async def test_second_device_capacity_and_the_host_ends_the_meeting(
     ended = await ida.expect("call-ended")
     assert ended["reason"] == "hangup" and ended["by"] == m.host.peer_id
     await ida_phone.ws.close()
+
+
+async def test_a_revoked_invite_takes_its_guest_out_of_the_call_and_the_lobby(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """Revoking Ida's invite: her seat in the call goes (removed, peer-left for the others) and
+    her second device waiting in the lobby is sent away (denied, lobby-left for the host)."""
+    m = await meeting(new_client, signaling_settings)
+    call_id = await start_call(m)
+    ida = await guest(new_client, m.tokens[0])
+    await m.host.send(type="admit", lobby_id=(await m.host.expect("knock"))["lobby_id"])
+    await ida.expect("admitted")
+    await ida.expect("call-state")
+    await m.host.expect("peer-joined")
+    await m.kiosk.expect("peer-joined")
+    await m.host.expect("lobby-left")
+    ida_phone = await open_socket(await new_client(), {"invite": m.tokens[0], "name": "Ida"})
+    await m.host.expect("knock")
+    response = await m.host_client.delete(
+        f"/api/invites/{m.invite_ids[0]}", headers=await csrf(m.host_client)
+    )
+    assert response.status == 200
+    assert (await ida.expect("removed"))["call_id"] == call_id
+    assert await ida.closed_with() == 1000
+    await ida_phone.expect("denied")
+    assert await ida_phone.closed_with() is not None  # closed by the server, for good
+    assert (await m.host.expect("lobby-left"))["reason"] == "denied"  # the lobby goes first
+    assert (await m.host.expect("peer-left"))["peer_id"] == ida.peer_id
+    assert (await m.kiosk.expect("peer-left"))["peer_id"] == ida.peer_id
