@@ -169,7 +169,7 @@ class Node:
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "sockets": len(self.hub.peers),
-            "calls": len(await self.book.live_calls()),
+            "calls": await self.redis.scard(P + f"hosted:{self.id}"),
             "at": time.time(),
         }
         pipe = self.redis.pipeline(transaction=False)
