@@ -15,6 +15,7 @@ from .api import API_TABLES
 from .api.openapi import build_openapi
 from .api.spec import dump
 from .auth.devices import KioskTokens, kiosk_tokens_key
+from .auth.idle import keepalive_ctx
 from .bounds import path_id_middleware
 from .db import database_ctx
 from .heap import heap_ctx
@@ -78,7 +79,14 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(close_websockets)  # after signalling's: calls end before sockets close
     app.cleanup_ctx.append(scheduler_ctx)  # after the hub: it reaches the consoles through it
     app.cleanup_ctx.append(notices_ctx)
+    app.cleanup_ctx.append(keepalive_ctx(_console_sessions))  # an open console is in use
     return app
+
+
+def _console_sessions(app: web.Application) -> set[int]:
+    """The login sessions behind this process's open staff sockets."""
+    peers = app[signaling.hub_key].peers.values()
+    return {p.profile.staff.session_id for p in peers if p.profile.staff is not None}
 
 
 def _add_routes(app: web.Application) -> None:

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from .auth.csrf import check_csrf, csrf_token_for
-from .auth.sessions import SESSION_COOKIE, load_identity
+from .auth.sessions import SESSION_COOKIE, SessionWindow, load_identity
 from .db import DATABASE_BUSY
 from .errors import AppError, NotAuthenticated, NotFound, PayloadTooLarge, Unavailable
 from .i18n import request_language, translator
@@ -146,8 +146,10 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
     # alone: the login cookie its browser may also hold lends it no staff rights, which is
     # what lets the CSRF check skip such requests.
     if token and not request.headers.get("Authorization", "").startswith("Bearer "):
+        settings = request.app[settings_key]
+        window = SessionWindow.of(settings.session_hours, settings.session_idle_minutes)
         async with request.app[sessionmaker_key]() as session:
-            identity = await load_identity(session, token)
+            identity = await load_identity(session, token, window)
         if identity is not None:
             request[identity_key] = identity
     fresh_cookie = csrf_token_for(request)

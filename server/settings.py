@@ -85,6 +85,8 @@ class Settings:
     web_dir: Path = PROJECT_DIR / "web"
     kiosk_dir: Path = PROJECT_DIR / "kiosk"
     session_hours: int = 12
+    # A staff session with no request (and no open console socket) for this long ends; 0: never.
+    session_idle_minutes: int = 30
     login_delay_after: int = 3
     login_lockout_after: int = 10
     login_lockout_minutes: int = 15
@@ -122,6 +124,11 @@ class Settings:
     readiness_lead_min: int = 30
     physical_outcome_grace_min: int = 120
     missed_task_due_min: int = 120
+    # Retention (scheduling/retention.py): days kept; 0 keeps for good. Checked hourly.
+    retention_call_days: int = 0
+    retention_observation_days: int = 0
+    retention_audit_days: int = 0
+    retention_interval_s: float = 3600.0
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_from: str = "screenvisit@localhost"
@@ -189,6 +196,7 @@ _CASTS: dict[str, Callable[[str], Any]] = {
     "web_dir": _path,
     "kiosk_dir": _path,
     "session_hours": int,
+    "session_idle_minutes": int,
     "login_delay_after": int,
     "login_lockout_after": int,
     "login_lockout_minutes": int,
@@ -217,6 +225,10 @@ _CASTS: dict[str, Callable[[str], Any]] = {
     "scheduling_horizon_days": int,
     "scheduling_generate_interval_s": float,
     "scheduling_tick_interval_s": float,
+    "retention_call_days": int,
+    "retention_observation_days": int,
+    "retention_audit_days": int,
+    "retention_interval_s": float,
     "readiness_lead_min": int,
     "physical_outcome_grace_min": int,
     "missed_task_due_min": int,

@@ -135,7 +135,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 error=N_("Forkert brugernavn eller adgangskode."),
                 username=form.username,
             )
-        token, _ = await open_session(session, staff, settings.session_hours, request.remote)
+        token, _ = await open_session(
+            session, staff, settings.session_hours, request.remote, settings.session_idle_minutes
+        )
     response = redirect(safe_next(form.next))
     response.set_cookie(
         SESSION_COOKIE,
