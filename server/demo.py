@@ -148,7 +148,10 @@ async def seed_demo(settings: Settings, *, force: bool = False) -> bool:
 
 
 async def _seed(session: AsyncSession, settings: Settings) -> None:
-    org = Organisation(slug=DEMO_SLUG, name="Demo Kommune", settings={"call_back_button": True})
+    # The demo's nurses set up tablets (as many home-care units do); a new organisation
+    # leaves that to its administrators (orgsettings.tablet_roles).
+    demo_policy = {"call_back_button": True, "tablet_roles": ["admin", "nurse"]}
+    org = Organisation(slug=DEMO_SLUG, name="Demo Kommune", settings=demo_policy)
     session.add(org)
     await session.flush()
     teams = {

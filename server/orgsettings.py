@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .errors import InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound
+from .identity import StaffIdentity
 from .models import Organisation, Staff
 from .translatable import N_
-from .vocabulary import TabletRefusal
+from .vocabulary import Role, TabletRefusal
 
 
 class RetryLadder(BaseModel):
@@ -69,6 +70,15 @@ class OrgSettings(BaseModel):
     # Relatives with the citizen's consent may ring the tablet from a personal link (never
     # auto-answered); off until an administrator turns it on.
     relatives_may_call: bool = False
+    # Who may enrol and revoke a citizen's tablet (item 9 of the hardening issue): an
+    # administrator always may; the organisation adds the roles it trusts with the devices.
+    tablet_roles: list[Role] = Field(default_factory=lambda: [Role.ADMIN], max_length=5)
+
+    @field_validator("tablet_roles")
+    @classmethod
+    def _admin_always(cls, roles: list[Role]) -> list[Role]:
+        """Each role once, in a stable order, and never without the administrator."""
+        return sorted({*roles, Role.ADMIN}, key=list(Role).index)
 
 
 FIELDS = frozenset(OrgSettings.model_fields)
@@ -82,7 +92,7 @@ def read_settings(stored: dict[str, Any] | None) -> OrgSettings:
 
 # Settings added after the API's first clients: a save without them keeps them (the
 # administration page sends them all).
-KEPT_WHEN_UNSENT = ("reminders", "relatives_may_call")
+KEPT_WHEN_UNSENT = ("reminders", "relatives_may_call", "tablet_roles")
 
 
 def merged(stored: dict[str, Any] | None, new: OrgSettings) -> dict[str, Any]:
@@ -129,6 +139,22 @@ async def save(session: AsyncSession, organisation_id: int, new: OrgSettings) ->
     await _check_on_call(session, organisation_id, new.overdue.on_call_staff_ids)
     org.settings = merged(org.settings, new)
     return new
+
+
+class TabletRoleRefused(Forbidden):
+    """The organisation lets other roles than the caller's enrol and revoke tablets."""
+
+    code = "tablet_role_refused"
+    default_message = N_(
+        "Din organisation lader kun bestemte roller tilknytte og spærre tablets. "
+        "Bed en administrator om hjælp."
+    )
+
+
+async def require_tablet_role(session: AsyncSession, identity: StaffIdentity) -> None:
+    """Raise unless the organisation lets the caller's role enrol and revoke tablets."""
+    if identity.role not in (await load(session, identity.organisation_id)).tablet_roles:
+        raise TabletRoleRefused()
 
 
 async def _check_on_call(session: AsyncSession, organisation_id: int, ids: list[int]) -> None:

@@ -14,7 +14,7 @@ from typing import Literal
 from aiohttp import web
 from sqlalchemy import select
 
-from .. import audit
+from .. import audit, orgsettings
 from ..auth.authz import require_citizen, require_staff
 from ..auth.devices import bearer_token, kiosk_tokens_key
 from ..auth.scope import citizen_scope
@@ -168,6 +168,7 @@ async def enrol(request: web.Request, body: EnrolIn) -> EnrolOut:
     try:
         async with request.app[sessionmaker_key].begin() as session:
             _, citizen = await require_citizen(request, session, citizen_id)
+            await orgsettings.require_tablet_role(session, identity)
             await enrolment.approve(
                 session, settings.secret_key, citizen, identity.staff_id, body.code, utcnow()
             )
@@ -203,6 +204,7 @@ async def revoke(request: web.Request, body: RevokeIn) -> RevokeOut:
     citizen_id = int(request.match_info["citizen_id"])
     async with request.app[sessionmaker_key].begin() as session:
         identity, _ = await require_citizen(request, session, citizen_id)
+        await orgsettings.require_tablet_role(session, identity)
         ids = await enrolment.revoke_citizen_kiosks(session, citizen_id, utcnow())
         audit.record(
             session,

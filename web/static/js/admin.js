@@ -109,6 +109,7 @@ onSubmit(
     medication_min_gap_h: Number(field(form, "medication_min_gap_h").value),
     tablet_refusal: field(form, "tablet_refusal").value,
     relatives_may_call: field(form, "relatives_may_call").checked,
+    tablet_roles: [...form.querySelectorAll('input[name="tablet_roles"]:checked')].map((box) => box.value),
     overdue: {
       to: field(form, "overdue_to").value,
       on_call_staff_ids: [...form.querySelectorAll('input[name="on_call"]:checked')].map((box) => Number(box.value)),
