@@ -1,4 +1,5 @@
-"""The ``screenvisit`` command: serve, migrate, seed-demo, create-admin, make-cert, audit."""
+"""The ``screenvisit`` command: serve, migrate, seed-demo, create-admin, make-cert, audit,
+purge."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from .settings import PROJECT_DIR, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from .scheduling.retention import Limits
 
 logger = logging.getLogger(__name__)
 SECRET_FILE = PROJECT_DIR / "var" / "secret_key"
@@ -46,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="walk every chain; non-zero at the first fault")
     verify.add_argument("--organisation", help="only this organisation's chain (slug)")
+    purge = sub.add_parser("purge", help="delete what the RETENTION_* settings no longer keep")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would go")
     return parser
 
 
@@ -223,6 +230,32 @@ async def _audit_verify(database_url: str, slug: str | None) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    """``purge [--dry-run]``: run the retention purge once, now, and say what it removed."""
+    from .scheduling.retention import Limits
+
+    limits = Limits.of(settings)
+    if not limits.any():
+        print("screenvisit: no RETENTION_* limit is set; everything is kept")
+        return 0
+    lines = asyncio.run(_purge(settings.database_url, limits, args.dry_run))
+    print(("would delete " if args.dry_run else "deleted ") + ", ".join(lines))
+    return 0
+
+
+async def _purge(database_url: str, limits: Limits, dry_run: bool) -> list[str]:
+    from .db import make_engine, make_sessionmaker
+    from .models import utcnow
+    from .scheduling.retention import run
+
+    engine = make_engine(database_url)
+    try:
+        report = await run(make_sessionmaker(engine), limits, utcnow(), dry_run=dry_run)
+    finally:
+        await engine.dispose()
+    return report.lines()
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "migrate": cmd_migrate,
@@ -230,4 +263,5 @@ COMMANDS = {
     "create-admin": cmd_create_admin,
     "make-cert": cmd_make_cert,
     "audit": cmd_audit,
+    "purge": cmd_purge,
 }

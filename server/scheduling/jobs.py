@@ -32,6 +32,8 @@ from .ladder import LadderPolicy
 from .ladder_run import run_ladder
 from .notifier import Notifier, make_notifier
 from .overdue import Overdue, escalate_overdue
+from .retention import Limits, PurgeReport
+from .retention import run as run_retention
 from .tablet_alerts import OnlineCitizens, check_readiness
 
 logger = logging.getLogger(__name__)
@@ -99,6 +101,12 @@ class Scheduler:
             await self.feed.inbox_changed(overdue.change)
             await self.feed.staff_alerted(overdue.staff_ids, overdue.alert)
         report.delivered = await self.deliver(now)
+        return report
+
+    async def retention(self, now: dt.datetime) -> PurgeReport:
+        """Delete what the retention limits no longer keep (recorded in the audit chain)."""
+        report = await run_retention(self.sessionmaker, Limits.of(self.settings), now)
+        logger.info("retention purge: %s", ", ".join(report.lines()))
         return report
 
     async def deliver(self, now: dt.datetime) -> int:
@@ -184,6 +192,9 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         # The first tick waits one interval: a fresh process first lets tablets reconnect.
         asyncio.create_task(_every(interval, scheduler.tick, stop, first_delay=interval)),
     ]
+    if Limits.of(settings).any():
+        every = settings.retention_interval_s
+        tasks.append(asyncio.create_task(_every(every, scheduler.retention, stop, first_delay=60)))
     yield
     # Let a run in progress finish its transaction rather than cancelling it mid-query;
     # only a run that hangs past the grace period is cancelled.
