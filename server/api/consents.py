@@ -238,6 +238,7 @@ async def _entry(session: AsyncSession, citizen_id: int, consent_id: int) -> Con
 
 
 async def _relative(session: AsyncSession, request: web.Request) -> Relative:
+    require_staff(request)  # before the lookup: a stranger learns nothing of which ids exist
     relative = await session.get(Relative, int(request.match_info["relative_id"]))
     if relative is None:
         raise NotFound(N_("Den pårørende findes ikke."))

@@ -344,6 +344,7 @@ async def list_plans(request: web.Request) -> PlanList:
 @api.get(PLAN, response=PlanOut, summary="One visit plan")
 async def get_plan(request: web.Request) -> PlanOut:
     """One plan of a citizen the caller may see."""
+    require_staff(request)  # before the lookup: a stranger learns nothing of which ids exist
     async with request.app[sessionmaker_key].begin() as session:
         plan = await session.get(VisitPlan, int(request.match_info["plan_id"]))
         if plan is None:
@@ -355,6 +356,7 @@ async def get_plan(request: web.Request) -> PlanOut:
 @api.get(f"{PLAN}/history", response=HistoryOut, summary="A plan's changes, newest first")
 async def get_history(request: web.Request) -> HistoryOut:
     """Who changed what and why: the plan's audit events and its citizen's pauses."""
+    require_staff(request)  # before the lookup: a stranger learns nothing of which ids exist
     async with request.app[sessionmaker_key].begin() as session:
         plan = await session.get(VisitPlan, int(request.match_info["plan_id"]))
         if plan is None:

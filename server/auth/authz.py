@@ -44,6 +44,10 @@ async def require_citizen(
     )
     if visible is None:
         await _audit_denied(request, identity, citizen_id)
+        if citizen.organisation_id != identity.organisation_id:
+            # Answered like an id that does not exist: a 403 would tell another
+            # organisation which citizen ids are in use (found by tests/authz).
+            raise NotFound(N_("Borgeren findes ikke."))
         raise Forbidden(N_("Borgeren hører ikke til dine teams."))
     audit.record(
         session, "citizen.read", actor=identity, subject=("citizen", citizen_id), request=request
@@ -71,6 +75,7 @@ async def require_visit(
     ``for_update`` locks the visit row first (PostgreSQL), in the same order as the missed-visit
     ladder, so a nurse's outcome and an escalation wait for each other instead of deadlocking.
     """
+    require_staff(request)  # before the lookup: a stranger learns nothing of which ids exist
     visit = await session.get(Visit, visit_id, with_for_update=for_update)
     if visit is None:
         raise NotFound(N_("Besøget findes ikke."))

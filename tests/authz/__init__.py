@@ -1,0 +1,1 @@
+"""The authorization matrix: every route and WebSocket message type × every role, as data."""
