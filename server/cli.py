@@ -1,5 +1,5 @@
-"""The ``screenvisit`` command: serve, migrate, seed-demo, create-admin, make-cert, audit,
-purge."""
+"""The ``screenvisit`` command: serve, migrate, seed-demo, create-admin, set-password,
+make-cert, audit, purge."""
 
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--name", default="Administrator")
     admin.add_argument("--organisation", default="demo", help="organisation slug")
     admin.add_argument("--password-stdin", action="store_true", help="read password from stdin")
+    reset = sub.add_parser("set-password", help="set a staff member's password; ends her sessions")
+    reset.add_argument("username")
+    reset.add_argument("--organisation", default="demo", help="organisation slug")
+    reset.add_argument("--password-stdin", action="store_true", help="read password from stdin")
     cert = sub.add_parser("make-cert", help="write a self-signed TLS certificate")
     cert.add_argument("--out", type=Path, default=PROJECT_DIR / "var" / "tls")
     cert.add_argument("hostnames", nargs="*", default=["localhost", "127.0.0.1"])
@@ -164,23 +168,68 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
-    """Create an administrator with a password typed twice (or from stdin)."""
-    from .demo import create_admin
-
+def _read_password(args: argparse.Namespace) -> str | None:
+    """A password typed twice (or one line of stdin); None (said why) when unusable."""
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:
             print("screenvisit: passwords differ", file=sys.stderr)
-            return 2
+            return None
     if len(password) < 10:
         print("screenvisit: use at least 10 characters", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an administrator with a password typed twice (or from stdin)."""
+    from .demo import create_admin
+
+    if (password := _read_password(args)) is None:
         return 2
     asyncio.run(create_admin(settings, args.organisation, args.username, args.name, password))
     print(f"administrator {args.username!r} created")
     return 0
+
+
+def cmd_set_password(args: argparse.Namespace, settings: Settings) -> int:
+    """Set a staff member's password (typed twice, or from stdin); end all their sessions."""
+    if (password := _read_password(args)) is None:
+        return 2
+    if not asyncio.run(
+        set_password(settings.database_url, args.organisation, args.username, password)
+    ):
+        print(f"screenvisit: no {args.username!r} in {args.organisation!r}", file=sys.stderr)
+        return 2
+    print(f"password of {args.username!r} set; every session of {args.username!r} is ended")
+    return 0
+
+
+async def set_password(database_url: str, org_slug: str, username: str, password: str) -> bool:
+    """The password change behind ``set-password``; False when there is no such person."""
+    from sqlalchemy import select
+
+    from .auth.sessions import change_password
+    from .db import make_engine, make_sessionmaker
+    from .models import Organisation, Staff
+    from .security import hash_password
+
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            staff = await session.scalar(
+                select(Staff)
+                .join(Organisation, Organisation.id == Staff.organisation_id)
+                .where(Organisation.slug == org_slug, Staff.username == username)
+            )
+            if staff is None:
+                return False
+            await change_password(session, staff, hash_password(password))
+    finally:
+        await engine.dispose()
+    return True
 
 
 def cmd_make_cert(args: argparse.Namespace, settings: Settings) -> int:
@@ -261,6 +310,7 @@ COMMANDS = {
     "migrate": cmd_migrate,
     "seed-demo": cmd_seed_demo,
     "create-admin": cmd_create_admin,
+    "set-password": cmd_set_password,
     "make-cert": cmd_make_cert,
     "audit": cmd_audit,
     "purge": cmd_purge,

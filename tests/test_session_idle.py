@@ -13,12 +13,15 @@ from sqlalchemy import select, update
 
 from server.app import _console_sessions, create_app
 from server.auth.idle import keep_sockets_alive
-from server.auth.sessions import close_all_sessions
+from server.auth.sessions import change_password
+from server.cli import set_password
 from server.keys import sessionmaker_key
-from server.models import StaffSession, utcnow
+from server.models import Staff, StaffSession, utcnow
+from server.security import hash_password
 from server.settings import Settings
 from tests.conftest import Client, ClientFactory, login
 from tests.signaling.wsclient import staff_socket
+from tests.test_cli import cli_env, run_cli  # noqa: F401  (fixture)
 
 MINUTE = dt.timedelta(minutes=1)
 
@@ -114,6 +117,36 @@ async def test_a_password_change_ends_the_other_sessions(
         rows = list(await session.scalars(select(StaffSession).order_by(StaffSession.id)))
     assert len(rows) == 2
     async with client.app[sessionmaker_key].begin() as session:
-        await close_all_sessions(session, rows[0].staff_id, keep_session_id=rows[0].id)
+        anna = await session.get(Staff, rows[0].staff_id)
+        assert anna is not None
+        new_hash = hash_password("a-new-password")
+        await change_password(session, anna, new_hash, keep_session_id=rows[0].id)
     assert (await client.get("/api/citizens")).status == 200
     assert (await other.get("/api/citizens")).status == 401
+
+
+async def test_set_password_from_the_command_line_ends_every_session(
+    demo: Settings, client: Client
+) -> None:
+    """An operator's reset (``screenvisit set-password``): the old cookie stops working, the
+    new password signs in, the old one does not; an unknown person is said to be unknown."""
+    assert await login(client, "anna") == 303
+    assert await set_password(demo.database_url, "demo", "anna", "a-new-password")
+    assert (await client.get("/api/citizens")).status == 401
+    assert await login(client, "anna") != 303
+    assert await login(client, "anna", "a-new-password") == 303
+    assert not await set_password(demo.database_url, "demo", "nobody", "a-new-password")
+
+
+def test_set_password_command(cli_env: dict[str, str]) -> None:  # noqa: F811
+    """The command as an operator runs it: a short password is refused, an unknown person
+    named, a known one reset."""
+    assert run_cli("migrate", env=cli_env).returncode == 0
+    assert run_cli("seed-demo", env=cli_env).returncode == 0
+    short = run_cli("set-password", "anna", "--password-stdin", env=cli_env, stdin="short\n")
+    assert short.returncode == 2 and "10 characters" in short.stderr
+    args = ("set-password", "--password-stdin")
+    unknown = run_cli(*args, "nobody", env=cli_env, stdin="long-enough-1\n")
+    assert unknown.returncode == 2 and "'nobody'" in unknown.stderr
+    done = run_cli(*args, "anna", env=cli_env, stdin="long-enough-1\n")
+    assert done.returncode == 0 and "every session of 'anna' is ended" in done.stdout

@@ -129,6 +129,16 @@ async def close_all_sessions(
     await session.execute(query)
 
 
+async def change_password(
+    session: AsyncSession, staff: Staff, password_hash: str, *, keep_session_id: int | None = None
+) -> None:
+    """Store a new password hash and end the person's sessions but ``keep_session_id`` (the
+    one that changed it, when she changed it herself): a stolen cookie dies with the old
+    password."""
+    staff.password_hash = password_hash
+    await close_all_sessions(session, staff.id, keep_session_id=keep_session_id)
+
+
 async def keep_alive(
     session: AsyncSession, session_ids: set[int], window: SessionWindow, now: dt.datetime
 ) -> int:
