@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -118,7 +119,8 @@ def _fill(pattern: str, ids: dict[str, int]) -> tuple[str, bool]:
 
 async def send(session: Session, cell: Cell) -> tuple[int, str]:
     """The answer's status and, for a redirect, where to."""
-    body = None if cell.method in {"GET", "DELETE"} else b"{}"
+    row = ROUTES[cell.method, cell.pattern]
+    body = None if cell.method in {"GET", "DELETE"} else json.dumps(row.body or {}).encode()
     headers = dict(session.headers)
     if body is not None:
         headers["Content-Type"] = "application/json"
