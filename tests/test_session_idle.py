@@ -26,6 +26,12 @@ from tests.test_cli import cli_env, run_cli  # noqa: F401  (fixture)
 MINUTE = dt.timedelta(minutes=1)
 
 
+@pytest.fixture
+def db_url(both_backends: str) -> str:
+    """Run on both backends (PostgreSQL keeps times with their zone)."""
+    return both_backends
+
+
 async def only_session(client: Client) -> StaffSession:
     """The one login session in the database."""
     async with client.app[sessionmaker_key]() as session:
