@@ -49,7 +49,15 @@ class WriteWatch:
             self.paths.append(str(path))
 
 
-_WATCH = WriteWatch()
+_WATCHES: list[WriteWatch] = []
+
+
+def write_watch() -> WriteWatch:
+    """The one watch, installed by the first test that needs it (an audit hook stays for the
+    rest of the run, so modules that never call this pay nothing)."""
+    if not _WATCHES:
+        _WATCHES.append(WriteWatch())
+    return _WATCHES[0]
 
 
 def media_files() -> set[Path]:
@@ -98,13 +106,14 @@ async def longest_text(database_url: str) -> int:
 
 def test_the_write_watch_sees_a_write(tmp_path: Path) -> None:
     """The watch below is not blind: a file written while it is active is named."""
-    _WATCH.active = True
+    watch = write_watch()
+    watch.active = True
     try:
         (tmp_path / "probe.webm").write_bytes(b"x")
     finally:
-        _WATCH.active = False
-    assert _WATCH.paths[-1] == str(tmp_path / "probe.webm")
-    _WATCH.paths.clear()
+        watch.active = False
+    assert watch.paths[-1] == str(tmp_path / "probe.webm")
+    watch.paths.clear()
 
 
 def test_no_table_has_a_binary_column() -> None:
@@ -126,8 +135,9 @@ async def test_a_full_call_writes_no_media(
     database = signaling_settings.database_url.split("///", 1)[1]
     media_before = media_files()
     held_before = open_regular_files()
+    watch = write_watch()
     async with kiosk_agent(server, signaling_settings) as agent, staff(server, "anna") as nurse:
-        _WATCH.active = True
+        watch.active = True
         try:
             await nurse.ring(KAREN_ID)
             nurse_call = await asyncio.wait_for(nurse.wait_call(), WAIT_S)
@@ -139,9 +149,9 @@ async def test_a_full_call_writes_no_media(
             await nurse.hangup()
             await within(agent.ended.wait())
         finally:
-            _WATCH.active = False
+            watch.active = False
     await all_gone(app)
-    written = {p for p in _WATCH.paths if not p.startswith(database)}
+    written = {p for p in watch.paths if not p.startswith(database)}
     assert written == set(), written
     new_held = {p for p in held_during - held_before if not p.startswith(database)}
     assert new_held == set(), new_held
