@@ -90,6 +90,7 @@ def _row_cells(world: World, identity: Identity, method: str, pattern: str, row:
         if owner != "missing" and not _has_all(pattern, ids):
             continue  # the world has no such object for this owner
         visible = owner == "missing" or owner in identity.sees
+        exact = exact and not row.last
         result.append(Cell(method, pattern, identity, owner, path, exact, gate and visible))
     return result
 
