@@ -109,7 +109,8 @@ ROUTES: dict[tuple[str, str], Row] = {
     # -- operations ---------------------------------------------------------------------------
     ("GET", "/healthz"): Row(EVERYONE),
     ("GET", "/readyz"): Row(EVERYONE),
-    ("GET", "/metrics"): Row(EVERYONE, why="public today (issue 15 lists it)"),
+    # Without METRICS_TOKEN it answers this machine only; the matrix asks from loopback.
+    ("GET", "/metrics"): Row(EVERYONE, why="loopback, no token configured"),
     ("GET", "/api/openapi.json"): Row(EVERYONE),
     ("GET", "/api/signaling-schema.json"): Row(EVERYONE),
     # -- administration -------------------------------------------------------------------
