@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from server.app import create_app
 from server.demo import DEMO_PASSWORD
 from server.models import AuditEvent, Citizen, LoginThrottle, Team, utcnow
 from server.pages.login import safe_next
@@ -302,3 +304,23 @@ async def test_deactivation_ends_sessions_for_good(
         )
         assert response.status == 200, await response.text()
     assert (await client.get("/api/me")).status == 401
+
+
+async def test_two_admins_taking_one_username_at_once(aiohttp_client: Any, demo: Settings) -> None:
+    """The same new username posted twice at once: one is created, the other hears 'taken'
+    (409), never a 500 from the database's unique constraint."""
+    admin = await aiohttp_client(create_app(demo))
+    assert await login(admin, "admin") == 303
+    token = (await (await admin.get("/api/me")).json())["csrf_token"]
+    body = {
+        "username": "ny-kollega",
+        "display_name": "Ny Kollega",
+        "role": "carer",
+        "team_ids": [],
+        "password": "a-long-enough-password",
+    }
+    posts = [
+        admin.post("/api/admin/staff", json=body, headers={"X-CSRF-Token": token}) for _ in range(4)
+    ]
+    statuses = sorted(r.status for r in await asyncio.gather(*posts))
+    assert statuses == [201, 409, 409, 409], statuses

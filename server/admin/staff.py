@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.sessions import close_all_sessions
@@ -99,7 +100,10 @@ async def create_staff(
         password_hash=await hash_password_off_loop(password),
     )
     session.add(staff)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # taken by a request that won the race since the check above
+        raise Conflict(N_("Brugernavnet er optaget.")) from None
     session.add_all(TeamMembership(staff_id=staff.id, team_id=t) for t in team_ids)
     return staff
 
