@@ -151,9 +151,14 @@ class TabletRoleRefused(Forbidden):
     )
 
 
+async def may_manage_tablets(session: AsyncSession, identity: StaffIdentity) -> bool:
+    """Whether the organisation lets the caller's role enrol and revoke tablets."""
+    return identity.role in (await load(session, identity.organisation_id)).tablet_roles
+
+
 async def require_tablet_role(session: AsyncSession, identity: StaffIdentity) -> None:
     """Raise unless the organisation lets the caller's role enrol and revoke tablets."""
-    if identity.role not in (await load(session, identity.organisation_id)).tablet_roles:
+    if not await may_manage_tablets(session, identity):
         raise TabletRoleRefused()
 
 

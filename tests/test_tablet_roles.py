@@ -112,3 +112,17 @@ def test_hsts_and_csp_are_sent_under_tls(cli_env: dict[str, str], tmp_path: Path
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+async def test_the_citizen_page_offers_tablet_buttons_only_to_the_chosen_roles(
+    demo: Settings, client: Client
+) -> None:
+    """The demo lets nurses manage tablets, not carers: Anna sees the pairing form, Carla is
+    told to ask an administrator instead of meeting a refusal."""
+    await as_user(client, "anna")
+    page = await (await client.get(f"/citizens/{KAREN}")).text()
+    assert 'id="enrol-form"' in page
+    await as_user(client, "carla")
+    page = await (await client.get(f"/citizens/{KAREN}")).text()
+    assert 'id="enrol-form"' not in page and "data-revoke=" not in page
+    assert "Bed en administrator om at tilknytte eller spærre en tablet." in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .. import orgsettings
 from ..auth.authz import require_citizen
 from ..citizens import agreements, relative_links, relatives
 from ..citizens.overview import overview
@@ -60,6 +61,7 @@ async def citizen_view(request: web.Request) -> web.Response:
             "notices": await notices.log_of(session, citizen_id, NOTICES_SHOWN),
             "sms_masked": mask(sms.phone) if sms else None,
             "may_set_sms": identity.role in SMS_ROLES,
+            "may_manage_tablets": await orgsettings.may_manage_tablets(session, identity),
         }
     zone = request.app[settings_key].zone
     today = local_day(utcnow(), zone)
