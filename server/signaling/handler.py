@@ -225,7 +225,7 @@ async def _serve(hub: Hub, peer: Peer) -> None:
                 continue
             pong = fast_pong(msg.data)
             if pong is not None:
-                await peer.send_text(pong)
+                await _send_pong(ws, pong)
                 continue
             await dispatch(hub, peer, msg.data)
             if ws.closed:
@@ -235,6 +235,15 @@ async def _serve(hub: Hub, peer: Peer) -> None:
         # the seat, presence and indexes must still be settled.
         await hub.cleanup(lambda: session.disconnected(hub, peer))
         logger.info("peer %s disconnected (close code %s)", peer.peer_id, ws.close_code)
+
+
+async def _send_pong(ws: web.WebSocketResponse, pong: str) -> None:
+    """Answer on the reader's own task without ``Peer.send``'s timeout (a timer per message):
+    a client that does not read blocks only its own reader, and the heartbeat ends it."""
+    try:
+        await ws.send_str(pong)
+    except ConnectionResetError:
+        logger.debug("pong to a closing socket dropped")
 
 
 def fast_pong(data: str) -> str | None:
