@@ -414,7 +414,11 @@ def _bases(target: Target, node: int | None) -> tuple[str, str]:
 
 
 async def tablets_online(
-    target: Target, tablets: Sequence[tuple[str, str]], concurrency: int, node: int | None = None
+    target: Target,
+    tablets: Sequence[tuple[str, str]],
+    concurrency: int,
+    node: int | None = None,
+    ping_s: float = 30.0,
 ) -> tuple[Fleet, dict[str, int]]:
     """A load client fleet on the client cores with every tablet connected (through the front,
     or straight to one node); ok/failed counts."""
@@ -425,6 +429,8 @@ async def tablets_online(
     )
     try:
         counts = await fleet.connect_kiosks(tablets)
+        # Idle tablets ping every 30 s; PeerJS closes a socket silent for 60 s.
+        await fleet.ask_all({"cmd": "pings", "interval_s": ping_s})
     except BaseException:
         await fleet.stop()
         raise
@@ -443,6 +449,7 @@ async def staff_online(
         reply = await fleet.ask(0, {"cmd": "staff", "logins": list(logins)})
         if reply["failed"]:
             raise RuntimeError(f"{reply['failed']} of {len(logins)} staff sockets did not connect")
+        await fleet.ask(0, {"cmd": "pings", "interval_s": 30.0})
     except BaseException:
         await fleet.stop()
         raise

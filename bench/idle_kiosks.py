@@ -71,11 +71,12 @@ async def one_run(
     """Connect, idle, close; this run's figures for one server."""
     await asyncio.sleep(1.0)
     base, started = sample(target.pids()), time.monotonic()
-    fleet, counts = await harness.tablets_online(target, tablets, args.concurrency)
+    fleet, counts = await harness.tablets_online(
+        target, tablets, args.concurrency, ping_s=args.ping_s
+    )
     try:
         connect_ms = (time.monotonic() - started) * 1000
         connected = sample(target.pids())
-        await fleet.ask_all({"cmd": "pings", "interval_s": args.ping_s})
         await asyncio.sleep(args.settle_s)  # the tail of the connect burst
         await fleet.ask_all({"cmd": "stats", "reset": True})
         before_idle = sample(target.pids())
