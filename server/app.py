@@ -21,6 +21,7 @@ from .db import database_ctx
 from .heap import heap_ctx
 from .keys import (
     enrolment_limiter_key,
+    limiters_key,
     login_locks_key,
     metrics_key,
     metrics_registry_key,
@@ -38,7 +39,7 @@ from .middlewares import (
     security_headers,
 )
 from .notices.job import notices_ctx
-from .ratelimit import RELATIVE_LINK_FAILURES, FailureLimiter
+from .ratelimit import CODE_FAILURES_PER_STAFF, RELATIVE_LINK_FAILURES, Limiters
 from .scheduling.import_jobs import import_jobs_ctx
 from .scheduling.jobs import scheduler_ctx
 from .settings import Settings
@@ -63,8 +64,10 @@ def create_app(settings: Settings) -> web.Application:
     app[metrics_key] = Metrics.create(registry)
     app[websockets_key] = weakref.WeakSet()
     app[login_locks_key] = weakref.WeakValueDictionary()
-    app[enrolment_limiter_key] = FailureLimiter()
-    app[relative_link_limiter_key] = FailureLimiter(limit=RELATIVE_LINK_FAILURES)
+    app[limiters_key] = limiters = Limiters(settings.redis_url)
+    app.on_cleanup.append(lambda _: limiters.close())
+    app[enrolment_limiter_key] = limiters.make("enrol", CODE_FAILURES_PER_STAFF)
+    app[relative_link_limiter_key] = limiters.make("relative-link", RELATIVE_LINK_FAILURES)
     app[kiosk_tokens_key] = KioskTokens(settings.handshake_cache_s)
     app[staff_photos_key] = TtlCache(settings.handshake_cache_s, time.monotonic)
     templates = [settings.web_dir / "templates", settings.kiosk_dir / "templates"]

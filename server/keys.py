@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .identity import StaffIdentity
 from .metrics import Metrics
-from .ratelimit import FailureLimiter
+from .ratelimit import FailureLimiter, Limiters
 from .rooms.book import CallBook
 from .settings import Settings
 from .ttlcache import TtlCache
@@ -34,6 +34,7 @@ book_key = web.AppKey("book_key", CallBook)
 team_feed_key = web.AppKey("team_feed_key", TeamFeed)
 websockets_key = web.AppKey("websockets_key", weakref.WeakSet[web.WebSocketResponse])
 catalogues_key = web.AppKey("catalogues_key", dict[str, gettext.NullTranslations])
+limiters_key = web.AppKey("limiters_key", Limiters)
 enrolment_limiter_key = web.AppKey("enrolment_limiter_key", FailureLimiter)
 relative_link_limiter_key = web.AppKey("relative_link_limiter_key", FailureLimiter)
 # Staff photos the signalling handshake looked up a moment ago (a 1-tuple: None is a staff

@@ -164,7 +164,7 @@ async def enrol(request: web.Request, body: EnrolIn) -> EnrolOut:
     limiter = request.app[enrolment_limiter_key]
     settings = request.app[settings_key]
     identity = require_staff(request)
-    limiter.check(identity.staff_id)
+    attempt = await limiter.take(identity.staff_id)  # counted first: parallel guesses too
     try:
         async with request.app[sessionmaker_key].begin() as session:
             _, citizen = await require_citizen(request, session, citizen_id)
@@ -180,7 +180,6 @@ async def enrol(request: web.Request, body: EnrolIn) -> EnrolOut:
                 request=request,
             )
     except enrolment.PairingCodeInvalid:
-        limiter.record(identity.staff_id)
         await audit.record_apart(
             request.app[sessionmaker_key],
             "kiosk.enrol_refused",
@@ -190,6 +189,10 @@ async def enrol(request: web.Request, body: EnrolIn) -> EnrolOut:
             request=request,
         )
         raise
+    except BaseException:  # refused for another reason: not a guess
+        await limiter.forgive(identity.staff_id, attempt)
+        raise
+    await limiter.forgive(identity.staff_id, attempt)
     return EnrolOut(citizen_id=citizen_id, approved=True)
 
 

@@ -5,7 +5,7 @@ signalling handshake; and the per-address limit on wrong tokens and PINs."""
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import web
@@ -28,7 +28,7 @@ class JoinLimits:
     """Failures per client address (wrong tokens, wrong PINs); each invite also locks itself
     after five wrong PINs (``invites.check_pin``)."""
 
-    by_address: FailureLimiter = field(default_factory=lambda: FailureLimiter(ADDRESS_FAILURES))
+    by_address: FailureLimiter
 
 
 join_limits_key = web.AppKey("join_limits_key", JoinLimits)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..keys import settings_key
-from ..meetings.access import JoinLimits, join_limits_key
+from ..keys import limiters_key, settings_key
+from ..meetings.access import ADDRESS_FAILURES, JoinLimits, join_limits_key
 from . import (
     admin,
     calllist,
@@ -47,7 +47,8 @@ def setup(app: web.Application) -> None:
     """Add the pages, ``/static/`` and ``/kiosk/static/``."""
     for table in ROUTE_TABLES:
         app.add_routes(table)
-    app[join_limits_key] = JoinLimits()  # the join page and the guests' signalling share it
+    # The join page and the guests' signalling share it (and every node, with Redis).
+    app[join_limits_key] = JoinLimits(app[limiters_key].make("join", ADDRESS_FAILURES))
     settings = app[settings_key]
     app.router.add_static("/static/", settings.web_dir / "static", name="static")
     app.router.add_static("/kiosk/static/", settings.kiosk_dir / "static", name="kiosk_static")

@@ -102,7 +102,7 @@ async def join_page(request: web.Request) -> web.StreamResponse:
     address = address_key(request)
     limits = request.app[join_limits_key].by_address
     try:
-        limits.check(address)
+        attempt = await limits.take(address)
     except TooManyRequests as exc:
         return throttled_page(request, exc)
     device = device_of(request)
@@ -120,8 +120,8 @@ async def join_page(request: web.Request) -> web.StreamResponse:
             another = invites.first_use(invite, device.hash, now)
             audit_guest(session, request, "invite.open", found, {"another_device": another})
             response = ready_page(request, invite, token)
-    if found.state is InviteState.UNKNOWN:
-        limits.record(address)
+    if found.state is not InviteState.UNKNOWN:  # only unknown invites count as guesses
+        await limits.forgive(address, attempt)
     return with_device(request, response, device)
 
 
@@ -132,12 +132,13 @@ async def join_pin(request: web.Request) -> web.StreamResponse:
     address = address_key(request)
     limits = request.app[join_limits_key].by_address
     try:
-        limits.check(address)
-        form = PinForm.model_validate(dict(await request.post()))
+        attempt = await limits.take(address)
     except TooManyRequests as exc:
         return throttled_page(request, exc)
+    try:
+        form = PinForm.model_validate(dict(await request.post()))
     except ValidationError:
-        return pin_page(request, wrong=True)
+        return pin_page(request, wrong=True)  # counted: a malformed PIN is a wrong one
     device = device_of(request)
     settings = request.app[settings_key]
     now = utcnow()
@@ -161,6 +162,6 @@ async def join_pin(request: web.Request) -> web.StreamResponse:
                 value = access.pin_pass(settings.secret_key, invite, device)
                 secure = settings.secure_cookies
                 access.set_cookie(request, response, access.PASS_COOKIE, value, secure)
-    if not right:
-        limits.record(address)
+    if right:
+        await limits.forgive(address, attempt)
     return with_device(request, response, device)

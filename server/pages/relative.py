@@ -78,12 +78,12 @@ async def relative_page(request: web.Request) -> web.Response:
     address = request.remote or "unknown"
     limiter = request.app[relative_link_limiter_key]
     try:
-        limiter.check(address)
+        attempt = await limiter.take(address)
     except TooManyRequests:
         return _page(request, {"state": "too_many"}, 429)
     found, sheet = await _open(request, token[:200])
-    if found.state == LinkState.UNKNOWN:
-        limiter.record(address)
+    if found.state != LinkState.UNKNOWN:  # only unknown links count as guesses
+        await limiter.forgive(address, attempt)
     if found.link is not None and found.link.purpose is LinkPurpose.CALL:
         return await relative_call.call_page(request, token[:200], found)  # "Ring til Karen"
     context = {

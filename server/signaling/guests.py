@@ -64,7 +64,7 @@ async def guest_profile(
     limits = request.app[join_limits_key].by_address
     address = address_key(request)
     try:
-        limits.check(address)
+        attempt = await limits.take(address)
     except TooManyRequests:
         raise _refused("too many failed attempts; wait a while") from None
     device = device_of(request)
@@ -90,8 +90,8 @@ async def guest_profile(
                 invite.kind.value,
                 another,
             )
-    if found.state is InviteState.UNKNOWN:
-        limits.record(address)
+    if found.state is not InviteState.UNKNOWN:  # only unknown invites count as guesses
+        await limits.forgive(address, attempt)
     if refusal is not None or invite is None:
         raise _refused(refusal or "unknown invite")
     profile = PeerProfile(

@@ -54,7 +54,7 @@ async def relative_profile(request: web.Request, hub: Hub, hello: Hello) -> Peer
     limiter = request.app[relative_link_limiter_key]
     address = request.remote or "unknown"
     try:
-        limiter.check(address)
+        attempt = await limiter.take(address)
     except TooManyRequests:
         raise _closing("too many wrong links; wait a while") from None
     async with hub.transaction() as session:
@@ -62,8 +62,8 @@ async def relative_profile(request: web.Request, hub: Hub, hello: Hello) -> Peer
         if check.caller is None:
             detail = {"reason": _reason(check), "ws": True, "step": "hello"}
             relative_calls.record_event(session, relative_calls.REFUSED_ACTION, check, detail)
-    if check.refusal is Refusal.UNKNOWN:
-        limiter.record(address)
+    if check.refusal is not Refusal.UNKNOWN:  # only unknown links count as guesses
+        await limiter.forgive(address, attempt)
     caller = check.caller
     if caller is None:
         raise _closing(f"this link cannot ring now ({_reason(check)})")
