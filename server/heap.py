@@ -3,8 +3,8 @@
 A full collection walks every tracked object: over 19,000 idle sockets' objects it paused the
 event loop for 1.4-1.8 s every ~20 s. Objects that have lived a while are therefore moved out of
 its sight (``gc.freeze``): the start-up heap (modules, schemas, mappers: ~200,000 objects,
-whose walks paused the loop 100-150 ms during an import job) at once, and every few
-seconds whatever survived since, after a young collection has taken the short-lived cycles. A
+whose walks paused the loop 100-150 ms during an import job) at once, and every
+second whatever survived since, after a young collection has taken the short-lived cycles. A
 full collection then walks only what arrived since the last freeze, so it stays short.
 
 Frozen objects are still freed by reference counting when their socket closes; only reference
@@ -27,7 +27,7 @@ from aiohttp import web
 from .keys import websockets_key
 
 logger = logging.getLogger(__name__)
-FREEZE_EVERY_S = 2.0
+FREEZE_EVERY_S = 1.0  # shorter rounds keep full collections short during a connect burst
 THAW_WHEN_LEFT = 0.1  # of the highest socket count since the last thaw
 THAW_MIN_PEAK = 1000  # fewer sockets leave too little behind to be worth a full collection
 
