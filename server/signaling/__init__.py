@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from ..keys import book_key, metrics_key, sessionmaker_key, settings_key, team_feed_key
+from ..auth.devices import kiosk_tokens_key
+from ..keys import (
+    book_key,
+    metrics_key,
+    sessionmaker_key,
+    settings_key,
+    team_feed_key,
+)
 from ..meetings.lobby import SharedLobby
 from ..process_owner import owner_id
 from ..rooms.local_book import LocalBook
@@ -57,7 +64,7 @@ async def _cluster_hub(app: web.Application, url: str) -> AsyncIterator[None]:
         app[metrics_key],
         book,
         node_id,
-        bus=lambda peers: RedisBus(peers, redis, book),
+        bus=lambda peers: RedisBus(peers, redis, book, app[kiosk_tokens_key].forget_citizen),
         lobby=SharedLobby(redis),
     )
     _publish(app, hub)

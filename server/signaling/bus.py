@@ -31,6 +31,10 @@ class Bus(Protocol):
     async def describe(self, peer: Peer) -> None:
         """Let other nodes know a local peer's devices changed."""
 
+    async def forget_tablets(self, citizen_id: int) -> None:
+        """The citizen's tablets were revoked or replaced: other nodes must look their tokens
+        up afresh (this node's own cache was told already)."""
+
     async def close(
         self, peer_id: str, code: int, reason: str, *, banish: bool = False, notice: str = ""
     ) -> None:
@@ -71,6 +75,9 @@ class InProcessBus:
         return None
 
     async def describe(self, peer: Peer) -> None:
+        """One node: nobody else to tell."""
+
+    async def forget_tablets(self, citizen_id: int) -> None:
         """One node: nobody else to tell."""
 
     async def close(

@@ -25,7 +25,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -45,6 +45,7 @@ from .peer import DeviceFacts, Peer, PeerRef, RemotePeer
 
 logger = logging.getLogger(__name__)
 NODES = P + "nodes"
+EVERYONE = P + "to:all"  # what every node must hear (a revoked tablet's token)
 PEER_NODE_CACHE = 100_000  # peer ids never move between nodes: a resumed socket gets a new id
 
 
@@ -56,8 +57,15 @@ def channel(node: str) -> str:
 class RedisBus:
     """The cluster's bus: local peers are written to, others published to their node."""
 
-    def __init__(self, peers: Mapping[str, Peer], redis: Redis, book: RedisBook) -> None:
+    def __init__(
+        self,
+        peers: Mapping[str, Peer],
+        redis: Redis,
+        book: RedisBook,
+        forget: Callable[[int], None],
+    ) -> None:
         self._peers = peers
+        self._forget = forget  # this node's cache of tablet tokens
         self._redis: Any = redis  # Any: redis-py's annotations ignore decode_responses
         self._book = book
         self._nodes: dict[str, str] = {}  # peer id → node, cached
@@ -120,9 +128,16 @@ class RedisBus:
             close = {"peer": peer_id, "code": code, "reason": reason, "banish": banish}
             await self._redis.publish(channel(node), dumps({"close": close, "notice": notice}))
 
+    async def forget_tablets(self, citizen_id: int) -> None:
+        """Tell every node to forget the citizen's tablet tokens."""
+        await self._redis.publish(EVERYONE, dumps({"forget": citizen_id}))
+
     async def deliver(self, raw: str) -> None:
-        """A message another node published for this node's peers."""
+        """A message another node published for this node's peers (or for every node)."""
         data = json.loads(raw)
+        if "forget" in data:
+            self._forget(int(data["forget"]))
+            return
         close = data.get("close")
         if close is not None:
             peer = self._peers.get(close["peer"])
@@ -246,7 +261,7 @@ async def _read_inbox(redis: Redis, node: Node) -> None:
     while True:
         try:
             async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                await pubsub.subscribe(channel(node.id))
+                await pubsub.subscribe(channel(node.id), EVERYONE)
                 async for message in pubsub.listen():
                     await node.bus.deliver(message["data"])
         except asyncio.CancelledError:

@@ -125,6 +125,7 @@ class Hub:
     async def close_kiosk(self, citizen_id: int, *, keep_kiosk_id: int | None = None) -> None:
         """Close the citizen's tablet socket (``forbidden``, then 1008) unless it is ``keep``:
         a revoked or replaced tablet must stop at once."""
+        await self.bus.forget_tablets(citizen_id)  # no node lets its token in from memory
         peer = await self.kiosk_peer(str(citizen_id))
         if peer is None or (
             keep_kiosk_id is not None and peer.profile.kiosk_db_id == keep_kiosk_id

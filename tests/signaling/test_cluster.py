@@ -21,6 +21,7 @@ from server.vocabulary import PeerKind
 from tests import databases
 from tests.conftest import Client
 from tests.console.conftest import csrf
+from tests.kiosk_web.test_enrolment_api import staff_csrf
 from tests.meetings import seed
 from tests.signaling.wsclient import Sock, kiosk_socket, open_socket, staff_socket
 
@@ -210,3 +211,29 @@ async def test_tablets_are_registered_again_after_redis_forgets(
     async with asyncio.timeout(10):
         while not (await subscribed(nurse, citizen_id))["online"]:  # noqa: ASYNC110 (Redis)
             await asyncio.sleep(0.2)
+
+
+async def test_a_tablet_revoked_on_one_node_is_refused_at_once_on_another(
+    nodes: Nodes, node_settings: Settings
+) -> None:
+    """Node A knows Karen's tablet from a moment ago (its token cache); the tablet is revoked
+    through node B; its next hello on node A is refused, not let in from A's memory."""
+    node_a = await nodes(0)
+    kiosk = await kiosk_socket(node_a, node_settings, 0)
+    await kiosk.ws.close()  # an ordinary close: node A keeps the token in its cache
+    nurse = await nodes(1)
+    revoked = await nurse.post(
+        "/api/citizens/1/kiosk/revoke", json={}, headers={"X-CSRF-Token": await staff_csrf(nurse)}
+    )
+    assert revoked.status == 200, await revoked.text()
+    async with asyncio.timeout(5):
+        while True:  # the word reaches node A over Redis within moments
+            ws = await node_a.ws_connect("/ws")
+            token = demo_kiosk_token(node_settings, 0)
+            await ws.send_json({"type": "hello", "id": 1, "version": ["1"], "token": token})
+            reply = await ws.receive_json(timeout=5)
+            await ws.close()
+            if reply["type"] == "error":
+                assert reply["code"] == "forbidden"
+                break
+            await asyncio.sleep(0.05)
