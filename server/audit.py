@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from .identity import StaffIdentity
 from .models import AuditEvent, Citizen, Organisation, Staff
 from .models.audit import AuditChainHead
 from .models.base import utcnow
+from .ttlcache import TtlCache
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = 0
@@ -171,8 +173,13 @@ def _rehome_citizen_events(session: Session, pending: Sequence[AuditEvent]) -> N
     ids = {i for i in ids if 0 < i <= MAX_ID}
     if not ids:
         return
-    found = session.execute(select(Citizen.id, Citizen.organisation_id).where(Citizen.id.in_(ids)))
-    owners = {citizen_id: org for citizen_id, org in found}
+    owners = {i: org for i in ids if (org := _CITIZEN_ORGS.get(i)) is not None}
+    missing = ids - set(owners)
+    if missing:
+        query = select(Citizen.id, Citizen.organisation_id).where(Citizen.id.in_(missing))
+        for citizen_id, org in session.execute(query):
+            owners[citizen_id] = org
+            _CITIZEN_ORGS.put(citizen_id, org)
     for e in pending:
         citizen = _citizen_of(e)
         if citizen is None:
@@ -183,6 +190,11 @@ def _rehome_citizen_events(session: Session, pending: Sequence[AuditEvent]) -> N
         if e.organisation_id is not None:
             e.detail = {**e.detail, "actor_organisation_id": e.organisation_id}
         e.organisation_id = owner
+
+
+# A citizen's organisation never changes: known from a minute ago, it needs no query (bounded
+# in time all the same, should an id ever be freed and taken again).
+_CITIZEN_ORGS: TtlCache[int, int] = TtlCache(60.0, time.monotonic)
 
 
 def _citizen_of(e: AuditEvent) -> str | None:
@@ -215,25 +227,29 @@ def _lock_referenced_rows(session: Session, pending: Iterable[AuditEvent]) -> No
 
 
 def _append(session: Session, chain: int, events: Sequence[AuditEvent]) -> None:
-    session.execute(
-        text(
-            "INSERT INTO audit_chain_head (chain, seq, hash) VALUES (:chain, 0, :genesis) "
-            "ON CONFLICT (chain) DO NOTHING"
-        ),
-        {"chain": chain, "genesis": GENESIS},
+    # Taking the numbers is the lock (the UPDATE holds the head row until the commit): one
+    # round trip, and a second to store the new head hash. A chain's very first event makes
+    # its head first.
+    take = text(
+        "UPDATE audit_chain_head SET seq = seq + :n WHERE chain = :chain RETURNING seq, hash"
     )
-    seq, prev = session.execute(
-        select(AuditChainHead.seq, AuditChainHead.hash)
-        .where(AuditChainHead.chain == chain)
-        .with_for_update()
-    ).one()
+    taken = session.execute(take, {"n": len(events), "chain": chain}).one_or_none()
+    if taken is None:
+        session.execute(
+            text(
+                "INSERT INTO audit_chain_head (chain, seq, hash) VALUES (:chain, 0, :genesis) "
+                "ON CONFLICT (chain) DO NOTHING"
+            ),
+            {"chain": chain, "genesis": GENESIS},
+        )
+        taken = session.execute(take, {"n": len(events), "chain": chain}).one()
+    last, prev = taken
+    seq = last - len(events)
     for e in events:
         seq += 1
         e.seq, e.prev_hash = seq, prev
         e.hash = prev = digest(e)
-    session.execute(
-        update(AuditChainHead).where(AuditChainHead.chain == chain).values(seq=seq, hash=prev)
-    )
+    session.execute(update(AuditChainHead).where(AuditChainHead.chain == chain).values(hash=prev))
 
 
 @dataclass(frozen=True, slots=True)
