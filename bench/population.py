@@ -44,9 +44,8 @@ TEAM = "Team Nord"
 STAFF_PASSWORD = "bench-nurse-password"
 STAFF_COUNT = 100  # a person is in one call at a time: 100 calls at once need 100 nurses
 BATCH = 5_000
-# The live-call registry tells a person from a device by id alone (`_has_identity`), so a nurse
-# whose staff id equals the id of a tablet in a call is "already in a call". Until that is
-# fixed, the bench's nurses get ids far above any tablet's.
+# The bench's nurses get ids far above any tablet's: the live-call registry once told a person
+# from a device by id alone (fixed in 8b29c96), and equal ids made a nurse "already in a call".
 STAFF_ID_BASE = 1_000_000
 
 
