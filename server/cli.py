@@ -99,6 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return COMMANDS[args.command](args, settings)
 
 
+# Connections waiting to be accepted: after a restart thousands of tablets (or nginx on their
+# behalf) reconnect at once, and aiohttp's default of 128 turns the rest away (nginx: 502).
+# The kernel caps it at net.core.somaxconn (4096 on Debian 12).
+LISTEN_BACKLOG = 4096
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the server until interrupted."""
     from .app import create_app
@@ -113,6 +119,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         host=settings.host,
         port=settings.port,
         ssl_context=context,
+        backlog=LISTEN_BACKLOG,
         access_log=None,
         print=lambda _msg: print(f"screenvisit serving on {settings.public_url}", flush=True),
     )
