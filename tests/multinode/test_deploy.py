@@ -192,3 +192,5 @@ def test_backup_writes_an_encrypted_dump_that_restores(multinode_db: str, tmp_pa
         assert before == after > 0
     finally:
         asyncio.run(databases.drop_pg(restored))
+        # gpg started an agent for this home: it must not outlive the test.
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
