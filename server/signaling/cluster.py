@@ -46,6 +46,7 @@ from .peer import DeviceFacts, Peer, PeerRef, RemotePeer
 logger = logging.getLogger(__name__)
 NODES = P + "nodes"
 EVERYONE = P + "to:all"  # what every node must hear (a revoked tablet's token)
+STOP_WITHIN_S = 5.0  # how long a stopping node waits for its Redis loops
 PEER_NODE_CACHE = 100_000  # peer ids never move between nodes: a resumed socket gets a new id
 
 
@@ -246,19 +247,20 @@ class Node:
         await pipe.execute()
 
 
-async def _heartbeat_forever(node: Node) -> None:
-    while True:
+async def _heartbeat_forever(node: Node, stop: asyncio.Event) -> None:
+    while not stop.is_set():
         try:
             await node.beat()
             for dead in await node.dead_nodes():
                 await node.sweep(dead)
         except Exception:  # Redis away for a moment: the next beat tries again
             logger.exception("cluster heartbeat failed")
-        await asyncio.sleep(node.heartbeat_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), node.heartbeat_s)
 
 
-async def _read_inbox(redis: Redis, node: Node) -> None:
-    while True:
+async def _read_inbox(redis: Redis, node: Node, stop: asyncio.Event) -> None:
+    while not stop.is_set():
         try:
             async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                 await pubsub.subscribe(channel(node.id), EVERYONE)
@@ -277,15 +279,20 @@ async def running(node: Node, redis: Redis) -> AsyncIterator[None]:
     sockets hear `try_again` until Redis is back, and the loops keep trying)."""
     with contextlib.suppress(Exception):
         await node.beat()
+    stop = asyncio.Event()
     tasks = [
-        asyncio.create_task(_read_inbox(redis, node)),
-        asyncio.create_task(_heartbeat_forever(node)),
+        asyncio.create_task(_read_inbox(redis, node, stop)),
+        asyncio.create_task(_heartbeat_forever(node, stop)),
     ]
     try:
         yield
     finally:
+        # The loops end on the event as well as on the cancel, and the wait is bounded:
+        # redis-py may swallow a cancellation that lands inside one of its calls (seen: a
+        # heartbeat cancelled mid-beat slept on, and the app's shutdown waited for ever).
+        stop.set()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.wait(tasks, timeout=STOP_WITHIN_S)
         with contextlib.suppress(Exception):
             await node.leave()
