@@ -46,6 +46,7 @@ from .peer import Peer, PeerRef, sound_of
 
 logger = logging.getLogger(__name__)
 TimerKey = tuple[str, str, str]
+TASKS_STOP_WITHIN_S = 5.0
 
 
 class Hub:
@@ -289,7 +290,8 @@ class Hub:
         self._timers.clear()
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:  # bounded: a cancel swallowed inside redis-py must not hang the stop
+            await asyncio.wait(list(self._tasks), timeout=TASKS_STOP_WITHIN_S)
         await self.seen.close()  # after the clean-ups above: their disconnects are written
 
 
