@@ -127,6 +127,11 @@ class RedisBook:
         record: dict[str, str] = await self.redis.hgetall(P + f"peer:{peer_id}")
         return record
 
+    async def node_of(self, peer_id: str) -> str | None:
+        """The node that holds a connected peer's socket."""
+        node: str | None = await self.redis.hget(P + f"peer:{peer_id}", "node")
+        return node
+
     async def annotate(self, peer_id: str, **fields: str) -> None:
         """Add facts to a connected peer's record (its resume token, its devices)."""
         await self.redis.hset(P + f"peer:{peer_id}", mapping=fields)

@@ -158,7 +158,7 @@ class RedisBus:
     async def _node_of(self, peer_id: str) -> str | None:
         node = self._nodes.get(peer_id)
         if node is None:
-            node = (await self._book.peer_record(peer_id)).get("node")
+            node = await self._book.node_of(peer_id)  # only the node, not the whole record
             if node is not None:
                 if len(self._nodes) >= PEER_NODE_CACHE:
                     self._nodes.clear()
