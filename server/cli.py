@@ -1,5 +1,5 @@
 """The ``screenvisit`` command: serve, migrate, seed-demo, create-admin, set-password,
-make-cert, audit, purge."""
+make-cert, audit, purge, keys."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ from .settings import PROJECT_DIR, Settings, SettingsError
 
 if TYPE_CHECKING:
     from .scheduling.retention import Limits
+    from .sealing import Keyring
 
 logger = logging.getLogger(__name__)
 SECRET_FILE = PROJECT_DIR / "var" / "secret_key"
+DATA_KEYS_FILE = PROJECT_DIR / "var" / "data_keys"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--organisation", help="only this organisation's chain (slug)")
     purge = sub.add_parser("purge", help="delete what the RETENTION_* settings no longer keep")
     purge.add_argument("--dry-run", action="store_true", help="only count what would go")
+    keys = sub.add_parser("keys", help="the data keys that seal free-text health data")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("new", help="add a data key to the key file and make it the active one")
+    rotate = keys_sub.add_parser("rotate", help="re-seal every value under the active key")
+    rotate.add_argument("--batch", type=int, default=500, help="values per transaction")
     return parser
 
 
@@ -65,7 +72,20 @@ def load_settings(environ: dict[str, str]) -> Settings:
     settings = Settings.from_env(environ)
     if "SCREENVISIT_SECRET_KEY" not in environ:
         settings = dataclasses.replace(settings, secret_key=_persisted_secret())
+    if "SCREENVISIT_DATA_KEYS" not in environ:
+        settings = dataclasses.replace(settings, data_keys=str(_persisted_data_keys()))
     return settings
+
+
+def _persisted_data_keys() -> Path:
+    # Like the secret: the demo and a first `make run` get a key file of their own (0600).
+    from .sealing import new_key_line
+
+    if not DATA_KEYS_FILE.exists():
+        DATA_KEYS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        DATA_KEYS_FILE.touch(mode=0o600)
+        DATA_KEYS_FILE.write_text(new_key_line({})[1])
+    return DATA_KEYS_FILE
 
 
 def _persisted_secret() -> str:
@@ -112,7 +132,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     settings = _serve_overrides(args, settings)
     if args.migrate:
-        asyncio.run(upgrade(settings.database_url))
+        asyncio.run(upgrade(settings.database_url, keyring=_keyring(settings)))
+    if (problem := asyncio.run(_data_keys_problem(settings))) is not None:
+        print(f"screenvisit: {problem}", file=sys.stderr)
+        return 2
     context = _tls_context(settings)
     web.run_app(
         create_app(settings),
@@ -153,7 +176,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Apply every pending migration."""
     from .migrate import upgrade
 
-    asyncio.run(upgrade(settings.database_url))
+    asyncio.run(upgrade(settings.database_url, keyring=_keyring(settings)))
     print("database is up to date")
     return 0
 
@@ -167,6 +190,7 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(seed_demo(settings, force=args.force))
     past = asyncio.run(lay_out_demo_history(settings.database_url, DEMO_SLUG, settings.zone))
     added = asyncio.run(lay_out_demo_day(settings.database_url, DEMO_SLUG))
+    asyncio.run(_rotate(settings, 500))  # the demo's notes and agreements, sealed
     print_demo_access(settings, asyncio.run(live_demo_tablets(settings)))
     if past:
         print(f"  {past} screen visits of the last {WEEKS} weeks added: see Nøgletal (/figures).")
@@ -312,6 +336,85 @@ async def _purge(database_url: str, limits: Limits, dry_run: bool) -> list[str]:
     return report.lines()
 
 
+def _keyring(settings: Settings) -> Keyring:
+    from .sealing import KeyringError, settings_keyring
+
+    try:
+        return settings_keyring(settings)
+    except KeyringError as exc:
+        raise SystemExit(f"screenvisit: {exc}") from None
+
+
+async def _data_keys_problem(settings: Settings) -> str | None:
+    """Why the server must not start with these data keys (sealed values it cannot open)."""
+    from .db import make_engine
+    from .rekey import missing_keys
+
+    keyring = _keyring(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        missing = await missing_keys(engine, keyring)
+    finally:
+        await engine.dispose()
+    if not missing:
+        return None
+    return (
+        f"stored values are sealed under data key(s) {', '.join(missing)}, which "
+        "SCREENVISIT_DATA_KEYS does not hold; add them back (see README: data keys)"
+    )
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    """``keys new`` adds a key and makes it active; ``keys rotate`` re-seals under it."""
+    if args.keys_command == "new":
+        return _new_key(settings)
+    return asyncio.run(_rotate(settings, args.batch))
+
+
+def _new_key(settings: Settings) -> int:
+    from .sealing import load_keyring, new_key_line
+
+    source = settings.data_keys or ""
+    path = Path(source).expanduser()
+    if not path.is_file():
+        print("screenvisit: SCREENVISIT_DATA_KEYS is not a file; add a key to it by hand")
+        return 2
+    key_id, line = new_key_line(load_keyring(source).keys)
+    with path.open("a") as file:  # the last key in the file is the active one
+        file.write(line)
+    path.chmod(0o600)
+    print(f"data key {key_id!r} added to {path} and active for new values")
+    if settings.data_key_active is not None:
+        print(f"note: SCREENVISIT_DATA_KEY_ACTIVE={settings.data_key_active} still pins the key")
+    print("restart the servers, then run `screenvisit keys rotate` to re-seal older values")
+    return 0
+
+
+async def _rotate(settings: Settings, batch: int) -> int:
+    from .db import make_engine
+    from .rekey import key_ids_in_use, rotate
+
+    keyring = _keyring(settings)
+    if (problem := await _data_keys_problem(settings)) is not None:
+        print(f"screenvisit: {problem}", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        report = await rotate(engine, keyring, batch=batch)
+        in_use = await key_ids_in_use(engine)
+    finally:
+        await engine.dispose()
+    print(
+        f"sealed {report.sealed} plaintext values, re-sealed {report.resealed}, "
+        f"{report.current} already under {keyring.active!r}, "
+        f"{report.changed_meanwhile} changed meanwhile"
+    )
+    unused = sorted(set(keyring.keys) - set(in_use))
+    if unused:
+        print(f"no stored value uses key(s) {', '.join(unused)}: they can be removed")
+    return 0
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "migrate": cmd_migrate,
@@ -321,4 +424,5 @@ COMMANDS = {
     "make-cert": cmd_make_cert,
     "audit": cmd_audit,
     "purge": cmd_purge,
+    "keys": cmd_keys,
 }

@@ -17,13 +17,17 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from .keys import engine_key, sessionmaker_key, settings_key
+from .sealing import Keyring, attach, settings_keyring
 
 # The database cannot be had just now (a full pool, a restart, a locked SQLite file): the
 # request did nothing and may be repeated; the edges say so (503 + Retry-After, `try_again`).
+# A database that is down (refused, reset) reaches us as the socket's own ConnectionError:
+# asyncpg raises it while connecting and SQLAlchemy passes it on unwrapped.
 DATABASE_BUSY: tuple[type[Exception], ...] = (
     exc.TimeoutError,
     exc.OperationalError,
     exc.InterfaceError,
+    ConnectionError,
 )
 
 
@@ -36,8 +40,11 @@ class PoolLimits(NamedTuple):
     timeout_s: float = 30.0
 
 
-def make_engine(url: str, pool: PoolLimits | None = None) -> AsyncEngine:
-    """Create an engine; SQLite gets foreign keys on and WAL for concurrent readers."""
+def make_engine(
+    url: str, pool: PoolLimits | None = None, keyring: Keyring | None = None
+) -> AsyncEngine:
+    """Create an engine; SQLite gets foreign keys on and WAL for concurrent readers. With a
+    keyring its sealed columns are sealed and opened (server/sealing.py)."""
     options: dict[str, Any] = {}
     if pool is not None and not url.startswith("sqlite"):  # SQLite keeps its own pool
         options = {"pool_size": pool.size, "max_overflow": pool.overflow}
@@ -45,6 +52,8 @@ def make_engine(url: str, pool: PoolLimits | None = None) -> AsyncEngine:
     engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"), **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if keyring is not None:
+        attach(engine.dialect, keyring)
     return engine
 
 
@@ -78,7 +87,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the engine for the app's lifetime and dispose of it on cleanup."""
     settings = app[settings_key]
     pool = PoolLimits(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_s)
-    engine = make_engine(settings.database_url, pool)
+    engine = make_engine(settings.database_url, pool, settings_keyring(settings))
     app[engine_key] = engine
     app[sessionmaker_key] = make_sessionmaker(engine)
     yield

@@ -1,4 +1,4 @@
-"""Passwords, tokens and certificates — the only module that imports ``cryptography``."""
+"""Passwords, tokens, certificates and AES-GCM — the only module that imports ``cryptography``."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography import x509
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
 # Argon2id with the library's RFC 9106 "low memory" profile: fast enough for logins on 2 cores.
@@ -67,6 +69,33 @@ def tokens_equal(a: str, b: str) -> bool:
 def sign(secret: str, message: str) -> str:
     """HMAC-SHA256 of ``message`` under ``secret``, hex."""
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+DATA_KEY_BYTES = 32  # AES-256
+_NONCE_BYTES = 12  # GCM's 96-bit nonce, random per value (2^32 values per key stay safe)
+
+
+class OpenFailed(ValueError):
+    """A sealed value did not authenticate: wrong key, changed bytes or other associated data."""
+
+
+def new_data_key() -> bytes:
+    """A fresh random AES-256 key."""
+    return AESGCM.generate_key(bit_length=DATA_KEY_BYTES * 8)
+
+
+def seal_bytes(key: bytes, plaintext: bytes, associated: bytes) -> bytes:
+    """Nonce followed by AES-GCM ciphertext and tag; ``associated`` is authenticated, not stored."""
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, associated)
+
+
+def open_bytes(key: bytes, sealed: bytes, associated: bytes) -> bytes:
+    """The plaintext of ``seal_bytes``' output; ``OpenFailed`` unless every byte authenticates."""
+    try:
+        return AESGCM(key).decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], associated)
+    except (InvalidTag, ValueError):
+        raise OpenFailed("sealed value does not authenticate") from None
 
 
 @dataclass(frozen=True, slots=True)

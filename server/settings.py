@@ -67,6 +67,11 @@ class Settings:
 
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_DIR / 'var' / 'screenvisit.db'}"
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # Keys that seal free-text health data (server/sealing.py): a file of "<id>:<base64>" lines
+    # or those entries inline; the last (or DATA_KEY_ACTIVE) seals new values. Unset in code
+    # (tests): one key derived from secret_key; the command line keeps var/data_keys.
+    data_keys: str | None = field(default=None, repr=False)
+    data_key_active: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = "http://localhost:8080"
@@ -87,6 +92,7 @@ class Settings:
     session_hours: int = 12
     # A staff session with no request (and no open console socket) for this long ends; 0: never.
     session_idle_minutes: int = 30
+    feed_days: int = 180  # a calendar feed URL stops working this many days after it is made
     login_delay_after: int = 3
     login_lockout_after: int = 10
     login_lockout_minutes: int = 15
@@ -197,6 +203,9 @@ _CASTS: dict[str, Callable[[str], Any]] = {
     "kiosk_dir": _path,
     "session_hours": int,
     "session_idle_minutes": int,
+    "feed_days": int,
+    "data_keys": lambda v: v or None,
+    "data_key_active": lambda v: v or None,
     "login_delay_after": int,
     "login_lockout_after": int,
     "login_lockout_minutes": int,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..sealing import SealedText
 from .base import Base, utcnow
 
 
@@ -19,11 +20,11 @@ class SheetContent:
 
     meeting_date: Mapped[dt.date]
     participants: Mapped[list[str]] = mapped_column(JSON, default=list)
-    topics: Mapped[str | None] = mapped_column(Text)
-    citizen_says: Mapped[str | None] = mapped_column(Text)
-    relatives_say: Mapped[str | None] = mapped_column(Text)
-    citizen_does: Mapped[str | None] = mapped_column(Text)
-    municipality_does: Mapped[str | None] = mapped_column(Text)
+    topics: Mapped[str | None] = mapped_column(SealedText("agreement.topics"))
+    citizen_says: Mapped[str | None] = mapped_column(SealedText("agreement.citizen_says"))
+    relatives_say: Mapped[str | None] = mapped_column(SealedText("agreement.relatives_say"))
+    citizen_does: Mapped[str | None] = mapped_column(SealedText("agreement.citizen_does"))
+    municipality_does: Mapped[str | None] = mapped_column(SealedText("agreement.municipality_does"))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     follow_up_date: Mapped[dt.date | None]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ColumnElement, ForeignKey, String, Text, UniqueConstraint, and_, false
+from sqlalchemy import JSON, ColumnElement, ForeignKey, String, UniqueConstraint, and_, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..sealing import SealedText
 from ..vocabulary import ConsentKind
 from .base import Base, str_enum, utcnow
 
@@ -27,8 +28,8 @@ class Citizen(Base):
     preferred_name: Mapped[str | None]
     photo_url: Mapped[str | None] = mapped_column(String(500))
     language: Mapped[str] = mapped_column(String(8), default="da")
-    special_approach: Mapped[str | None] = mapped_column(Text)
-    wishes: Mapped[str | None] = mapped_column(Text)
+    special_approach: Mapped[str | None] = mapped_column(SealedText("citizen.special_approach"))
+    wishes: Mapped[str | None] = mapped_column(SealedText("citizen.wishes"))
     # Does not tolerate new faces: automatic assignment keeps to contact persons and those who
     # visited lately, and a new face needs a planner's confirmation.
     few_new_faces: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -76,7 +77,7 @@ class Consent(Base):
     relative_id: Mapped[int | None] = mapped_column(
         ForeignKey("relative.id", ondelete="CASCADE"), index=True
     )
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(SealedText("consent.note"))
     withdrawn_at: Mapped[dt.datetime | None]
     withdrawn_by: Mapped[str | None]
     withdrawn_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..sealing import SealedText
 from ..vocabulary import InboxKind, InboxState
 from .base import Base, str_enum, utcnow
 
@@ -38,6 +39,7 @@ class InboxItem(Base):
     taken_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     closed_at: Mapped[dt.datetime | None]
     closed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    note: Mapped[str | None] = mapped_column(Text)  # what was done, or why it was dismissed
+    # What was done, or why it was dismissed.
+    note: Mapped[str | None] = mapped_column(SealedText("inbox_item.note"))
     escalated_at: Mapped[dt.datetime | None]  # overdue: told the organisation's on-call once
     escalated_to: Mapped[str | None] = mapped_column(String(32))

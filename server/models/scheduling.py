@@ -121,6 +121,9 @@ class CalendarFeed(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None]
+    # Set when made (FEED_DAYS on); empty for feeds from before 0017, which expire FEED_DAYS
+    # after created_at.
+    expires_at: Mapped[dt.datetime | None]
 
 
 class Notification(Base):

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..sealing import SealedText
 from ..vocabulary import Channel, ObservationCode, OutcomeKind, VisitStatus
 from .base import Base, str_enum, utcnow
 
@@ -133,7 +134,7 @@ class Observation(Base):
     )
     code: Mapped[ObservationCode] = mapped_column(str_enum(ObservationCode))
     value: Mapped[str | None] = mapped_column(String(100))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(SealedText("observation.note"))
     author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # The outcome it was recorded with, so correcting that outcome replaces exactly these.
