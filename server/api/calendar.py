@@ -1,7 +1,8 @@
-"""Calendar feeds: create and revoke private iCalendar URLs, and serve them."""
+"""Calendar feeds: create, revoke and rotate private iCalendar URLs, and serve them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -12,7 +13,14 @@ from ..auth.authz import require_staff
 from ..errors import Forbidden, NotFound
 from ..keys import sessionmaker_key, settings_key
 from ..models import CalendarFeed, utcnow
-from ..scheduling.calendar import create_feed, feed_for_token, feed_rows, to_ical
+from ..scheduling.calendar import (
+    create_feed,
+    feed_expires_at,
+    feed_for_token,
+    feed_rows,
+    rotate_feed,
+    to_ical,
+)
 from ..translatable import N_
 from .models import WireModel
 from .spec import ApiRoutes
@@ -33,6 +41,7 @@ class FeedOut(WireModel):
     team_id: int | None
     url: str | None
     revoked: bool
+    expires_at: dt.datetime  # the URL stops working then (FEED_DAYS after it was made)
 
 
 class FeedList(WireModel):
@@ -51,8 +60,9 @@ async def post_feed(request: web.Request, body: FeedRequest) -> FeedOut:
     identity = require_staff(request)
     if body.team_id is not None and body.team_id not in identity.team_ids:
         raise Forbidden(N_("Du er ikke med i det team."))
+    days = request.app[settings_key].feed_days
     async with request.app[sessionmaker_key].begin() as session:
-        feed, token = await create_feed(session, identity.staff_id, body.team_id)
+        feed, token = await create_feed(session, identity.staff_id, body.team_id, days)
         audit.record(
             session,
             "calendar_feed.created",
@@ -61,9 +71,19 @@ async def post_feed(request: web.Request, body: FeedRequest) -> FeedOut:
             detail={"team_id": body.team_id},
             request=request,
         )
-    base = request.app[settings_key].public_url.rstrip("/")
+    return _feed_out(request, feed, token)
+
+
+def _feed_out(request: web.Request, feed: CalendarFeed, token: str | None = None) -> FeedOut:
+    """A feed on the wire; its URL only with the token it was just made with."""
+    settings = request.app[settings_key]
+    url = None if token is None else f"{settings.public_url.rstrip('/')}/calendar/{token}.ics"
     return FeedOut(
-        id=feed.id, team_id=feed.team_id, url=f"{base}/calendar/{token}.ics", revoked=False
+        id=feed.id,
+        team_id=feed.team_id,
+        url=url,
+        revoked=feed.revoked_at is not None,
+        expires_at=feed_expires_at(feed, settings.feed_days),
     )
 
 
@@ -77,12 +97,7 @@ async def list_feeds(request: web.Request) -> FeedList:
             .where(CalendarFeed.owner_staff_id == identity.staff_id)
             .order_by(CalendarFeed.id)
         )
-        return FeedList(
-            feeds=[
-                FeedOut(id=f.id, team_id=f.team_id, url=None, revoked=f.revoked_at is not None)
-                for f in feeds
-            ]
-        )
+        return FeedList(feeds=[_feed_out(request, f) for f in feeds])
 
 
 @api.post(
@@ -103,17 +118,45 @@ async def revoke_feed(request: web.Request, body: Empty) -> FeedOut:
             subject=("calendar_feed", feed.id),
             request=request,
         )
-        return FeedOut(id=feed.id, team_id=feed.team_id, url=None, revoked=True)
+        return _feed_out(request, feed)
+
+
+@api.post(
+    r"/api/calendar/feeds/{feed_id:\d+}/rotate",
+    body=Empty,
+    response=FeedOut,
+    summary="Rotate",
+    status=201,
+)
+async def post_rotate_feed(request: web.Request, body: Empty) -> FeedOut:
+    """Revoke a feed and get a new URL for the same visits (my own, or the same team's)."""
+    identity = require_staff(request)
+    async with request.app[sessionmaker_key].begin() as session:
+        feed = await session.get(CalendarFeed, int(request.match_info["feed_id"]))
+        if feed is None or feed.owner_staff_id != identity.staff_id:
+            raise NotFound(N_("Kalenderlinket findes ikke."))
+        if feed.team_id is not None and feed.team_id not in identity.team_ids:
+            raise Forbidden(N_("Du er ikke med i det team."))
+        new, token = await rotate_feed(session, feed, request.app[settings_key].feed_days)
+        audit.record(
+            session,
+            "calendar_feed.rotated",
+            actor=identity,
+            subject=("calendar_feed", new.id),
+            detail={"revoked_feed_id": feed.id, "team_id": feed.team_id},
+            request=request,
+        )
+        return _feed_out(request, new, token)
 
 
 async def calendar_feed(request: web.Request) -> web.Response:
     """The iCalendar document behind a token URL (no login: the token is the key)."""
     token = request.match_info["token"]
+    settings = request.app[settings_key]
     async with request.app[sessionmaker_key]() as session:
-        feed = await feed_for_token(session, token)
-        if feed is None:
+        feed = await feed_for_token(session, token, utcnow(), settings.feed_days)
+        if feed is None:  # unknown, revoked or expired: the same answer
             raise NotFound(N_("Kalenderen findes ikke."))
-        settings = request.app[settings_key]
         rows = await feed_rows(session, feed, utcnow(), settings.zone)
         await audit.record_read(
             session,

@@ -1,6 +1,8 @@
 """iCalendar feeds of visits for a staff member or a team, at private revocable token URLs.
 
 Only a hash of a feed's token is stored; revoking sets `revoked_at` and the URL stops working.
+A URL also stops working ``FEED_DAYS`` after it was made (a leaked link does not work for good);
+rotating revokes a feed and makes its successor for the same owner and team in one step.
 Events name the citizen by first name and last initial: calendar apps sync to phones and
 clouds outside our control, so the feed carries as little health data as still helps.
 """
@@ -26,22 +28,44 @@ FUTURE_DAYS = 14
 
 
 async def create_feed(
-    session: AsyncSession, staff_id: int, team_id: int | None
+    session: AsyncSession, staff_id: int, team_id: int | None, days: int
 ) -> tuple[CalendarFeed, str]:
-    """A new feed and its token (shown once, never stored)."""
+    """A new feed, valid for ``days``, and its token (shown once, never stored)."""
     token = new_token()
-    feed = CalendarFeed(token_hash=token_hash(token), owner_staff_id=staff_id, team_id=team_id)
+    now = utcnow()
+    feed = CalendarFeed(
+        token_hash=token_hash(token),
+        owner_staff_id=staff_id,
+        team_id=team_id,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=days),
+    )
     session.add(feed)
     await session.flush()
     return feed, token
 
 
-async def feed_for_token(session: AsyncSession, token: str) -> CalendarFeed | None:
-    """The live feed a token opens, if any."""
+async def rotate_feed(
+    session: AsyncSession, feed: CalendarFeed, days: int
+) -> tuple[CalendarFeed, str]:
+    """Revoke ``feed`` and make its successor (same owner and team) with a fresh token."""
+    feed.revoked_at = feed.revoked_at or utcnow()
+    return await create_feed(session, feed.owner_staff_id, feed.team_id, days)
+
+
+def feed_expires_at(feed: CalendarFeed, days: int) -> dt.datetime:
+    """When a feed stops working: as set when made, or ``days`` after a pre-0017 feed's making."""
+    return feed.expires_at or feed.created_at + dt.timedelta(days=days)
+
+
+async def feed_for_token(
+    session: AsyncSession, token: str, now: dt.datetime, days: int
+) -> CalendarFeed | None:
+    """The live feed a token opens, if any (not revoked, not expired)."""
     feed = await session.scalar(
         select(CalendarFeed).where(CalendarFeed.token_hash == token_hash(token))
     )
-    if feed is None or feed.revoked_at is not None:
+    if feed is None or feed.revoked_at is not None or feed_expires_at(feed, days) <= now:
         return None
     owner_active = await session.scalar(select(Staff.active).where(Staff.id == feed.owner_staff_id))
     if not owner_active:  # a deactivated owner's feeds stop with their access

@@ -140,6 +140,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/calendar/feeds"): Row(STAFF),
     ("POST", "/api/calendar/feeds"): Row(STAFF),
     ("POST", "/api/calendar/feeds/{feed_id}/revoke"): Row(STAFF),
+    ("POST", "/api/calendar/feeds/{feed_id}/rotate"): Row(STAFF),
     ("GET", "/api/inbox"): Row(STAFF),
     ("GET", "/api/inbox/summary"): Row(STAFF),
     ("GET", "/api/inbox/{item_id}"): Row(STAFF),
