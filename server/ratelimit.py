@@ -8,18 +8,23 @@ in Redis (one sorted set per key, changed in one MULTI), so every node sees the 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import secrets
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from .errors import TooManyRequests
+from .shared_state import REDIS_AWAY
 from .translatable import N_
 
 CODE_FAILURES_PER_STAFF = 5  # wrong pairing codes per FAILURE_WINDOW_S before a staff member waits
 RELATIVE_LINK_FAILURES = 10  # wrong relative-link tokens per FAILURE_WINDOW_S per client address
 FAILURE_WINDOW_S = 600.0
 Key = int | str
+LOCAL = "local:"  # marks a token counted in this process (Redis was away)
+logger = logging.getLogger(__name__)
 
 
 class FailureLimiter(Protocol):
@@ -95,8 +100,27 @@ class SharedLimiter:
         self.window_s = window_s
         self._redis = redis
         self._name = name
+        # While Redis is away each node counts on its own: a limit per node beats none, and
+        # refusing every sign-in or pairing because Redis is down beats neither.
+        self._local = LocalLimiter(limit, window_s)
 
     async def take(self, key: Key) -> str:
+        """Count in Redis, or in this process while Redis cannot be reached."""
+        try:
+            return await self._take_shared(key)
+        except REDIS_AWAY:
+            logger.warning("Redis unreachable: limit %s counts in this process", self._name)
+            return LOCAL + await self._local.take(key)
+
+    async def forgive(self, key: Key, token: str) -> None:
+        """Forget a right attempt."""
+        if token.startswith(LOCAL):
+            await self._local.forgive(key, token.removeprefix(LOCAL))
+            return
+        with contextlib.suppress(*REDIS_AWAY):  # it expires with its window anyway
+            await self._redis.zrem(self._key(key), token)
+
+    async def _take_shared(self, key: Key) -> str:
         """Add the attempt and count, in one transaction; take it back when over."""
         now = time.time()
         token = f"{now:.6f}:{secrets.token_hex(4)}"
@@ -114,10 +138,6 @@ class SharedLimiter:
             raise too_many(self.window_s - (now - first))
         return token
 
-    async def forgive(self, key: Key, token: str) -> None:
-        """Forget a right attempt."""
-        await self._redis.zrem(self._key(key), token)
-
     def _key(self, key: Key) -> str:
         return f"sv:limit:{self._name}:{key}"
 
@@ -128,7 +148,13 @@ class Limiters:
     def __init__(self, redis_url: str | None) -> None:
         from redis.asyncio import Redis
 
-        self._redis = None if not redis_url else Redis.from_url(redis_url, decode_responses=True)
+        self._redis = (
+            None
+            if not redis_url
+            else Redis.from_url(
+                redis_url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
+            )
+        )
 
     def make(self, name: str, limit: int, window_s: float = FAILURE_WINDOW_S) -> FailureLimiter:
         """One limiter; ``name`` tells its counts apart from the others' in Redis."""

@@ -89,3 +89,17 @@ async def test_two_nodes_share_one_pairing_code_limit(
         headers={"X-CSRF-Token": await staff_csrf(node_a)},
     )
     assert limited.status == 429 and "Retry-After" in limited.headers
+
+
+async def test_a_shared_limit_counts_locally_while_redis_is_away() -> None:
+    """Redis unreachable: each node still limits guesses on its own (never none, never a 500)."""
+    away = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=1)
+    limiter = SharedLimiter(away, "t", limit=3, window_s=60)
+    try:
+        tokens = [await limiter.take("anna") for _ in range(3)]
+        with pytest.raises(TooManyRequests):
+            await limiter.take("anna")
+        await limiter.forgive("anna", tokens[0])  # a right guess does not count
+        await limiter.take("anna")
+    finally:
+        await away.aclose()

@@ -56,6 +56,9 @@ class RedisBook:
         self.node = node
         self.max_participants = max_participants
         self._delete_if_ours = redis.register_script(_DELETE_IF_OURS)
+        # The last document of every call this node stepped, so that the node can carry on with
+        # them while Redis is away (``rooms.fallback_book``); kept for calls with a peer here.
+        self._mirror: dict[str, dict[str, Any]] = {}
 
     # -- presence ---------------------------------------------------------------------------
 
@@ -332,6 +335,48 @@ class RedisBook:
         step = lambda b: b.resume(call_id, resume_token, seat)  # noqa: E731
         return await self._step(step, calls=(call_id,), peers=(seat.peer_id,))
 
+    # -- carrying on while Redis is away (``rooms.fallback_book``) ----------------------------
+
+    def remembered(
+        self, here: set[str]
+    ) -> Iterable[tuple[LiveCall, CallMeta | None, dict[str, PeerProfile]]]:
+        """The last known state of the calls with a peer on this node."""
+        for doc in list(self._mirror.values()):
+            call = codec.call_from_dict(doc["call"])
+            if here.isdisjoint(call.participants):
+                continue
+            profiles = {p: codec.profile_from_dict(v) for p, v in doc["profiles"].items()}
+            yield call, codec.meta_from_dict(doc["meta"]), profiles
+
+    def forget_calls_without(self, here: set[str]) -> None:
+        """Drop remembered calls with no peer on this node any more (they ended elsewhere, or
+        their peers moved): the memory stays the size of this node's calls."""
+        for call_id, doc in list(self._mirror.items()):
+            if here.isdisjoint(seat[0] for seat in doc["call"]["seats"]):
+                del self._mirror[call_id]
+
+    async def adopt(self, local: LocalBook, held: set[str]) -> None:
+        """Store what this node did with its calls while Redis was away: the calls it holds
+        now as it has them, and those it held at the start and ended meanwhile removed."""
+        async with self._lock():
+            ids = held | {c.call_id for c in await local.live_calls()}
+            await self._store(await self._docs(ids), local)
+
+    async def reregister(
+        self, peers: Iterable[tuple[str, PeerProfile, str]], following: dict[str, frozenset[str]]
+    ) -> None:
+        """Make Redis hold this node's sockets as they are now: forget the ones that left while
+        it was away, register the others again with what their consoles follow."""
+        peers = list(peers)
+        here = {peer_id for peer_id, _, _ in peers}
+        for peer_id, profile in await self.peers_of(self.node):
+            if peer_id not in here:
+                await self.disconnect(peer_id, profile)
+        for peer_id, profile, resume_token in peers:
+            await self.connect(peer_id, profile, resume_token)
+            if peer_id in following:
+                await self.subscribe(peer_id, following[peer_id])
+
     # -- internals --------------------------------------------------------------------------
 
     async def _doc(self, call_id: str) -> dict[str, Any] | None:
@@ -393,6 +438,7 @@ class RedisBook:
     async def _store(self, before: dict[str, dict[str, Any]], scratch: LocalBook) -> None:
         """Write back the calls the step changed, created or ended, with their indexes."""
         after = {c.call_id: c for c in await scratch.live_calls()}
+        written: dict[str, dict[str, Any]] = {}
         pipe = self.redis.pipeline(transaction=True)
         for call_id in set(before) | set(after):
             old_doc = before.get(call_id)
@@ -409,6 +455,7 @@ class RedisBook:
                 "profiles": {p: codec.profile_to_dict(v) for p, v in profiles.items()},
                 "host": self.node if old_doc is None else old_doc["host"],
             }
+            written[call_id] = doc
             if doc == old_doc:
                 continue
             pipe.set(P + f"call:{call_id}", codec.dumps(doc))
@@ -416,6 +463,9 @@ class RedisBook:
             if old_doc is None:
                 pipe.sadd(P + f"hosted:{self.node}", call_id)
         await pipe.execute()
+        for call_id in before:
+            self._mirror.pop(call_id, None)
+        self._mirror.update(written)
 
     @staticmethod
     def _index(pipe: Any, old: LiveCall | None, new: LiveCall) -> None:

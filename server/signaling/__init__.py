@@ -18,6 +18,8 @@ from ..keys import (
 )
 from ..meetings.lobby import SharedLobby
 from ..process_owner import owner_id
+from ..rooms.book import PeerProfile
+from ..rooms.fallback_book import FallbackBook
 from ..rooms.local_book import LocalBook
 from ..rooms.redis_book import RedisBook
 from . import cluster
@@ -30,6 +32,9 @@ from .messages import signaling_json_schema
 __all__ = ["hub_key", "setup"]
 REDIS_CONNECTIONS = 32
 REDIS_WAIT_S = 10.0
+# A Redis that stops answering (a cut network, not a refused connection) is noticed within this,
+# and the node carries on with its own sockets (``rooms.fallback_book``).
+REDIS_SOCKET_S = 2.0
 
 
 async def hub_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -53,11 +58,23 @@ async def _cluster_hub(app: web.Application, url: str) -> AsyncIterator[None]:
     # A bounded pool that makes callers wait: thousands of sockets closing at once must not
     # open thousands of Redis connections (a process may open 20,000 files in all).
     pool = BlockingConnectionPool.from_url(
-        url, decode_responses=True, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
+        url,
+        decode_responses=True,
+        max_connections=REDIS_CONNECTIONS,
+        timeout=REDIS_WAIT_S,
+        socket_timeout=REDIS_SOCKET_S,
+        socket_connect_timeout=REDIS_SOCKET_S,
     )
     redis = Redis(connection_pool=pool)
     node_id = owner_id()
-    book = RedisBook(redis, node_id, settings.max_call_participants)
+    hub: Hub | None = None
+
+    def local_peers() -> list[tuple[str, PeerProfile, str]]:
+        peers = hub.peers.values() if hub is not None else ()
+        return [(p.peer_id, p.profile, p.resume_token) for p in peers]
+
+    shared = RedisBook(redis, node_id, settings.max_call_participants)
+    book = FallbackBook(shared, local_peers)
     hub = Hub(
         settings,
         app[sessionmaker_key],

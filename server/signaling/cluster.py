@@ -36,7 +36,9 @@ from ..meetings.lobby import GuestPass
 from ..models import utcnow
 from ..rooms import store
 from ..rooms.codec import dumps, profile_from_dict
-from ..rooms.redis_book import P, RedisBook
+from ..rooms.fallback_book import FallbackBook
+from ..rooms.redis_book import P
+from ..shared_state import REDIS_AWAY
 from ..vocabulary import CallState
 from . import calls, session
 from .bus import close_local
@@ -47,6 +49,7 @@ logger = logging.getLogger(__name__)
 NODES = P + "nodes"
 EVERYONE = P + "to:all"  # what every node must hear (a revoked tablet's token)
 STOP_WITHIN_S = 5.0  # how long a stopping node waits for its Redis loops
+INBOX_POLL_S = 1.0  # the inbox's longest wait for a message before it looks up
 PEER_NODE_CACHE = 100_000  # peer ids never move between nodes: a resumed socket gets a new id
 
 
@@ -62,13 +65,14 @@ class RedisBus:
         self,
         peers: Mapping[str, Peer],
         redis: Redis,
-        book: RedisBook,
+        book: FallbackBook,
         forget: Callable[[int], None],
     ) -> None:
         self._peers = peers
         self._forget = forget  # this node's cache of tablet tokens
         self._redis: Any = redis  # Any: redis-py's annotations ignore decode_responses
-        self._book = book
+        self._fallback = book
+        self._book = book.shared
         self._nodes: dict[str, str] = {}  # peer id → node, cached
 
     async def send(self, peer_id: str, message: BaseModel) -> None:
@@ -88,11 +92,16 @@ class RedisBus:
             if node is not None and node != self._book.node:
                 remote.setdefault(node, []).append(peer_id)
         for node, ids in remote.items():
-            await self._redis.publish(channel(node), dumps({"to": ids, "text": text}))
+            await self._publish(channel(node), {"to": ids, "text": text})
 
     async def lookup(self, peer_id: str) -> PeerRef | None:
-        """A peer on another node, from the cluster's directory."""
-        record = await self._book.peer_record(peer_id)
+        """A peer on another node, from the cluster's directory (none while Redis is away)."""
+        if self._fallback.degraded:
+            return None
+        try:
+            record = await self._book.peer_record(peer_id)
+        except REDIS_AWAY:
+            return None
         if not record or record.get("node") == self._book.node:
             return None
         device, guest = record.get("device"), record.get("guest")
@@ -113,8 +122,9 @@ class RedisBus:
             facts["device"] = dumps(asdict(peer.device))
         if peer.guest is not None:
             facts["guest"] = dumps(asdict(peer.guest))
-        if facts:
-            await self._book.annotate(peer.peer_id, **facts)
+        if facts and not self._fallback.degraded:
+            with contextlib.suppress(*REDIS_AWAY):  # written again when the node rejoins
+                await self._book.annotate(peer.peer_id, **facts)
 
     async def close(
         self, peer_id: str, code: int, reason: str, *, banish: bool = False, notice: str = ""
@@ -127,11 +137,22 @@ class RedisBus:
         node = await self._node_of(peer_id)
         if node is not None and node != self._book.node:
             close = {"peer": peer_id, "code": code, "reason": reason, "banish": banish}
-            await self._redis.publish(channel(node), dumps({"close": close, "notice": notice}))
+            await self._publish(channel(node), {"close": close, "notice": notice})
 
     async def forget_tablets(self, citizen_id: int) -> None:
-        """Tell every node to forget the citizen's tablet tokens."""
-        await self._redis.publish(EVERYONE, dumps({"forget": citizen_id}))
+        """Tell every node to forget the citizen's tablet tokens (while Redis is away the
+        others keep theirs for at most ``handshake_cache_s``)."""
+        await self._publish(EVERYONE, {"forget": citizen_id})
+
+    async def _publish(self, to: str, data: dict[str, Any]) -> None:
+        """Publish to other nodes; while Redis is away they are out of reach, so it is dropped
+        (a call's peers there hear of it when their node sweeps or resumes them)."""
+        if self._fallback.degraded:
+            return
+        try:
+            await self._redis.publish(to, dumps(data))
+        except REDIS_AWAY:
+            logger.warning("Redis unreachable: a message for another node was dropped")
 
     async def deliver(self, raw: str) -> None:
         """A message another node published for this node's peers (or for every node)."""
@@ -158,7 +179,12 @@ class RedisBus:
     async def _node_of(self, peer_id: str) -> str | None:
         node = self._nodes.get(peer_id)
         if node is None:
-            node = await self._book.node_of(peer_id)  # only the node, not the whole record
+            if self._fallback.degraded:
+                return None
+            try:
+                node = await self._book.node_of(peer_id)  # only the node, not the whole record
+            except REDIS_AWAY:
+                return None
             if node is not None:
                 if len(self._nodes) >= PEER_NODE_CACHE:
                     self._nodes.clear()
@@ -169,18 +195,39 @@ class RedisBus:
 class Node:
     """This process as a node of the cluster: heartbeat, inbox, and sweeping dead nodes."""
 
-    def __init__(self, hub: Hub, redis: Redis, book: RedisBook, bus: RedisBus) -> None:
+    def __init__(self, hub: Hub, redis: Redis, book: FallbackBook, bus: RedisBus) -> None:
         self.hub = hub
         self.redis: Any = redis
         self.book = book
+        self.shared = book.shared
         self.bus = bus
         self.id = book.node
         self.heartbeat_s = hub.settings.node_heartbeat_s
         self.expiry_ms = int(hub.settings.node_expiry_s * 1000)
         self._registered = False
+        self._beating_since: float | None = None  # since when every beat reached Redis
+        self.rejoined = asyncio.Event()  # the inbox subscribes afresh
 
     async def beat(self) -> None:
-        """Say this node lives, with its load (sockets and hosted calls)."""
+        """Say this node lives, with its load; after an outage (or a Redis that restarted
+        empty, or a sweep by another node) write back what this node holds."""
+        try:
+            added = await self._register()
+        except REDIS_AWAY:
+            self._beating_since = None
+            await self.book.fall_back()
+            raise
+        if self.book.degraded or (added and self._registered):
+            await self.book.fall_back()  # a Redis that forgot us: rebuild it from this node
+            await self.book.rejoin()
+            await self.redis.delete(P + f"sweep:{self.id}")  # a sweeper of ours is history
+            self.rejoined.set()
+        self._registered = True
+        if self._beating_since is None:
+            self._beating_since = time.monotonic()
+        self.shared.forget_calls_without(set(self.hub.peers))
+
+    async def _register(self) -> bool:
         load = {
             "host": socket.gethostname(),
             "pid": os.getpid(),
@@ -192,19 +239,13 @@ class Node:
         pipe.set(P + f"node:{self.id}", dumps(load), px=self.expiry_ms)
         pipe.sadd(NODES, self.id)
         _, added = await pipe.execute()
-        if added and self._registered:  # Redis restarted empty: say again who is here
-            await self._announce_peers()
-        self._registered = True
+        return bool(added)
 
-    async def _announce_peers(self) -> None:
-        """Register this node's sockets again (their presence; live calls are not rebuilt:
-        their leases end them)."""
-        logger.warning(
-            "Redis forgot this node: registering its %d sockets again", len(self.hub.peers)
-        )
-        for peer in list(self.hub.peers.values()):
-            await self.book.connect(peer.peer_id, peer.profile, peer.resume_token)
-            await self.bus.describe(peer)
+    def may_sweep(self) -> bool:
+        """Only a node that has reached Redis for a whole expiry judges others dead: after an
+        outage every node's heartbeat has lapsed, and each must first get its own beat in."""
+        since = self._beating_since
+        return since is not None and time.monotonic() - since >= self.expiry_ms / 1000
 
     async def dead_nodes(self) -> list[str]:
         """Registered nodes whose heartbeat expired."""
@@ -220,20 +261,20 @@ class Node:
             return
         logger.warning("node %s stopped heartbeating: taking over its calls and peers", dead)
         await self._take_calls(dead)
-        for peer_id, profile in await self.book.peers_of(dead):
+        for peer_id, profile in await self.shared.peers_of(dead):
             gone = RemotePeer(peer_id, profile, "", self.bus)
             await session.disconnected(self.hub, gone)
-        await self.book.forget_node(dead)
+        await self.shared.forget_node(dead)
         await self.redis.srem(NODES, dead)
 
     async def _take_calls(self, dead: str) -> None:
         taken: list[str] = []
-        for call in await self.book.hosted_by(dead):
+        for call in await self.shared.hosted_by(dead):
             if call.state is CallState.RINGING:  # its ring timer died with the node
                 over = await self.book.abort(call.call_id)
                 if over is not None:
                     await calls.finish(self.hub, over)
-            elif await self.book.take_over(call.call_id, dead):
+            elif await self.shared.take_over(call.call_id, dead):
                 taken.append(call.call_id)
         if taken:
             async with self.hub.transaction() as db:
@@ -251,24 +292,35 @@ async def _heartbeat_forever(node: Node, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             await node.beat()
-            for dead in await node.dead_nodes():
+            for dead in await node.dead_nodes() if node.may_sweep() else ():
                 await node.sweep(dead)
-        except Exception:  # Redis away for a moment: the next beat tries again
+        except REDIS_AWAY:  # the node serves its own sockets; the next beat tries again
+            logger.warning("cluster heartbeat: Redis unreachable")
+        except Exception:
             logger.exception("cluster heartbeat failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), node.heartbeat_s)
 
 
 async def _read_inbox(redis: Redis, node: Node, stop: asyncio.Event) -> None:
+    """Deliver what other nodes publish for this one. It polls once a second rather than
+    blocking, so that it notices a stop and a rejoin (after an outage the subscription may sit
+    on a connection that died without a word: it subscribes afresh)."""
     while not stop.is_set():
+        node.rejoined.clear()
         try:
             async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                 await pubsub.subscribe(channel(node.id), EVERYONE)
-                async for message in pubsub.listen():
-                    await node.bus.deliver(message["data"])
+                while not stop.is_set() and not node.rejoined.is_set():
+                    message = await pubsub.get_message(timeout=INBOX_POLL_S)
+                    if message is not None:
+                        await node.bus.deliver(message["data"])
         except asyncio.CancelledError:
             raise
-        except Exception:  # a lost Redis connection: subscribe again
+        except REDIS_AWAY:  # Redis away: subscribe again once it answers
+            logger.warning("cluster inbox: Redis unreachable; resubscribing")
+            await asyncio.sleep(0.5)
+        except Exception:
             logger.exception("cluster inbox failed; resubscribing")
             await asyncio.sleep(0.5)
 

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from ..db import DATABASE_BUSY
 from ..rooms.errors import RoomError
+from ..shared_state import REDIS_AWAY
 from .messages import CloseCode, Error, ErrorCode, MessageError
-
-# Several nodes: Redis (presence, live calls) cannot be reached just now.
-SHARED_STATE_BUSY: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
 
 
 class SignalingError(Exception):
@@ -41,7 +36,7 @@ def refusal_for(exc: Exception, ref: int | None) -> Refusal:
         return Refusal(Error(code=exc.code, message=exc.message, ref=exc.ref))
     if isinstance(exc, RoomError):
         return Refusal(Error(code=ErrorCode(exc.code), message=str(exc)[:500], ref=ref))
-    if isinstance(exc, DATABASE_BUSY + SHARED_STATE_BUSY):  # nothing done: the client may repeat
+    if isinstance(exc, DATABASE_BUSY + REDIS_AWAY):  # nothing done: the client may repeat
         return Refusal(Error(code=ErrorCode.TRY_AGAIN, message="busy, try again", ref=ref))
     return Refusal(
         Error(code=ErrorCode.INTERNAL_ERROR, message="internal error", ref=ref),

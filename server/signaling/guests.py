@@ -164,6 +164,8 @@ async def _lobby_left(hub: Hub, waiting: Waiting, reason: LobbyLeaveReason) -> N
 
 async def left(hub: Hub, peer: PeerRef) -> None:
     """A guest's socket closed while waiting: the hosts' lobby lists drop it."""
+    if peer.profile.kind is not PeerKind.GUEST:  # only guests wait in a lobby
+        return
     waiting = await hub.lobby.of_peer(peer.peer_id)
     if waiting is not None and await hub.lobby.take(waiting.lobby_id) is not None:
         await _lobby_left(hub, waiting, "left")

@@ -21,6 +21,7 @@ from server.vocabulary import PeerKind
 from tests import databases
 from tests.conftest import Client
 from tests.console.conftest import csrf
+from tests.faults.tcp_proxy import TcpProxy
 from tests.kiosk_web.test_enrolment_api import staff_csrf
 from tests.meetings import seed
 from tests.signaling.wsclient import Sock, kiosk_socket, open_socket, staff_socket
@@ -149,19 +150,99 @@ async def test_a_dead_node_is_swept(nodes: Nodes, node_settings: Settings, redis
     assert await redis.get(f"sv:kiosk:{citizen_id}") is None
 
 
-async def test_a_node_without_redis_says_try_again(aiohttp_client, node_settings: Settings) -> None:  # type: ignore[no-untyped-def]
-    """Redis away: the node still serves pages, and a tablet's hello gets `try_again` and a
-    1013 close (come back later), never an internal error."""
-    lost = dataclasses.replace(node_settings, redis_url="redis://127.0.0.1:9/0")
-    client: Client = await aiohttp_client(create_app(lost))
-    assert (await client.get("/healthz")).status == 200
-    ws = await client.ws_connect("/ws")
-    token = demo_kiosk_token(node_settings, 0)
-    await ws.send_json({"type": "hello", "id": 1, "version": ["1"], "token": token})
-    reply = await ws.receive_json(timeout=20)
-    assert reply["type"] == "error" and reply["code"] == "try_again", reply
-    assert (await ws.receive(timeout=20)).type.name in {"CLOSE", "CLOSED"}
-    assert ws.close_code == 1013
+@pytest.fixture
+async def redis_proxy() -> AsyncIterator[TcpProxy]:
+    """A way to Redis that the test can cut (Redis itself serves the other tests)."""
+    proxy = TcpProxy("127.0.0.1", 6379)
+    await proxy.start()
+    yield proxy
+    await proxy.close()
+
+
+def behind(proxy: TcpProxy, settings: Settings) -> Settings:
+    """A node's settings that reach the cluster's Redis database through the proxy."""
+    db = CLUSTER_REDIS.rsplit("/", 1)[1]
+    return dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{proxy.port}/{db}")
+
+
+async def until(check: Callable[[], Awaitable[object]], wait_s: float = 10.0) -> None:
+    """Poll shared state until ``check`` holds (Redis has no notifications to wait on)."""
+    async with asyncio.timeout(wait_s):
+        while not await check():  # noqa: ASYNC110 (Redis state)
+            await asyncio.sleep(0.05)
+
+
+async def ring_and_answer(nurse: Sock, kiosk: Sock, citizen_id: str) -> str:
+    """A call from the nurse to the tablet, answered; its id."""
+    await nurse.send(type="ring", id=3, citizen_id=citizen_id)
+    assert (await nurse.expect("call-state"))["state"] == "ringing"
+    call_id = str((await kiosk.expect("ring"))["call_id"])
+    await kiosk.send(type="accept", id=4, call_id=call_id)
+    assert (await kiosk.expect("call-state"))["state"] == "active"
+    assert (await nurse.expect("call-state"))["state"] == "active"
+    return call_id
+
+
+async def relayed(sender: Sock, receiver: Sock, call_id: str) -> None:
+    """An offer gets through from one seat to the other."""
+    await sender.send(type="offer", id=9, call_id=call_id, to=receiver.peer_id, sdp="v=0\r\n")
+    assert (await receiver.expect("offer"))["from"] == sender.peer_id
+
+
+async def test_a_node_without_redis_serves_its_own_sockets(  # type: ignore[no-untyped-def]
+    node_settings: Settings, redis_proxy: TcpProxy, redis: Redis, aiohttp_client
+) -> None:
+    """Redis away from the start: the node welcomes its tablets and nurses anyway, shows them
+    to each other and lets them call; when Redis comes, the node registers them there."""
+    await redis_proxy.cut()
+    client: Client = await aiohttp_client(create_app(behind(redis_proxy, node_settings)))
+    kiosk = await kiosk_socket(client, node_settings, 0)
+    citizen_id = str(kiosk.welcome["identity"]["citizen_id"])
+    nurse = await staff_socket(await aiohttp_client(client.server), "anna")
+    assert (await subscribed(nurse, citizen_id))["online"] is True
+    call_id = await ring_and_answer(nurse, kiosk, citizen_id)
+    await relayed(nurse, kiosk, call_id)
+    await redis_proxy.restore()
+    await until(lambda: redis.exists(f"sv:kiosk:{citizen_id}"))
+    assert await redis.get(f"sv:kiosk:{citizen_id}") == kiosk.peer_id
+    assert await redis.hget("sv:callof:citizen", citizen_id) == call_id
+    await nurse.send(type="hangup", id=7, call_id=call_id)
+    await kiosk.expect("call-ended")
+    await until(lambda: _none(redis.hget("sv:callof:citizen", citizen_id)))
+
+
+async def _none(pending: Awaitable[object]) -> bool:
+    return await pending is None
+
+
+async def test_a_call_goes_on_through_a_redis_outage_and_the_node_rejoins(  # type: ignore[no-untyped-def]
+    node_settings: Settings, redis_proxy: TcpProxy, redis: Redis, aiohttp_server, aiohttp_client
+) -> None:
+    """Node A loses Redis mid-call (node B keeps it): the call on A relays and hangs up as
+    before, a tablet connecting to A meanwhile is welcomed, not sent away; when Redis returns,
+    A writes back its sockets and calls, and a nurse on B reaches that new tablet on A."""
+    node_a = await aiohttp_server(create_app(behind(redis_proxy, node_settings)))
+    node_b = await aiohttp_server(create_app(node_settings))
+    kiosk = await kiosk_socket(await aiohttp_client(node_a), node_settings, 0)
+    citizen_id = str(kiosk.welcome["identity"]["citizen_id"])
+    nurse = await staff_socket(await aiohttp_client(node_a), "anna")
+    call_id = await ring_and_answer(nurse, kiosk, citizen_id)
+    await redis_proxy.cut()
+    await relayed(kiosk, nurse, call_id)
+    await kiosk.send(type="device-state", sound=True, camera=False, microphone=True)
+    assert (await nurse.expect("peer-state"))["camera"] is False
+    late = await kiosk_socket(await aiohttp_client(node_a), node_settings, 2)  # Team Nord too
+    late_citizen = str(late.welcome["identity"]["citizen_id"])
+    assert (await subscribed(nurse, late_citizen))["online"] is True
+    await redis_proxy.restore()
+    await until(lambda: redis.exists(f"sv:kiosk:{late_citizen}"))
+    assert await redis.hget("sv:callof:citizen", citizen_id) == call_id
+    colleague = await staff_socket(await aiohttp_client(node_b), "carla")  # Anna is busy
+    assert (await subscribed(colleague, late_citizen))["online"] is True
+    await colleague.send(type="ring", id=3, citizen_id=late_citizen)
+    assert (await late.expect("ring"))["caller"]["name"]
+    await nurse.send(type="hangup", id=7, call_id=call_id)
+    await kiosk.expect("call-ended")
 
 
 async def test_a_guest_on_one_node_is_let_in_by_a_host_on_another(
