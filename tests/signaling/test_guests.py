@@ -200,3 +200,74 @@ async def test_a_revoked_invite_takes_its_guest_out_of_the_call_and_the_lobby(
     assert (await m.host.expect("lobby-left"))["reason"] == "denied"  # the lobby goes first
     assert (await m.host.expect("peer-left"))["peer_id"] == ida.peer_id
     assert (await m.kiosk.expect("peer-left"))["peer_id"] == ida.peer_id
+
+
+async def admitted_guest(new_client: NewClient, m: Meeting) -> tuple[Client, Sock]:
+    """Ida knocks and the host lets her in; her browser (cookies) and her socket."""
+    client = await new_client()
+    assert (await client.get(f"/join/{m.tokens[0]}")).status == 200
+    ida = await open_socket(client, {"invite": m.tokens[0], "name": "Ida"})
+    await m.host.send(type="admit", lobby_id=(await m.host.expect("knock"))["lobby_id"])
+    await ida.expect("admitted")
+    await ida.expect("call-state")
+    await m.host.expect("peer-joined")
+    await m.kiosk.expect("peer-joined")
+    await m.host.expect("lobby-left")
+    return client, ida
+
+
+async def quiet(sock: Sock) -> None:
+    """Nothing but notifications is queued for ``sock``: a ping's pong comes next."""
+    await sock.send(type="ping", id=77)
+    assert (await sock.expect("pong"))["ref"] == 77
+
+
+async def test_a_guest_whose_socket_drops_takes_her_seat_back_within_the_grace(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """Ida's phone loses its socket mid-meeting: the others see her as disconnected (not
+    gone); she says hello again with her invite and resume token and is back in the call under
+    a new peer id, without a second knock, and offers to the host again."""
+    m = await meeting(new_client, signaling_settings)
+    call_id = await start_call(m)
+    client, ida = await admitted_guest(new_client, m)
+    await ida.ws.close()  # no hangup: the network went
+    dropped = await m.host.expect("peer-disconnected")
+    assert dropped["peer_id"] == ida.peer_id and dropped["grace_s"] == 2
+    assert (await m.kiosk.expect("peer-disconnected"))["peer_id"] == ida.peer_id
+    resume = {"call_id": call_id, "resume_token": ida.welcome["resume_token"]}
+    back = await open_socket(client, {"invite": m.tokens[0], "name": "Ida", "resume": resume})
+    assert back.welcome["resumed"]["you"] == back.peer_id != ida.peer_id
+    assert len(back.welcome["resumed"]["peers"]) == 3
+    reconnected = await m.host.expect("peer-reconnected")
+    assert reconnected["old_peer_id"] == ida.peer_id
+    assert reconnected["peer"]["peer_id"] == back.peer_id
+    assert reconnected["peer"]["kind"] == "guest"
+    await quiet(m.host)  # no knock: she never went back to the lobby
+    await back.send(type="offer", call_id=call_id, to=m.host.peer_id, sdp="v=0 (test)")
+    assert (await m.host.expect("offer"))["from"] == back.peer_id
+
+
+async def test_a_guest_back_after_the_grace_knocks_again(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """Ida comes back after her seat's grace ran out: the host saw her leave
+    (connection_lost); her resume fails (welcome, then not_member) and she waits in the lobby
+    again, where the host hears her knock and may let her in."""
+    m = await meeting(new_client, signaling_settings)
+    call_id = await start_call(m)
+    client, ida = await admitted_guest(new_client, m)
+    await ida.ws.close()
+    await m.host.expect("peer-disconnected")
+    left = await m.host.expect("peer-left", wait_s=10)
+    assert left["peer_id"] == ida.peer_id and left["reason"] == "connection_lost"
+    resume = {"call_id": call_id, "resume_token": ida.welcome["resume_token"]}
+    back = await open_socket(client, {"invite": m.tokens[0], "name": "Ida", "resume": resume})
+    assert back.welcome["resumed"] is None
+    failed = await back.expect("error")
+    assert failed["code"] in {"not_member", "unknown_call"} and failed["ref"] == 1
+    knock = await m.host.expect("knock")
+    assert knock["name"] == "Ida" and knock["another_device"] is False
+    await m.host.send(type="admit", lobby_id=knock["lobby_id"])
+    assert (await back.expect("admitted"))["call_id"] == call_id
+    assert len((await back.expect("call-state"))["peers"]) == 3

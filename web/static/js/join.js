@@ -13,6 +13,7 @@ const selfVideo = /** @type {HTMLVideoElement} */ (document.getElementById("self
 const statusEl = document.getElementById("device-status");
 const knockBtn = /** @type {HTMLButtonElement} */ (document.getElementById("btn-knock"));
 const remoteVideos = document.getElementById("remote-videos");
+const connectionEl = document.getElementById("join-connection");
 
 let stream = null;
 let client = null;
@@ -67,6 +68,24 @@ function dropRemote(peerId) {
   videos.delete(peerId);
 }
 
+/** Our seat's grace ran out before we were back (PROTOCOL.md "Reconnect and resume"): the
+ *  server has put us in the lobby again, so the page waits there for the host. */
+function backToLobby() {
+  mesh?.close();
+  mesh = null;
+  callId = null;
+  for (const peerId of [...videos.keys()]) dropRemote(peerId);
+  step("waiting");
+}
+
+/** A dropped socket (phone locked, network blip) reconnects by itself: say so meanwhile. */
+function showConnection({ state }) {
+  const lost = state === "reconnecting";
+  connectionEl.hidden = !lost;
+  connectionEl.textContent = lost ? connectionEl.dataset.reconnecting : "";
+  root.dataset.connection = lost ? "reconnecting" : "open";
+}
+
 function onCallState(snapshot) {
   if (callId && snapshot.call_id !== callId) return;
   callId = snapshot.call_id;
@@ -104,7 +123,8 @@ function knock() {
   client.on("call-ended", (message) => {
     if (message.call_id === callId) over("ended");
   });
-  client.on("resume-failed", () => over("ended"));
+  client.on("resume-failed", backToLobby);
+  client.on("state", showConnection);
   client.on("refused", () => over("refused"));
   client.start();
 }

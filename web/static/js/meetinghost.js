@@ -61,6 +61,7 @@ export class MeetingHost {
       this.removePeer(m.old_peer_id);
       this.addPeer(m.peer);
     });
+    client.on("peer-disconnected", (m) => this.markReconnecting(m.peer_id));
     client.on("peer-left", (m) => this.removePeer(m.peer_id));
     client.on("call-ended", () => {
       this.waiting.clear();
@@ -101,6 +102,14 @@ export class MeetingHost {
 
   addPeer(peer) {
     if (peer) this.peers.set(peer.peer_id, peer);
+    this.render();
+  }
+
+  /** A party's socket dropped: its seat waits out the grace, so it shows as reconnecting
+   *  until `peer-reconnected` (back under a new id) or `peer-left` (gone). */
+  markReconnecting(peerId) {
+    const peer = this.peers.get(peerId);
+    if (peer) this.peers.set(peerId, { ...peer, connected: false });
     this.render();
   }
 
@@ -201,6 +210,9 @@ export class MeetingHost {
           item.append(" ", remove);
         }
       }
+      const reconnecting = peer.connected === false;
+      item.dataset.connection = reconnecting ? "reconnecting" : "ok";
+      if (reconnecting) item.querySelector("[data-quality]").textContent = d.reconnecting;
       this.parties.append(item);
     }
   }
@@ -210,7 +222,7 @@ export class MeetingHost {
     const mesh = this.getMesh();
     for (const [peerId, link] of mesh?.links ?? []) {
       const cell = this.parties.querySelector(`li[data-peer="${CSS.escape(peerId)}"] [data-quality]`);
-      if (!cell || !link.pc) continue;
+      if (!cell || !link.pc || this.peers.get(peerId)?.connected === false) continue;
       if (link.pc.connectionState !== "connected") {
         cell.textContent = this.parties.dataset[link.pc.connectionState] ?? "—";
         continue;
