@@ -11,8 +11,18 @@ from sqlalchemy import select
 
 from server.app import create_app
 from server.demo import DEMO_PASSWORD
-from server.models import AuditEvent, Citizen, LoginThrottle, Team, utcnow
+from server.models import (
+    AuditEvent,
+    Citizen,
+    LoginThrottle,
+    Organisation,
+    Role,
+    Staff,
+    Team,
+    utcnow,
+)
 from server.pages.login import safe_next
+from server.security import hash_password
 from server.settings import Settings
 from tests.conftest import Client, csrf_from, login, login_response
 from tests.databases import transaction
@@ -324,3 +334,78 @@ async def test_two_admins_taking_one_username_at_once(aiohttp_client: Any, demo:
     ]
     statuses = sorted(r.status for r in await asyncio.gather(*posts))
     assert statuses == [201, 409, 409, 409], statuses
+
+
+async def neighbour_admin(settings: Settings) -> None:
+    """A second municipality in the same installation, with an administrator 'nabo-admin'."""
+    async with transaction(settings.database_url) as session:
+        org = Organisation(slug="nabo", name="Nabokommune")
+        session.add(org)
+        await session.flush()
+        session.add(
+            Staff(
+                organisation_id=org.id,
+                username="nabo-admin",
+                display_name="Nabo Admin",
+                role=Role.ADMIN,
+                password_hash=hash_password(DEMO_PASSWORD),
+            )
+        )
+
+
+async def organisation_of(client: Client) -> int:
+    """The organisation of the signed-in person."""
+    me: dict[str, Any] = await (await client.get("/api/me")).json()
+    return int(me["organisation_id"])
+
+
+async def test_usernames_belong_to_their_organisation(aiohttp_client: Any, demo: Settings) -> None:
+    """Another municipality's administrator can take a username the demo organisation has (so
+    'taken' tells her nothing about it), only her own names are 'taken', and each Anna signs
+    in to her own organisation by her own password; where both passwords fit, the form asks
+    which organisation."""
+    await neighbour_admin(demo)
+    admin = await aiohttp_client(create_app(demo))
+    assert await login(admin, "nabo-admin") == 303
+    token = (await (await admin.get("/api/me")).json())["csrf_token"]
+    body = {
+        "username": "anna",
+        "display_name": "Anna Nabo",
+        "role": "nurse",
+        "team_ids": [],
+        "password": "naboens-egen-adgangskode",
+    }
+    headers = {"X-CSRF-Token": token}
+    assert (await admin.post("/api/admin/staff", json=body, headers=headers)).status == 201
+    again = await admin.post("/api/admin/staff", json=body, headers=headers)
+    assert again.status == 409
+    nabo = await organisation_of(admin)
+    demo_anna = await aiohttp_client(admin.server)
+    assert await login(demo_anna, "anna") == 303
+    assert await organisation_of(demo_anna) != nabo
+    nabo_anna = await aiohttp_client(admin.server)
+    assert await login(nabo_anna, "anna", "naboens-egen-adgangskode") == 303
+    assert await organisation_of(nabo_anna) == nabo
+    async with transaction(demo.database_url) as session:
+        twin = await session.scalar(
+            select(Staff).where(Staff.username == "anna", Staff.organisation_id == nabo)
+        )
+        assert twin is not None
+        twin.password_hash = hash_password(DEMO_PASSWORD)
+    both = await aiohttp_client(admin.server)
+    asked = await login_response(both, "anna", DEMO_PASSWORD)
+    assert asked.status == 200
+    page = await asked.text()
+    assert 'name="organisation"' in page and "Nabokommune" in page
+    chosen = await both.post(
+        "/login",
+        data={
+            "username": "anna",
+            "password": DEMO_PASSWORD,
+            "organisation": "nabo",
+            "csrf_token": csrf_from(page),
+        },
+        allow_redirects=False,
+    )
+    assert chosen.status == 303
+    assert await organisation_of(both) == nabo

@@ -85,7 +85,10 @@ async def create_staff(
     password: str,
 ) -> Staff:
     """A new staff member in the admin's organisation, in teams of that organisation only."""
-    if await session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
+    taken = select(Staff.id).where(
+        Staff.organisation_id == admin.organisation_id, Staff.username == username
+    )
+    if await session.scalar(taken) is not None:  # only her own organisation's names count
         raise Conflict(N_("Brugernavnet er optaget."))
     own = set(
         await session.scalars(select(Team.id).where(Team.organisation_id == admin.organisation_id))

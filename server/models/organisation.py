@@ -49,10 +49,14 @@ class Staff(Base):
     """A staff member who logs in: nurse, carer, visitator, planner or administrator."""
 
     __tablename__ = "staff"
+    # A username is unique within its organisation only: municipalities name their people
+    # themselves (initials collide between them), and "taken" must not tell one organisation's
+    # administrator which usernames another has.
+    __table_args__ = (UniqueConstraint("organisation_id", "username"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
     display_name: Mapped[str]
     role: Mapped[Role] = mapped_column(str_enum(Role))
     password_hash: Mapped[str] = mapped_column(String(255))

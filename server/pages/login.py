@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -24,7 +25,7 @@ from ..keys import (
     settings_key,
 )
 from ..middlewares import redirect
-from ..models import Staff, utcnow
+from ..models import Organisation, Staff, utcnow
 from ..security import DUMMY_PASSWORD_HASH, verify_password_off_loop
 from ..settings import Settings
 from ..signaling import hub_key
@@ -43,6 +44,15 @@ class LoginForm(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
     next: str = Field(default="/", max_length=500)
+    # Asked only when the username and password fit people of several organisations.
+    organisation: str = Field(default="", max_length=64)
+
+
+@dataclass(frozen=True, slots=True)
+class WhichOrganisation:
+    """The username and password are right in more than one organisation: ask which."""
+
+    choices: list[tuple[str, str]]  # (slug, name)
 
 
 def safe_next(target: str) -> str:
@@ -100,11 +110,17 @@ def render_login(
     next_path: str = "/",
     error: str | None = None,
     username: str = "",
+    organisations: list[tuple[str, str]] | None = None,
 ) -> web.Response:
     """Render the login form with an optional error, in the reader's language."""
     if error is not None:
         error = translated(error, translator(request, request_language(request)))
-    context = {"error": error, "next": next_path, "username": username}
+    context = {
+        "error": error,
+        "next": next_path,
+        "username": username,
+        "organisations": organisations or [],
+    }
     return render(request, "login.html", context, status=status)
 
 
@@ -135,6 +151,15 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 error=N_("Forkert brugernavn eller adgangskode."),
                 username=form.username,
             )
+        if isinstance(staff, WhichOrganisation):
+            return render_login(
+                request,
+                status=200,
+                error=N_("Vælg din organisation, og skriv adgangskoden igen."),
+                username=form.username,
+                next_path=form.next,
+                organisations=staff.choices,
+            )
         token, _ = await open_session(
             session, staff, settings.session_hours, request.remote, settings.session_idle_minutes
         )
@@ -153,27 +178,33 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 async def _authenticate(
     session: AsyncSession, request: web.Request, form: LoginForm, settings: Settings
-) -> Staff | None:
+) -> Staff | WhichOrganisation | None:
     rules = rules_of(settings)
     keys = throttle.ThrottleKeys(form.username, request.remote or "unknown")
     await throttle.check_allowed(session, keys, rules, utcnow())
-    staff = await session.scalar(select(Staff).where(Staff.username == form.username))
-    stored = staff.password_hash if staff is not None and staff.active else DUMMY_PASSWORD_HASH
+    people = await _people_named(session, form)
+    matches = [s for s in people if s.active and await _password_fits(s, form.password)]
+    if not any(s.active for s in people):  # the same work as for a real person: no timing tell
+        await verify_password_off_loop(DUMMY_PASSWORD_HASH, form.password)
     metrics = request.app[metrics_key]
-    password_ok = await verify_password_off_loop(stored, form.password)
-    if staff is None or not staff.active or not password_ok:
+    if not matches:
         await throttle.record_failure(session, keys, rules)
-        event = audit.record(
-            session,
-            "login.failed",
-            actor=f"anonymous:{form.username}",
-            request=request,
-            subject=("staff", staff.id) if staff else None,
-        )
-        # Shown to the organisation's administrators when the username is theirs.
-        event.organisation_id = staff.organisation_id if staff else None
+        named: list[Staff | None] = [*people] or [None]
+        for staff in named:
+            event = audit.record(
+                session,
+                "login.failed",
+                actor=f"anonymous:{form.username}",
+                request=request,
+                subject=("staff", staff.id) if staff else None,
+            )
+            # Shown to the organisation's administrators when the username is theirs.
+            event.organisation_id = staff.organisation_id if staff else None
         metrics.logins.labels("failed").inc()
         return None
+    if len(matches) > 1:
+        return WhichOrganisation(await _organisation_choices(session, matches))
+    staff = matches[0]
     await throttle.clear(session, keys, rules)
     event = audit.record(
         session,
@@ -186,6 +217,31 @@ async def _authenticate(
     event.organisation_id = staff.organisation_id
     metrics.logins.labels("ok").inc()
     return staff
+
+
+async def _people_named(session: AsyncSession, form: LoginForm) -> list[Staff]:
+    """Everyone with this username (in the organisation chosen, once one is)."""
+    query = select(Staff).where(Staff.username == form.username).order_by(Staff.id)
+    if form.organisation:
+        query = query.join(Organisation, Organisation.id == Staff.organisation_id).where(
+            Organisation.slug == form.organisation
+        )
+    return list(await session.scalars(query))
+
+
+async def _password_fits(staff: Staff, password: str) -> bool:
+    return await verify_password_off_loop(staff.password_hash, password)
+
+
+async def _organisation_choices(
+    session: AsyncSession, people: list[Staff]
+) -> list[tuple[str, str]]:
+    rows = await session.execute(
+        select(Organisation.slug, Organisation.name)
+        .where(Organisation.id.in_([s.organisation_id for s in people]))
+        .order_by(Organisation.name)
+    )
+    return [(slug, name) for slug, name in rows]
 
 
 @routes.post("/logout", name="logout")
