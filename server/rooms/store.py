@@ -304,7 +304,9 @@ async def renew_leases(
     """This process still holds these live calls: move their leases on to ``until``.
 
     Only calls the process's book still holds: a row it failed to end (the database was away
-    when the call ended) is not renewed, so its lease runs out and it is ended as lost.
+    when the call ended) is not renewed; its end is written late, before the next reaping
+    (``signaling.calls.record_unwritten_ends``), or, if the process died meanwhile, its lease
+    runs out and it is ended as lost.
     """
     if live:
         await session.execute(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
 from ..auth.sessions import session_still_valid
+from ..db import DATABASE_BUSY
 from ..models import utcnow
 from ..rooms import store
 from ..rooms.book import CallMeta, Departure, Over
@@ -46,6 +47,8 @@ from .views import snapshot
 
 logger = logging.getLogger(__name__)
 END_WRITE_TIMEOUT_S = 3.0
+# An end that failed for these is written later (the database was away, or too slow to answer).
+END_WRITE_RETRIED: tuple[type[Exception], ...] = (*DATABASE_BUSY, TimeoutError)
 
 
 def require_staff(peer: Peer) -> None:
@@ -301,13 +304,24 @@ async def _ring_timeout(hub: Hub, call_id: str) -> None:
         await finish(hub, over)
 
 
-async def _record_end(hub: Hub, over: Over) -> VisitUpdate | None:
+async def _record_end(hub: Hub, over: Over, at: dt.datetime) -> VisitUpdate | None:
     """Persist the end, audit it, and let the visit follow; returns the visit's update."""
     call, reason, meta = over.ended.call, over.ended.reason, over.meta
     async with hub.transaction() as session:
         citizen = meta.citizen_db_id if meta else call.citizen_id
         visit_id = meta.visit_id if meta else None
-        return await record_end(session, call.call_id, citizen, visit_id, reason)
+        return await record_end(session, call.call_id, citizen, visit_id, reason, at)
+
+
+async def record_unwritten_ends(hub: Hub) -> None:
+    """Write the ends that found the database away, with the time they happened (the lease
+    loop calls this before it reaps, so such a call is never taken for one of a dead server).
+    Raises while the database is still away; what is left is tried on the next round."""
+    for call_id, (over, at) in list(hub.unwritten_ends.items()):
+        update = await _record_end(hub, over, at)
+        del hub.unwritten_ends[call_id]
+        logger.info("call %s: its end (%s) is recorded late", call_id, over.ended.reason.value)
+        await announce(hub, update)
 
 
 async def record_end(
@@ -345,10 +359,15 @@ async def finish(hub: Hub, over: Over, *, leaver: str | None = None) -> None:
     for seat in [*call.participants, *([leaver] if leaver else [])]:
         hub.cancel_timer(("grace", call.call_id, seat))
     hub.metrics.calls.labels(ended.reason.value).inc()
+    at = utcnow()
     try:
         # Bounded: with the database down, people must not wait for a pool timeout to hear it.
         async with asyncio.timeout(END_WRITE_TIMEOUT_S):
-            update = await _record_end(hub, over)
+            update = await _record_end(hub, over, at)
+    except END_WRITE_RETRIED as exc:  # kept and written when the database is back
+        logger.warning("call %s: end kept until the database is back: %r", call.call_id, exc)
+        hub.unwritten_ends[call.call_id] = (over, at)
+        update = None
     except Exception:  # the people in the call must hear it ended even if the write failed
         logger.exception("could not record the end of call %s", call.call_id)
         update = None

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ..meetings.lobby import Lobby, LocalLobby
 from ..metrics import Metrics
 from ..models import utcnow
-from ..rooms.book import CallBook
+from ..rooms.book import CallBook, Over
 from ..rooms.registry import LiveCall
 from ..settings import Settings
 from ..turn import ice_servers_for
@@ -73,6 +73,9 @@ class Hub:
         self._timers: dict[TimerKey, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.seen = LastSeen(sessionmaker, settings.last_seen_flush_s)  # batched writes
+        # Ends of calls that could not be written (the database was away), with when they
+        # ended: the lease loop writes them once it can (``calls.record_unwritten_ends``).
+        self.unwritten_ends: dict[str, tuple[Over, dt.datetime]] = {}
 
     def lease_until(self, now: dt.datetime) -> dt.datetime:
         """Until when this process vouches for a call it holds, from ``now``."""

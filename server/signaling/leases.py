@@ -24,12 +24,13 @@ from collections.abc import AsyncIterator, Collection
 
 from aiohttp import web
 
+from ..db import DATABASE_BUSY
 from ..models import utcnow
 from ..process_owner import gone_owners
 from ..rooms import store
 from ..visits.updates import VisitUpdate
 from ..vocabulary import EndReason
-from .calls import finish, record_end, wire_reason
+from .calls import finish, record_end, record_unwritten_ends, wire_reason
 from .hub import Hub, hub_key
 from .messages import CallEnded
 
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 async def reap(hub: Hub, gone: Collection[str] = ()) -> int:
     """Renew this process's leases and end every lost call; how many were ended."""
+    await record_unwritten_ends(hub)  # first: those rows must not be taken for lost calls
     now = utcnow()
     live = [call.call_id for call in await hub.book.live_calls()]
     updates: list[VisitUpdate] = []
@@ -78,7 +80,9 @@ async def _renew_forever(hub: Hub, every_s: float) -> None:
         await asyncio.sleep(every_s)
         try:
             await reap(hub)
-        except Exception:  # the database may be away for a while; the next round tries again
+        except DATABASE_BUSY as exc:  # away for a while (/readyz says so): the next round tries
+            logger.warning("could not renew call leases: %r", exc)
+        except Exception:
             logger.exception("could not renew call leases")
 
 
