@@ -133,8 +133,7 @@ async def missing_keys(engine: AsyncEngine, keyring: Keyring) -> list[str]:
 
 
 async def _unknown_key(conn: AsyncConnection, column: SealedColumn, known: set[str]) -> str | None:
-    _table, _ident, value = _raw(column)
-    table = sa.table(column.table, value)
+    table, _ident, value = _raw(column)
     prefixes = [value.like(f"v1:{_escape(k)}:%", escape="\\") for k in sorted(known)]
     condition: sa.ColumnElement[bool] = value.like("v1:%")
     if prefixes:

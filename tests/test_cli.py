@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from server.sealing import new_key_line
 from server.security import certificate_hostnames
 from server.settings import Settings
 
@@ -37,6 +38,9 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCREENVISIT_")}
     env["SCREENVISIT_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     env["SCREENVISIT_SECRET_KEY"] = "cli-test-secret"
+    keys = tmp_path / "data_keys"  # not the project's var/data_keys
+    keys.write_text(new_key_line({})[1])
+    env["SCREENVISIT_DATA_KEYS"] = str(keys)
     return env
 
 
