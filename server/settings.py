@@ -104,6 +104,7 @@ class Settings:
     ring_timeout_s: int = 45
     auto_answer_after_s: int = 10
     reconnect_grace_s: int = 30
+    guest_denied_s: int = 600  # after a host's deny, that invite may not knock again for this long
     call_lease_s: float = 30.0  # a live call's lease, renewed every third of it by its process
     max_call_participants: int = 6
     ws_heartbeat_s: float = 20.0
@@ -215,6 +216,7 @@ _CASTS: dict[str, Callable[[str], Any]] = {
     "ring_timeout_s": int,
     "auto_answer_after_s": int,
     "reconnect_grace_s": int,
+    "guest_denied_s": int,
     "call_lease_s": float,
     "max_call_participants": int,
     "ws_heartbeat_s": float,

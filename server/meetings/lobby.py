@@ -2,9 +2,10 @@
 shared by the nodes of a cluster in Redis.
 
 A guest's socket enters the lobby right after its ``welcome`` and leaves it when a host admits
-or denies it, or when the socket closes. The hosts of a meeting are the staff participants of
-the live call for its visit; a guest who knocks before the call starts waits, and the hosts
-hear the knock when they enter the call.
+or denies it, or when the socket closes. A deny also keeps that invite from knocking again for a
+while (``guest_denied_s``), so a turned-away guest cannot keep knocking at the host. The hosts
+of a meeting are the staff participants of the live call for its visit; a guest who knocks
+before the call starts waits, and the hosts hear the knock when they enter the call.
 """
 
 from __future__ import annotations
@@ -55,12 +56,19 @@ class Lobby(Protocol):
     async def for_visit(self, visit_id: str) -> tuple[Waiting, ...]:
         """Everyone waiting for this meeting, in the order they knocked."""
 
+    async def turn_away(self, invite_id: int, seconds: float) -> None:
+        """The host denied this invite's guest: it may not knock again for ``seconds``."""
+
+    async def turned_away(self, invite_id: int) -> bool:
+        """True while a deny of this invite holds."""
+
 
 class LocalLobby:
     """Everyone waiting in this process."""
 
     def __init__(self) -> None:
         self._waiting: dict[str, Waiting] = {}
+        self._denied: dict[int, float] = {}  # invite id → until (monotonic clock)
 
     def __len__(self) -> int:
         return len(self._waiting)
@@ -85,8 +93,19 @@ class LocalLobby:
         """Everyone waiting for this meeting, in the order they knocked."""
         return tuple(w for w in self._waiting.values() if w.guest.visit_id == visit_id)
 
+    async def turn_away(self, invite_id: int, seconds: float) -> None:
+        """The host denied this invite's guest: it may not knock again for ``seconds``."""
+        now = time.monotonic()
+        self._denied = {i: t for i, t in self._denied.items() if t > now}  # forget old ones
+        self._denied[invite_id] = now + seconds
+
+    async def turned_away(self, invite_id: int) -> bool:
+        """True while a deny of this invite holds."""
+        return self._denied.get(invite_id, 0.0) > time.monotonic()
+
 
 LOBBY_KEY = "sv:lobby"  # lobby id → the waiting guest (JSON), in knocking order by its field
+DENIED_KEY = "sv:lobby:denied:"  # + invite id: set while a host's deny holds (expires)
 
 
 class SharedLobby:
@@ -120,6 +139,14 @@ class SharedLobby:
     async def for_visit(self, visit_id: str) -> tuple[Waiting, ...]:
         """Everyone waiting for this meeting, in the order they knocked."""
         return tuple(w for w in await self._all() if w.guest.visit_id == visit_id)
+
+    async def turn_away(self, invite_id: int, seconds: float) -> None:
+        """The host denied this invite's guest: it may not knock again for ``seconds``."""
+        await self._redis.set(f"{DENIED_KEY}{invite_id}", "1", px=max(1, int(seconds * 1000)))
+
+    async def turned_away(self, invite_id: int) -> bool:
+        """True while a deny of this invite holds (on any node)."""
+        return bool(await self._redis.exists(f"{DENIED_KEY}{invite_id}"))
 
     async def _all(self) -> list[Waiting]:
         entries = [json.loads(raw) for raw in (await self._redis.hgetall(LOBBY_KEY)).values()]

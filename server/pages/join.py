@@ -1,10 +1,11 @@
 """The guest's page ``/join/<token>``: no account, Danish or English by the browser.
 
-An unusable link (unknown, revoked, not yet open, over, locked by wrong PINs, consent
-withdrawn) gets a clear page that tells nothing about the meeting, and an audit event; a PIN,
-when the invite has one, is asked first. A usable one shows the name field, the camera and
-microphone check and the way into the lobby (``web/static/js/join.js``). Unknown tokens and
-wrong PINs count against the client's address; wrong PINs also lock the invite.
+An unusable link (unknown, revoked, not yet open, over, locked by wrong PINs, consent withdrawn,
+its guest denied by the host a moment ago) gets a clear page that tells nothing about the
+meeting, and an audit event; a PIN, when the invite has one, is asked first. A usable one shows
+the name field, the camera and microphone check and the way into the lobby
+(``web/static/js/join.js``). Unknown tokens and wrong PINs count against the client's address;
+wrong PINs also lock the invite.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..meetings.access import Device, address_key, audit_guest, device_of, join_
 from ..meetings.invites import InviteState, Lookup
 from ..middlewares import redirect
 from ..models import MeetingInvite, utcnow
+from ..signaling import hub_key
 from ..templating import render
 
 routes = web.RouteTableDef()
@@ -75,6 +77,11 @@ def throttled_page(request: web.Request, exc: TooManyRequests) -> web.Response:
     return response
 
 
+def denied_page(request: web.Request) -> web.Response:
+    """The host turned this invite's guest away a moment ago: not again for a while."""
+    return render(request, "join.html", {"state": "refused", "reason": "denied"}, status=403)
+
+
 def pin_page(request: web.Request, *, wrong: bool = False) -> web.Response:
     """Ask for the PIN the host gave out of band."""
     context = {"state": "pin", "wrong": wrong, "action": request.path}
@@ -116,6 +123,9 @@ async def join_page(request: web.Request) -> web.StreamResponse:
             response = refused_page(request, found)
         elif not access.pin_given(request, secret, invite, device):
             response = pin_page(request)
+        elif await request.app[hub_key].lobby.turned_away(invite.id):
+            audit_guest(session, request, "invite.refused", found, {"reason": "denied"})
+            response = denied_page(request)
         else:
             another = invites.first_use(invite, device.hash, now)
             audit_guest(session, request, "invite.open", found, {"another_device": another})

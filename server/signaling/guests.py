@@ -76,6 +76,8 @@ async def guest_profile(
         refusal = _refusal(found)
         if invite is not None and not pin_given(request, secret, invite, device):
             refusal = refusal or "give the PIN on the join page first"
+        if refusal is None and invite is not None and await _turned_away(hub, hello, invite.id):
+            refusal = DENIED
         if refusal is not None or invite is None:
             audit_guest(session, request, "invite.refused", found, {"reason": refusal, "ws": True})
         else:
@@ -102,6 +104,14 @@ async def guest_profile(
         org_id=str(found.organisation_id),
     )
     return profile, guest
+
+
+DENIED = "the host did not let you in; wait a while before you knock again"
+
+
+async def _turned_away(hub: Hub, hello: Hello, invite_id: int) -> bool:
+    """A host denied this invite lately: no new knock (a seat's resume still goes through)."""
+    return hello.resume is None and await hub.lobby.turned_away(invite_id)
 
 
 def _refusal(found: Lookup) -> str | None:
@@ -211,9 +221,11 @@ async def on_admit(hub: Hub, peer: Peer, msg: Admit) -> None:
 
 
 async def on_deny(hub: Hub, peer: Peer, msg: Deny) -> None:
-    """The host turns a guest away: a kind message, then the socket closes."""
+    """The host turns a guest away: a kind message, then the socket closes; her invite may
+    not knock again for ``guest_denied_s`` (she would otherwise knock again at once)."""
     waiting, _, guest = await _waiting(hub, peer, msg.lobby_id)
     await hub.lobby.take(waiting.lobby_id)
+    await hub.lobby.turn_away(waiting.guest.invite_id, hub.settings.guest_denied_s)
     await guest.send(Denied())
     await _lobby_left(hub, waiting, "denied")
     await _audit_host(hub, peer, waiting.guest, waiting.name, "invite.deny")

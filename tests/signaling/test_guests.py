@@ -3,11 +3,13 @@ remove; what a guest may not do; capacity counts guests; the host ends the meeti
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
 import pytest
 
+from server.meetings.lobby import LocalLobby
 from server.settings import Settings
 from tests.conftest import Client
 from tests.console.conftest import csrf
@@ -271,3 +273,43 @@ async def test_a_guest_back_after_the_grace_knocks_again(
     await m.host.send(type="admit", lobby_id=knock["lobby_id"])
     assert (await back.expect("admitted"))["call_id"] == call_id
     assert len((await back.expect("call-state"))["peers"]) == 3
+
+
+async def test_a_denied_invite_may_not_knock_again_for_a_while(
+    new_client: NewClient, signaling_settings: Settings
+) -> None:
+    """After deny, Ida's invite is refused at once (forbidden, 1008; her join page says the
+    host did not let her in; audited) and the host hears no knock; another invite still
+    knocks."""
+    m = await meeting(new_client, signaling_settings, invites=2)
+    await start_call(m)
+    ida_client = await new_client()
+    assert (await ida_client.get(f"/join/{m.tokens[0]}")).status == 200
+    ida = await open_socket(ida_client, {"invite": m.tokens[0], "name": "Ida"})
+    await m.host.send(type="deny", lobby_id=(await m.host.expect("knock"))["lobby_id"])
+    await ida.expect("denied")
+    assert (await m.host.expect("lobby-left"))["reason"] == "denied"
+
+    again = await ida_client.ws_connect("/ws")
+    hello = {"type": "hello", "id": 1, "version": ["1"], "invite": m.tokens[0], "name": "Ida"}
+    await again.send_json(hello)
+    refused = await again.receive_json()
+    assert refused["code"] == "forbidden" and "did not let you in" in refused["message"]
+    assert await Sock(again, {}).closed_with() == 1008
+    page = await ida_client.get(f"/join/{m.tokens[0]}")
+    assert page.status == 403 and "Du blev ikke lukket ind" in await page.text()
+    actions = await seed.audit_actions(signaling_settings)
+    assert actions[-3:] == ["invite.deny", "invite.refused", "invite.refused"]
+
+    bo = await guest(new_client, m.tokens[1], name="Bo")
+    assert (await m.host.expect("knock"))["name"] == "Bo"  # not Ida's: hers never came
+    await bo.ws.close()
+
+
+async def test_a_deny_holds_for_guest_denied_s_then_lapses() -> None:
+    """The lobby remembers a deny per invite for the given time, and only that invite."""
+    lobby = LocalLobby()
+    await lobby.turn_away(7, 0.2)
+    assert await lobby.turned_away(7) and not await lobby.turned_away(8)
+    await asyncio.sleep(0.3)
+    assert not await lobby.turned_away(7)
