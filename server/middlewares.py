@@ -67,6 +67,13 @@ async def forwarded_middleware(request: web.Request, handler: Handler) -> web.St
     return await handler(request.clone(remote=client, scheme=scheme))
 
 
+def log_path(request: web.Request) -> str:
+    """The request's path for a log line, a capability URL's token left out (/calendar/…,
+    /r/…, /join/…: whoever reads the log must not be able to open them)."""
+    token = request.match_info.get("token")
+    return request.path.replace(token, "<token>") if token else request.path
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map every failure to a clear response with a stable code; count requests."""
@@ -80,10 +87,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         response = await error_response(request, from_http_exception(exc))
     except DATABASE_BUSY as exc:  # a full pool is a retryable 503, never a 500
-        logger.warning("database busy on %s %s: %r", request.method, request.path, exc)
+        logger.warning("database busy on %s %s: %r", request.method, log_path(request), exc)
         response = await error_response(request, Unavailable())
     except Exception:
-        logger.exception("unhandled error on %s %s", request.method, request.path)
+        logger.exception("unhandled error on %s %s", request.method, log_path(request))
         failure = AppError(N_("Der skete en fejl hos os. Prøv igen om lidt."))
         response = await error_response(request, failure)
         response.set_status(500)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.db import make_engine, make_sessionmaker
+from server.demo import demo_relative_link_token
 from server.migrate import downgrade, upgrade
 from server.models import Base, Citizen, utcnow
 from server.rekey import key_ids_in_use, missing_keys, rotate
@@ -257,3 +259,26 @@ async def _feed_columns(url: str) -> set[str]:
             )
     finally:
         await engine.dispose()
+
+
+async def test_a_tampered_sheet_behind_a_relative_link_fails_closed_and_logs_no_token(
+    demo: Settings, client: Client, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A relative's page whose sheet was tampered with answers 500 without the text, and the
+    error logged names the route without the link's token."""
+    engine = make_engine(db_url, keyring=settings_keyring(demo))
+    try:
+        await rotate(engine, settings_keyring(demo))
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text("UPDATE agreement_sheet SET topics = citizen_says WHERE topics IS NOT NULL")
+            )
+    finally:
+        await engine.dispose()
+    token = demo_relative_link_token(demo)
+    with caplog.at_level(logging.ERROR, logger="server"):
+        response = await client.get(f"/r/{token}")
+    assert response.status == 500
+    errors = [r for r in caplog.records if r.name == "server.middlewares"]
+    assert errors and "/r/<token>" in errors[0].getMessage()
+    assert token not in caplog.text and "Tampered" in caplog.text
