@@ -140,18 +140,17 @@ def load_keyring(source: str, active: str | None = None) -> Keyring:
     return Keyring(keys, active or list(keys)[-1])
 
 
-def derived_keyring(secret_key: str) -> Keyring:
-    """The keyring of Settings built in code without DATA_KEYS (tests, benchmarks): one key
-    derived from the secret key, so every app and node sharing that secret shares it too. The
-    command line never uses this: it keeps a key file (``var/data_keys``)."""
-    key = hashlib.sha256(b"screenvisit data key|" + secret_key.encode()).digest()
-    return Keyring({"derived": key}, "derived")
+def development_keyring() -> Keyring:
+    """The keyring of Settings built in code without DATA_KEYS (tests, benchmarks): one fixed,
+    well-known key, so every app, node and test engine reads what another wrote. It protects
+    nothing; the command line never uses it (it keeps a key file, ``var/data_keys``)."""
+    return Keyring({"dev": hashlib.sha256(b"screenvisit development data key").digest()}, "dev")
 
 
 def settings_keyring(settings: Settings) -> Keyring:
     """The keyring the settings name (``KeyringError`` says why one cannot be read)."""
     if settings.data_keys is None:
-        return derived_keyring(settings.secret_key)
+        return development_keyring()
     return load_keyring(settings.data_keys, settings.data_key_active)
 
 

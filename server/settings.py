@@ -69,7 +69,7 @@ class Settings:
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     # Keys that seal free-text health data (server/sealing.py): a file of "<id>:<base64>" lines
     # or those entries inline; the last (or DATA_KEY_ACTIVE) seals new values. Unset in code
-    # (tests): one key derived from secret_key; the command line keeps var/data_keys.
+    # (tests): a fixed development key; the command line always keeps a file (var/data_keys).
     data_keys: str | None = field(default=None, repr=False)
     data_key_active: str | None = None
     host: str = "127.0.0.1"

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import make_engine, make_sessionmaker
 from server.migrate import upgrade
+from server.sealing import development_keyring
 
 PG_ADMIN_DSN = os.environ.get("SCREENVISIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 # One template per test session, so two test runs on one machine never share it.
@@ -109,8 +110,9 @@ async def drop_pg(name: str) -> None:
 
 @contextlib.asynccontextmanager
 async def transaction(database_url: str) -> AsyncIterator[AsyncSession]:
-    """A session in one committed transaction on its own engine, disposed afterwards."""
-    engine = make_engine(database_url)
+    """A session in one committed transaction on its own engine, disposed afterwards (with the
+    development data key that apps built from code use, so sealed columns read and write)."""
+    engine = make_engine(database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine).begin() as session:
             yield session

@@ -83,7 +83,7 @@ async def test_sealed_value_is_unreadable_raw_and_reads_through_the_app(
     await engine.dispose()
     await _write_wish(db_url, settings_keyring(demo), citizen_id, WISH)
     raw = (await _raw_values(db_url))[("citizen", "wishes", citizen_id)]
-    assert raw.startswith("v1:derived:") and "demens" not in raw
+    assert raw.startswith("v1:dev:") and "demens" not in raw
     assert await login(client, "pia") == 303
     shown = await (await client.get(f"/api/citizens/{citizen_id}")).json()
     assert shown["wishes"] == WISH

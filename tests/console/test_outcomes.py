@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from server.db import make_engine, make_sessionmaker
 from server.models import InboxItem, InboxKind, Observation, Organisation
+from server.sealing import settings_keyring
 from server.settings import Settings
 from tests.conftest import Client, login
 from tests.console.conftest import csrf
@@ -21,8 +22,8 @@ async def post(client: Client, path: str, body: dict[str, Any]) -> tuple[int, di
 
 
 async def rows_of(settings: Settings, model: Any) -> list[Any]:
-    """Every row of ``model`` (read straight from the database)."""
-    engine = make_engine(settings.database_url)
+    """Every row of ``model`` (read straight from the database, with the app's data keys)."""
+    engine = make_engine(settings.database_url, keyring=settings_keyring(settings))
     try:
         async with make_sessionmaker(engine)() as session:
             return list(await session.scalars(select(model)))
