@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import smtplib
 from typing import Annotated
 
 from aiohttp import web
@@ -20,7 +19,6 @@ from ..identity import StaffIdentity
 from ..keys import sessionmaker_key, settings_key
 from ..localtime import local_day
 from ..models import AgreementSheet, AgreementVersion, Citizen, Staff, utcnow
-from ..scheduling import notifier
 from ..translatable import N_
 from .models import WireModel
 from .spec import ApiRoutes
@@ -207,37 +205,6 @@ def _audit(
     )
 
 
-async def _mails(
-    request: web.Request,
-    session: AsyncSession,
-    identity: StaffIdentity,
-    citizen: Citizen,
-    sheet: AgreementSheet,
-) -> list[notifier.Notice]:
-    """A new version's link for each relative who consented to see it and to notices."""
-    public_url = request.app[settings_key].public_url
-    return await relative_links.prepare_mails(
-        session, identity, citizen, sheet, public_url, utcnow()
-    )
-
-
-async def _deliver(request: web.Request, mails: list[notifier.Notice]) -> None:
-    """E-mail the links after the version is committed (logged only without SMTP_HOST); a
-    failure is kept on the outbox row and does not undo the saved sheet."""
-    if not mails:
-        return
-    sender = notifier.make_notifier(request.app[settings_key])
-    for mail in mails:
-        error: str | None = None
-        try:
-            await sender.send(mail)
-        except (notifier.NotDeliverable, OSError, smtplib.SMTPException) as exc:
-            logger.warning("agreement link mail %s failed: %s", mail.notification_id, exc)
-            error = type(exc).__name__
-        async with request.app[sessionmaker_key].begin() as session:
-            await notifier.mark(session, mail.notification_id, utcnow(), error)
-
-
 async def _writable(
     request: web.Request, session: AsyncSession, citizen_id: int
 ) -> tuple[StaffIdentity, Citizen]:
@@ -291,10 +258,9 @@ async def create_agreement(request: web.Request, body: AgreementIn) -> Agreement
         agreements.check(data, _today(request))
         sheet = await agreements.create(session, identity, citizen, data)
         _audit(request, session, identity, "agreement.create", sheet)
-        mails = await _mails(request, session, identity, citizen, sheet)
-        out = await _out(session, sheet)
-    await _deliver(request, mails)
-    return out
+        # E-mailed by the notice job: a slow or failing mail server never holds up the save.
+        await relative_links.queue_mails(session, identity, citizen, sheet, utcnow())
+        return await _out(session, sheet)
 
 
 @api.post(
@@ -314,10 +280,9 @@ async def update_agreement(request: web.Request, body: AgreementIn) -> Agreement
         agreements.check(data, _today(request))
         sheet = await agreements.update(session, identity, citizen, sheet, data)
         _audit(request, session, identity, "agreement.update", sheet)
-        mails = await _mails(request, session, identity, citizen, sheet)
-        out = await _out(session, sheet)
-    await _deliver(request, mails)
-    return out
+        # E-mailed by the notice job: a slow or failing mail server never holds up the save.
+        await relative_links.queue_mails(session, identity, citizen, sheet, utcnow())
+        return await _out(session, sheet)
 
 
 @api.get(

@@ -1,7 +1,8 @@
 """Relatives' personal links (`/r/<token>`): made by staff, opened by a relative without an account.
 
 A link is for one relative on file and one purpose; only the token's hash is stored, and the
-token is shown once to the staff member who made it (or e-mailed once to the relative). What
+token is shown once to the staff member who made it (or e-mailed once to the relative, made
+when the e-mail is sent). What
 the link opens is checked against the citizen's consent for that relative and purpose on every
 use (`resolve`), not only when it was made: a withdrawn consent closes every link at once.
 
@@ -17,6 +18,7 @@ import enum
 import secrets
 from dataclasses import dataclass
 
+from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +34,7 @@ from ..models import (
     Relative,
     RelativeLink,
 )
-from ..scheduling.notifier import MAX_ATTEMPTS, Notice
+from ..scheduling.notifier import LINK_SLOT
 from ..security import token_hash
 from ..translatable import N_
 from ..vocabulary import ConsentKind
@@ -168,12 +170,13 @@ async def calls_allowed(session: AsyncSession, citizen_id: int) -> bool:
 
 async def create(
     session: AsyncSession,
-    identity: StaffIdentity,
+    identity: StaffIdentity | None,
     relative: Relative,
     purpose: LinkPurpose,
     now: dt.datetime,
 ) -> tuple[RelativeLink, str]:
-    """A new link and its token (returned once, never stored)."""
+    """A new link and its token (returned once, never stored); ``identity`` None: made by the
+    notice job for an e-mail."""
     if purpose not in PURPOSE_CONSENT:
         raise UnsupportedPurpose()
     if purpose is LinkPurpose.CALL and not await calls_allowed(session, relative.citizen_id):
@@ -187,7 +190,7 @@ async def create(
         purpose=purpose,
         token_hash=token_hash(token),
         expires_at=now + dt.timedelta(days=LINK_DAYS),
-        created_by_staff_id=identity.staff_id,
+        created_by_staff_id=identity.staff_id if identity is not None else None,
         created_at=now,
     )
     session.add(link)
@@ -264,54 +267,113 @@ async def notice_recipients(session: AsyncSession, citizen_id: int) -> list[Rela
     return found
 
 
-def mail_text(relative: Relative, citizen: Citizen, sheet: AgreementSheet, url: str) -> str:
-    """The e-mail's body, in plain Danish; the URL appears only here, never in the database."""
+# The e-mail of a new version, in Danish and English: subject and body, with the link's slot.
+MAIL_WORDS = {
+    "da": (
+        "Nyt aftaleark fra mødet d. {date}",
+        "Kære {name}\n\nDer er en ny udgave af aftalearket fra mødet med {first} d. {date}.\n"
+        "Du kan læse det her. Linket er personligt og virker i {days} dage:\n{link}\n\n"
+        "Venlig hilsen\nHjemmeplejen\n",
+    ),
+    "en": (
+        "New agreements sheet from the meeting on {date}",
+        "Dear {name}\n\nThere is a new version of the agreements sheet from the meeting with "
+        "{first} on {date}.\nYou can read it here. The link is personal and works for {days} "
+        "days:\n{link}\n\nKind regards\nHome care\n",
+    ),
+}
+
+
+def mail_words(
+    language: str, relative: Relative, citizen: Citizen, sheet: AgreementSheet
+) -> tuple[str, str]:
+    """Pure: the e-mail's subject and body in ``language`` (Danish when unknown), with
+    ``LINK_SLOT`` where the link goes; the link is made and put in only at delivery."""
+    subject, body = MAIL_WORDS.get(language, MAIL_WORDS["da"])
+    day = sheet.meeting_date
+    date = f"{day:%d.%m.%Y}" if language != "en" else format_date(day, "d MMMM y", locale="en")
     first = (citizen.preferred_name or citizen.name).split()[0]
-    return (
-        f"Kære {relative.name}\n\n"
-        f"Der er en ny udgave af aftalearket fra mødet med {first} "
-        f"d. {sheet.meeting_date:%d.%m.%Y}.\n"
-        f"Du kan læse det her. Linket er personligt og virker i {LINK_DAYS} dage:\n{url}\n\n"
-        "Venlig hilsen\nHjemmeplejen\n"
-    )
+    values = {"name": relative.name, "first": first, "date": date, "days": LINK_DAYS}
+    return subject.format(**values), body.format(**values, link=LINK_SLOT)
 
 
-async def prepare_mails(
+async def queue_mails(
     session: AsyncSession,
     identity: StaffIdentity,
     citizen: Citizen,
     sheet: AgreementSheet,
-    public_url: str,
     now: dt.datetime,
-) -> list[Notice]:
-    """A fresh link, an outbox row and the e-mail to send after the commit, for each relative
-    who gets new versions by e-mail.
+) -> int:
+    """An outbox row for each relative who gets new versions by e-mail; how many.
 
-    The outbox row (shown in the app) says that a link was sent but not the link itself, and
-    is delivered directly after the commit (`attempts` is full so the outbox job leaves it).
+    The notice job delivers them (with retries), so a slow or failing mail server never
+    delays or fails the save. A row holds the e-mail with a slot for the link, never the link:
+    the link is made when the row is sent (``mail_link``). Neither relatives nor organisations
+    have a language on file, so the e-mail is in the citizen's, as the SMS notices to her
+    recipients are (``server/notices/job.py``).
     """
-    mails: list[Notice] = []
+    queued = 0
     for relative in await notice_recipients(session, citizen.id):
-        link, token = await create(session, identity, relative, LinkPurpose.AGREEMENTS, now)
-        subject = f"Nyt aftaleark fra mødet d. {sheet.meeting_date:%d.%m.%Y}"
+        subject, body = mail_words(citizen.language, relative, citizen, sheet)
         row = Notification(
             citizen_id=citizen.id,
             relative_id=relative.id,
             subject=subject,
-            body=f"Personligt link til aftalearket (udgave {sheet.version}) sendt på e-mail.",
-            attempts=MAX_ATTEMPTS,
+            body=body,
             created_at=now,
         )
         session.add(row)
         await session.flush()
+        detail = {"relative": relative.id, "agreement": sheet.id, "notification": row.id}
         audit.record(
             session,
-            "relative_link.mailed",
+            "relative_link.queued",
             actor=identity,
             subject=("citizen", citizen.id),
-            detail={"relative": relative.id, "link": link.id, "agreement": sheet.id},
+            detail=detail,
         )
-        url = public_url.rstrip("/") + link_path(token)
-        text = mail_text(relative, citizen, sheet, url)
-        mails.append(Notice(row.id, relative.name, relative.email, subject, text))
-    return mails
+        queued += 1
+    return queued
+
+
+@dataclass(frozen=True, slots=True)
+class MailLink:
+    """A link made for one e-mail: its row, and its URL (held in memory only)."""
+
+    link_id: int
+    citizen_id: int
+    url: str
+
+
+async def mail_link(
+    session: AsyncSession, notification_id: int, public_url: str, now: dt.datetime
+) -> MailLink | None:
+    """A fresh agreements link for an outbox row about to be sent; None when the relative may
+    no longer see the agreements (removed, consent withdrawn since the row was queued)."""
+    row = await session.get(Notification, notification_id)
+    relative = None if row is None else await session.get(Relative, row.relative_id)
+    if relative is None:
+        return None
+    try:
+        link, token = await create(session, None, relative, LinkPurpose.AGREEMENTS, now)
+    except NoConsent:
+        return None
+    return MailLink(link.id, link.citizen_id, public_url.rstrip("/") + link_path(token))
+
+
+async def mail_done(
+    session: AsyncSession, made: MailLink, notification_id: int, sent: bool, now: dt.datetime
+) -> None:
+    """After the send: audited when it went; revoked when it did not (nobody has its URL)."""
+    if not sent:
+        link = await session.get(RelativeLink, made.link_id)
+        if link is not None:
+            link.revoked_at = now
+        return
+    audit.record(
+        session,
+        "relative_link.mailed",
+        actor="notices",
+        subject=("citizen", made.citizen_id),
+        detail={"link": made.link_id, "notification": notification_id},
+    )

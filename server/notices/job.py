@@ -1,5 +1,6 @@
 """The notice job: reminders that came due, changes to visits the citizen was told of, screen
-visits whose window is passing with no call, and SMS delivery.
+visits whose window is passing with no call, SMS delivery, and relatives' e-mails that carry a
+personal link (made at delivery: the outbox row never holds it).
 
 `NoticeJob.step(now)` is one run with an explicit `now` (tests drive it directly);
 `notices_ctx` runs it every `notices_interval_s` for the app's lifetime. Each run works in one
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
@@ -23,11 +25,14 @@ from aiohttp import web
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ..citizens import relative_links
 from ..keys import sessionmaker_key, settings_key
 from ..models import Citizen, Organisation, Staff, Visit, utcnow
 from ..models.notices import CitizenNotice, NoticeChannel, NoticeKind, NoticeWatch, SmsRecipient
 from ..orgsettings import Reminders, read_settings
+from ..scheduling import notifier as outbox
 from ..scheduling.joblock import hold_job_lock
+from ..scheduling.notifier import LINK_SLOT, LoggingNotifier, Notice, Notifier, make_notifier
 from ..settings import Settings
 from ..sms import SmsAdapter, make_sms_adapter
 from ..vocabulary import Channel, VisitStatus
@@ -321,13 +326,46 @@ class NoticeJob:
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
     sms: SmsAdapter | None
+    mailer: Notifier | None = None  # relatives' e-mails with a link (None: only logged)
 
     async def step(self, now: dt.datetime) -> list[int]:
-        """Work out notices, then send the pending SMS; the ids of the notices created."""
+        """Work out notices, then send the pending SMS and e-mails; the ids of the notices
+        created."""
         async with self.sessionmaker.begin() as session:
             created = await work_out(session, now, self.settings.zone, sms=self.sms is not None)
         await self.deliver(now)
+        await self.deliver_mails(now)
         return created
+
+    async def deliver_mails(self, now: dt.datetime) -> int:
+        """E-mail the outbox rows that carry a relative's link (a new agreements version).
+
+        Each attempt is claimed, and its link made, in one transaction, so the row never holds
+        the token; a failed send revokes that link and the row is tried again on the next run,
+        up to ``MAX_ATTEMPTS`` times, as the scheduler retries other relatives' notices.
+        """
+        mailer = self.mailer or LoggingNotifier()
+        async with self.sessionmaker() as session:
+            notices = await outbox.pending(session, with_link=True)
+        sent = 0
+        for notice in notices:
+            async with self.sessionmaker.begin() as session:
+                if not await outbox.claim(session, notice.notification_id):
+                    continue
+                made = await relative_links.mail_link(
+                    session, notice.notification_id, self.settings.public_url, now
+                )
+            error: str | None = "NoConsent: the relative may no longer see the agreements"
+            if made is not None:
+                error = await _send(mailer, notice, made.url)
+            async with self.sessionmaker.begin() as session:
+                await outbox.mark(session, notice.notification_id, now, error)
+                if made is not None:
+                    await relative_links.mail_done(
+                        session, made, notice.notification_id, error is None, now
+                    )
+            sent += error is None
+        return sent
 
     async def deliver(self, now: dt.datetime) -> int:
         """Send each pending SMS once (claimed first: a failed send is recorded, not retried)."""
@@ -353,6 +391,16 @@ class NoticeJob:
         return sent
 
 
+async def _send(mailer: Notifier, notice: Notice, url: str) -> str | None:
+    """Send the e-mail with its link in place; why it failed, or None."""
+    try:
+        await mailer.send(dataclasses.replace(notice, body=notice.body.replace(LINK_SLOT, url)))
+    except (OSError, outbox.NotDeliverable) as exc:  # smtplib's errors are OSErrors
+        logger.warning("relative e-mail %s failed: %s", notice.notification_id, type(exc).__name__)
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 async def _loop(job: NoticeJob, interval: float, stop: asyncio.Event) -> None:
     """Run the job every `interval` seconds until `stop`, the first run after one interval (a
     fresh process first lets tablets reconnect); a failed run is logged, not fatal."""
@@ -375,7 +423,8 @@ async def notices_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.scheduler_enabled:
         yield
         return
-    job = NoticeJob(settings, app[sessionmaker_key], make_sms_adapter(settings))
+    sms, mailer = make_sms_adapter(settings), make_notifier(settings)
+    job = NoticeJob(settings, app[sessionmaker_key], sms, mailer)
     stop = asyncio.Event()
     task = asyncio.create_task(_loop(job, settings.notices_interval_s, stop))
     yield

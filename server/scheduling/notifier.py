@@ -23,6 +23,10 @@ from ..settings import Settings
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+# Where a relative's personal link goes in an outbox row's body: the link is made, and put in
+# the e-mail, only when the row is delivered, so the row never holds a token (the notice job
+# delivers these rows, ``server/notices/job.py``; the scheduler delivers the others).
+LINK_SLOT = "[[relative-link]]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +90,17 @@ def make_notifier(settings: Settings) -> Notifier:
     return SmtpNotifier(settings) if settings.smtp_host else LoggingNotifier()
 
 
-async def pending(session: AsyncSession, limit: int = 50) -> list[Notice]:
-    """Undelivered notices that may still be tried, oldest first."""
+async def pending(
+    session: AsyncSession, limit: int = 50, *, with_link: bool = False
+) -> list[Notice]:
+    """Undelivered notices that may still be tried, oldest first: those without a link slot, or
+    (``with_link``) only those with one."""
+    slot = Notification.body.contains(LINK_SLOT)
     rows = await session.execute(
         select(Notification, Relative)
         .join(Relative, Relative.id == Notification.relative_id)
         .where(Notification.sent_at.is_(None), Notification.attempts < MAX_ATTEMPTS)
+        .where(slot if with_link else ~slot)
         .order_by(Notification.id)
         .limit(limit)
     )

@@ -19,7 +19,9 @@ from sqlalchemy import Select, select, update
 from server.app import create_app
 from server.db import make_engine, make_sessionmaker
 from server.demo import demo_relative_link_token
-from server.models import AuditEvent, Notification, Relative, RelativeLink
+from server.models import AuditEvent, Notification, Relative, RelativeLink, utcnow
+from server.notices.job import NoticeJob
+from server.scheduling.notifier import make_notifier
 from server.security import token_hash
 from server.settings import Settings
 from tests.agreements.test_api import KAREN, POUL, post, sheet
@@ -230,6 +232,16 @@ async def smtp() -> AsyncIterator[Inbox]:
         await server.wait_closed()
 
 
+async def deliver_mails(settings: Settings) -> int:
+    """One run of the notice job's e-mail delivery (as the running app does every minute)."""
+    engine = make_engine(settings.database_url)
+    try:
+        job = NoticeJob(settings, make_sessionmaker(engine), None, make_notifier(settings))
+        return await job.deliver_mails(utcnow())
+    finally:
+        await engine.dispose()
+
+
 async def test_a_new_version_is_mailed_to_a_relative_who_consented_to_notices(
     aiohttp_client: ClientFactory, demo: Settings, smtp: Inbox
 ) -> None:
@@ -246,6 +258,8 @@ async def test_a_new_version_is_mailed_to_a_relative_who_consented_to_notices(
     body = sheet(participants=["Karen Sørensen", "Vera Visitator"])
     assert (await post(client, f"/api/agreements/{sheet_id}/edit", body))[0] == 200
     assert (await post(client, f"/api/citizens/{POUL}/agreements", sheet()))[0] == 201
+    assert smtp.messages == []  # not inside the request: the notice job sends it
+    assert await deliver_mails(settings) == 1
     (message,) = smtp.messages  # Mads may see agreements but did not consent to notices
     assert message["To"] == "ida@example.org"
     payload = message.get_payload(decode=True)
