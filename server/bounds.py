@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from .errors import InvalidInput, NotFound
 from .translatable import N_
@@ -52,6 +52,24 @@ class OutOfRange(InvalidInput):
 # Dates a person or a plan can mean: birth dates from 1900, plans up to 2200.
 FIRST_DATE = dt.date(1900, 1, 1)
 LAST_DATE = dt.date(2200, 12, 31)
+
+
+def _without_offset(value: dt.time) -> dt.time:
+    if value.tzinfo is not None:
+        raise ValueError("a local time has no UTC offset")
+    return value
+
+
+# A wall-clock time in the organisation's zone: "08:00" or "08:00:00", never with an offset
+# ("00:00:00Z" was accepted and stored). Documented by a pattern, not JSON Schema's
+# `format: time`, which is RFC 3339's full-time and requires the offset a local time never has
+# (schemathesis found every plan's "08:00:00" violating its own declaration).
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+LocalTime = Annotated[
+    dt.time,
+    AfterValidator(_without_offset),
+    WithJsonSchema({"type": "string", "pattern": TIME_PATTERN, "examples": ["08:00"]}),
+]
 
 
 def nul_in(value: Any) -> bool:

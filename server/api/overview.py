@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import ConfigDict
 
 from ..auth.authz import require_citizen
+from ..bounds import LocalTime
 from ..citizens.overview import overview
 from ..keys import sessionmaker_key, settings_key
 from ..localtime import end_of_today
@@ -31,7 +32,7 @@ class PlanOut(_Out):
     id: int
     visit_type: str
     visit_type_name: str
-    local_time: dt.time
+    local_time: LocalTime
     rrule: str
     rrule_text: str
     window_min: int

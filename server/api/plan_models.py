@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from ..bounds import LocalTime
 from ..models import CitizenPause, PlanAdjustment, PlanChange, VisitPlan
 from ..scheduling.errors import PlanProblem
 from ..scheduling.generation import GenerationResult
@@ -56,7 +57,7 @@ class PlanCreate(_RuleOrWords):
     citizen_id: int
     visit_type: str = Field(min_length=1, max_length=32)
     team_id: int
-    local_time: dt.time
+    local_time: LocalTime
     window_min: int = Field(default=15, ge=-10_000, le=10_000)  # plan_rules checks the range
     duration_min: int = Field(default=5, ge=-10_000, le=10_000)
     default_channel: ChannelName = "screen"
@@ -79,7 +80,7 @@ class PlanEdit(WireModel):
     team_id: int | None = None
     rrule: str | None = Field(default=None, min_length=1, max_length=500)
     schedule: ScheduleIn | None = None
-    local_time: dt.time | None = None
+    local_time: LocalTime | None = None
     window_min: int | None = Field(default=None, ge=-10_000, le=10_000)
     duration_min: int | None = Field(default=None, ge=-10_000, le=10_000)
     default_channel: ChannelName | None = None
@@ -103,7 +104,7 @@ class ChangeCreate(WireModel):
     date: dt.date
     kind: Literal["move", "cancel", "switch"]
     move_to_date: dt.date | None = None
-    move_to_time: dt.time | None = None
+    move_to_time: LocalTime | None = None
     channel: ChannelName | None = None
     reason: Text
     # A nurse's or visitator's reason for breaking a medication rule on purpose.
@@ -114,7 +115,7 @@ class AdjustmentCreate(_RuleOrWords):
     """Temporary extra visits on top of the plan, e.g. an afternoon call for 14 days."""
 
     visit_type: str = Field(min_length=1, max_length=32)
-    local_time: dt.time
+    local_time: LocalTime
     valid_from: dt.date
     valid_to: dt.date
     channel: ChannelName = "screen"
@@ -152,7 +153,7 @@ class ChangeOut(WireModel):
     date: dt.date
     kind: str
     move_to_date: dt.date | None
-    move_to_time: dt.time | None
+    move_to_time: LocalTime | None
     channel: str | None
     reason: str | None
 
@@ -164,7 +165,7 @@ class AdjustmentOut(WireModel):
     visit_type_id: int
     rrule: str
     rrule_text: str
-    local_time: dt.time
+    local_time: LocalTime
     valid_from: dt.date
     valid_to: dt.date
     channel: str
@@ -193,7 +194,7 @@ class PlanOut(WireModel):
     rrule: str
     rrule_text: str  # the rule in Danish words ("Mandag, onsdag og fredag")
     schedule: ScheduleIn | None  # the rule as the editor's words; None for other rules
-    local_time: dt.time
+    local_time: LocalTime
     window_min: int
     duration_min: int
     default_channel: str
@@ -238,7 +239,7 @@ class PreviewVisit(WireModel):
     """One visit of a previewed plan, in the organisation's wall-clock time."""
 
     date: dt.date
-    time: dt.time
+    time: LocalTime
     weekday: int  # Monday = 0
     visit_type: str
     channel: str

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
+from ..bounds import LocalTime
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..identity import StaffIdentity
 from ..models import Citizen, Consent, ContactPerson, Relative, Staff, TeamMembership
@@ -167,8 +168,8 @@ class ConsentWindow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: dt.time
-    end: dt.time
+    start: LocalTime
+    end: LocalTime
     weekdays: list[int] = Field(default_factory=lambda: list(range(7)), min_length=1)
 
     @model_validator(mode="after")
