@@ -29,6 +29,12 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 FailedCallback = Callable[[str], None]
 
+# After a network cut aiortc's video jitter buffer stays frozen long after audio is back
+# (FIELD-NOTES.md: ~20 s after a 10 s cut). Audio silent this long and then back means the
+# network was away; video not back this soon after it means the link must be made afresh.
+AUDIO_GAP_S = 1.0
+VIDEO_BACK_WITHIN_S = 1.0
+
 
 @dataclass
 class PeerStats:
@@ -120,6 +126,10 @@ class PeerLink:
         self._clock = clock
         self._progress = progress  # the manager's "some link got its first frame" signal
         self._receivers: set[asyncio.Task[None]] = set()
+        self.on_video_stalled: Callable[[], None] | None = None  # video frozen after a cut
+        self._last_audio_at: float | None = None
+        self._last_video_at: float | None = None
+        self._stall_check: asyncio.TimerHandle | None = None
 
     def receive(self, track: MediaStreamTrack) -> None:
         """Start counting the frames of a remote track."""
@@ -134,9 +144,16 @@ class PeerLink:
                 self._count(track.kind, frame)
 
     def _count(self, kind: str, frame: object) -> None:
+        now = self._clock()
         if kind == "audio":
             self.stats.audio_frames += 1
+            back = self._last_audio_at is not None and now - self._last_audio_at >= AUDIO_GAP_S
+            self._last_audio_at = now
+            if back and self._last_video_at is not None and self._stall_check is None:
+                loop = asyncio.get_running_loop()
+                self._stall_check = loop.call_later(VIDEO_BACK_WITHIN_S, self._check_video, now)
             return
+        self._last_video_at = now
         self.stats.video_frames += 1
         if self.stats.first_video_at is None:
             self.stats.first_video_at = self._clock()
@@ -144,6 +161,14 @@ class PeerLink:
             self.first_frame.set()
             if self._progress is not None:
                 self._progress.set()
+
+    def _check_video(self, audio_back_at: float) -> None:
+        """Audio came back after a cut: if video did not, say so (the manager restarts)."""
+        self._stall_check = None
+        video_back = self._last_video_at is not None and self._last_video_at >= audio_back_at
+        if not video_back and self.on_video_stalled is not None:
+            logger.info("peer %s: audio is back after a cut, video is not", self.peer_id)
+            self.on_video_stalled()
 
     def state_changed(self) -> None:
         """Record when the connection first became connected."""
@@ -153,6 +178,8 @@ class PeerLink:
 
     async def close(self) -> None:
         """Close the connection and wait for the receive loops to finish."""
+        if self._stall_check is not None:
+            self._stall_check.cancel()
         await self.pc.close()
         for task in list(self._receivers):
             task.cancel()
@@ -266,6 +293,7 @@ class PeerManager:
         link = PeerLink(peer_id, pc, offerer, self._clock, self._progress)
         pc.on("track", link.receive)
         pc.on("connectionstatechange", lambda: self._state_changed(link))
+        link.on_video_stalled = lambda: self._restart_if_ours(link)
         self._links[peer_id] = link
         return link
 
@@ -306,7 +334,12 @@ class PeerManager:
         link.state_changed()
         state = link.pc.connectionState
         logger.info("peer %s connection %s", link.peer_id, state)
+        if state == "failed":
+            self._restart_if_ours(link)
+
+    def _restart_if_ours(self, link: PeerLink) -> None:
+        """Ask for a fresh connection (the session's ICE restart) if we offer on this link."""
         # A replaced link's late "failed" must not restart its successor.
         current = self._links.get(link.peer_id) is link
-        if state == "failed" and link.offerer and current and self._on_failed is not None:
+        if link.offerer and current and self._on_failed is not None:
             self._on_failed(link.peer_id)
