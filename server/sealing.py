@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -216,6 +217,30 @@ class SealedText(TypeDecorator[str]):
         return SealedText(self.where)
 
 
+class SealedJSON(TypeDecorator[Any]):
+    """A JSON value (a dict of notes) stored as sealed text: ``SealedText`` over its JSON."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, where: str) -> None:
+        super().__init__()
+        self.where = where
+        self._text = SealedText(where)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return self._text.process_bind_param(json.dumps(value, ensure_ascii=False), dialect)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        text = self._text.process_result_value(value, dialect)
+        return None if text is None else json.loads(text)
+
+    def copy(self, **kw: Any) -> SealedJSON:
+        return SealedJSON(self.where)
+
+
 @dataclass(frozen=True, slots=True)
 class SealedColumn:
     """One sealed column: where it is and the name its values are bound to."""
@@ -229,5 +254,5 @@ def sealed_columns(metadata: MetaData) -> Iterator[SealedColumn]:
     """Every ``SealedText`` column of the models, in a stable order."""
     for table in sorted(metadata.tables.values(), key=lambda t: t.name):
         for column in table.columns:
-            if isinstance(column.type, SealedText):
+            if isinstance(column.type, SealedText | SealedJSON):
                 yield SealedColumn(table.name, column.name, column.type.where)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.db import make_engine, make_sessionmaker
 from server.demo import demo_relative_link_token
 from server.migrate import downgrade, upgrade
-from server.models import Base, Citizen, utcnow
+from server.models import Base, Citizen, MeetingDialogue, Visit, utcnow
 from server.rekey import key_ids_in_use, missing_keys, rotate
 from server.sealing import Keyring, Tampered, sealed_columns, settings_keyring
 from server.security import new_data_key
@@ -282,3 +282,27 @@ async def test_a_tampered_sheet_behind_a_relative_link_fails_closed_and_logs_no_
     errors = [r for r in caplog.records if r.name == "server.middlewares"]
     assert errors and "/r/<token>" in errors[0].getMessage()
     assert token not in caplog.text and "Tampered" in caplog.text
+
+
+async def test_theme_notes_are_sealed_json(demo: Settings, db_url: str) -> None:
+    """A host's notes per theme are stored sealed and read back as the same dict; notes stored
+    as plain JSON before sealing still read."""
+    notes = {"health": "Svimmel om morgenen", "relations": "Savner sin søster"}
+    async with databases.transaction(db_url) as session:
+        visit = await session.scalar(sa.select(Visit).limit(1))
+        assert visit is not None
+        row = MeetingDialogue(visit_id=visit.id, citizen_id=visit.citizen_id, theme_notes=notes)
+        session.add(row)
+        await session.flush()
+        row_id = row.id
+    raw = (await _raw_values(db_url))[("meeting_dialogue", "theme_notes", row_id)]
+    assert raw.startswith("v1:dev:") and "Svimmel" not in raw
+    async with databases.transaction(db_url) as session:
+        assert (await session.get_one(MeetingDialogue, row_id)).theme_notes == notes
+        await session.execute(
+            sa.text("UPDATE meeting_dialogue SET theme_notes = :v WHERE id = :id"),
+            {"v": '{"health": "Svimmel"}', "id": row_id},
+        )
+    async with databases.transaction(db_url) as session:
+        legacy = await session.get_one(MeetingDialogue, row_id)
+        assert legacy.theme_notes == {"health": "Svimmel"}

@@ -1,6 +1,7 @@
 """sealed text, feed expiry: seal free-text health data; calendar feeds get expires_at
 
-Sealing changes no column type (the values stay text, ``v1:<key id>:<base64>``). Run with the
+Sealed values are text, ``v1:<key id>:<base64>``: the meeting dialogue's theme notes change from
+JSON to text (holding the same JSON until sealed); no other column changes type. Run with the
 data keys (``screenvisit migrate``/``serve --migrate``), upgrade seals the plaintext already
 stored; run without them (a bare ``alembic upgrade``) it leaves that to ``screenvisit keys
 rotate`` — the app reads plaintext either way. Downgrade opens every sealed value back to
@@ -42,6 +43,7 @@ SEALED = [
     ("citizen", "wishes", "citizen.wishes"),
     ("consent", "note", "consent.note"),
     ("inbox_item", "note", "inbox_item.note"),
+    ("meeting_dialogue", "theme_notes", "meeting_dialogue.theme_notes"),
     ("observation", "note", "observation.note"),
 ]
 
@@ -74,6 +76,14 @@ def _rewrite(convert: Any) -> None:
 def upgrade() -> None:
     with op.batch_alter_table("calendar_feed", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("meeting_dialogue", schema=None) as batch_op:
+        batch_op.alter_column(
+            "theme_notes",
+            existing_type=sa.JSON(),
+            type_=sa.Text(),
+            existing_nullable=False,
+            postgresql_using="theme_notes::text",
+        )
     keyring = _keyring()
     if keyring is not None:
         _rewrite(lambda v, w: v if keyring.is_current(v) else keyring.seal(keyring.open(v, w), w))
@@ -94,5 +104,13 @@ def downgrade() -> None:
                 )
     else:
         _rewrite(keyring.open)
+    with op.batch_alter_table("meeting_dialogue", schema=None) as batch_op:
+        batch_op.alter_column(
+            "theme_notes",
+            existing_type=sa.Text(),
+            type_=sa.JSON(),
+            existing_nullable=False,
+            postgresql_using="theme_notes::json",
+        )
     with op.batch_alter_table("calendar_feed", schema=None) as batch_op:
         batch_op.drop_column("expires_at")

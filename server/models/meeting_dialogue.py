@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import JSON, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..sealing import SealedJSON
 from .base import Base, utcnow
 
 
@@ -26,7 +27,9 @@ class MeetingDialogue(Base):
     people: Mapped[list[str]] = mapped_column(JSON, default=list)
     answered_at: Mapped[dt.datetime | None]
     skipped_at: Mapped[dt.datetime | None]
-    theme_notes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    theme_notes: Mapped[dict[str, str]] = mapped_column(
+        SealedJSON("meeting_dialogue.theme_notes"), default=dict
+    )
     notes_updated_at: Mapped[dt.datetime | None]
     notes_updated_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
