@@ -347,6 +347,8 @@ def _keyring(settings: Settings) -> Keyring:
 
 async def _data_keys_problem(settings: Settings) -> str | None:
     """Why the server must not start with these data keys (sealed values it cannot open)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .db import make_engine
     from .rekey import missing_keys
 
@@ -354,6 +356,11 @@ async def _data_keys_problem(settings: Settings) -> str | None:
     engine = make_engine(settings.database_url)
     try:
         missing = await missing_keys(engine, keyring)
+    except SQLAlchemyError as exc:
+        # The server starts without its database (/readyz says so until it returns) or before
+        # the first migration; the keys are checked again at the next start.
+        print(f"screenvisit: data keys not checked ({type(exc).__name__})", file=sys.stderr)
+        return None
     finally:
         await engine.dispose()
     if not missing:

@@ -30,6 +30,11 @@ from .settings import Settings
 FORMAT = "v1"
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _SEALED = re.compile(r"^v1:([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/=]+)$")
+DEVELOPMENT_KEY_ID = "dev"
+# Keys anyone can know: every keyring opens values under them (they are no more secret than
+# plaintext, which is read too) and `keys rotate` re-seals them under the active key; so a
+# database that tests or a benchmark filled opens under a real key file.
+_PUBLIC_KEYS = {DEVELOPMENT_KEY_ID: hashlib.sha256(b"screenvisit development data key").digest()}
 # The attribute of an engine's dialect that carries its keyring (set by ``attach``).
 _DIALECT_ATTR = "screenvisit_keyring"
 
@@ -72,10 +77,11 @@ class Keyring:
         if parts is None:
             return stored
         key_id, blob = parts
-        if key_id not in self.keys:
+        key = self.keys.get(key_id) or _PUBLIC_KEYS.get(key_id)
+        if key is None:
             raise KeyMissing(f"{where}: sealed under data key {key_id!r}, which is not configured")
         try:
-            return open_bytes(self.keys[key_id], blob, _associated(where, key_id)).decode()
+            return open_bytes(key, blob, _associated(where, key_id)).decode()
         except OpenFailed:
             raise Tampered(
                 f"{where}: sealed value does not authenticate under key {key_id!r} "
@@ -145,7 +151,7 @@ def development_keyring() -> Keyring:
     """The keyring of Settings built in code without DATA_KEYS (tests, benchmarks): one fixed,
     well-known key, so every app, node and test engine reads what another wrote. It protects
     nothing; the command line never uses it (it keeps a key file, ``var/data_keys``)."""
-    return Keyring({"dev": hashlib.sha256(b"screenvisit development data key").digest()}, "dev")
+    return Keyring(dict(_PUBLIC_KEYS), DEVELOPMENT_KEY_ID)
 
 
 def settings_keyring(settings: Settings) -> Keyring:

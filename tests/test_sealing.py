@@ -11,6 +11,7 @@ from server.sealing import (
     Keyring,
     KeyringError,
     Tampered,
+    development_keyring,
     load_keyring,
     new_key_line,
     parse_keys,
@@ -95,3 +96,12 @@ def test_key_files_parse_and_bad_ones_say_why_without_the_key() -> None:
     with pytest.raises(KeyringError, match="cannot read data keys"):
         load_keyring("/nonexistent/data_keys")
     assert repr(keyring) == "Keyring(active='k2')"  # keys never reach logs or tracebacks
+
+
+def test_the_public_development_key_opens_under_any_keyring() -> None:
+    """What tests or a benchmark sealed under the well-known development key reads under a
+    real key file (it is no more secret than plaintext) and is not current there."""
+    sealed = development_keyring().seal(TEXT, "observation.note")
+    production = ring("k1")
+    assert production.open(sealed, "observation.note") == TEXT
+    assert not production.is_current(sealed)
