@@ -14,7 +14,7 @@ from bench import population
 from bench.harness import PEERJS
 from tests import databases
 
-SMOKE_KIOSKS = 50
+SMOKE_KIOSKS = 20
 
 
 def _postgres_reachable() -> bool:
@@ -31,7 +31,7 @@ def _postgres_reachable() -> bool:
 
 @pytest.fixture(scope="session")
 def bench_population() -> Iterator[population.Population]:
-    """50 enrolled tablets and the bulk nurses, made once for every smoke test."""
+    """20 enrolled tablets and the bulk nurses, made once for every smoke test."""
     if not PEERJS.exists() or not shutil.which("node"):
         databases.missing_service("the PeerJS server (npm ci installs node_modules/peer)")
     if not _postgres_reachable():
