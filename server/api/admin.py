@@ -122,7 +122,13 @@ async def get_settings(request: web.Request) -> OrgSettings:
         return await orgsettings.load(session, identity.organisation_id)
 
 
-@api.post("/api/admin/settings", body=OrgSettings, response=OrgSettings, summary="Change settings")
+@api.post(
+    "/api/admin/settings",
+    body=OrgSettings,
+    response=OrgSettings,
+    summary="Change settings",
+    roles=(Role.ADMIN,),
+)
 async def put_settings(request: web.Request, body: OrgSettings) -> OrgSettings:
     """Store the organisation's settings (audited with the new values)."""
     identity = require_staff(request, Role.ADMIN)
@@ -151,7 +157,14 @@ async def list_staff(request: web.Request) -> StaffList:
     )
 
 
-@api.post("/api/admin/staff", body=NewStaff, response=StaffOut, status=201, summary="New staff")
+@api.post(
+    "/api/admin/staff",
+    body=NewStaff,
+    response=StaffOut,
+    status=201,
+    summary="New staff",
+    roles=(Role.ADMIN,),
+)
 async def create_staff(request: web.Request, body: NewStaff) -> StaffOut:
     """Create a staff member in teams of this organisation."""
     identity = require_staff(request, Role.ADMIN)
@@ -188,6 +201,7 @@ async def create_staff(request: web.Request, body: NewStaff) -> StaffOut:
     body=ActiveChange,
     response=ActiveChange,
     summary="Deactivate or reactivate a staff member",
+    roles=(Role.ADMIN,),
 )
 async def change_active(request: web.Request, body: ActiveChange) -> ActiveChange:
     """A deactivated staff member can no longer log in; existing sessions stop at once."""
@@ -202,7 +216,14 @@ async def change_active(request: web.Request, body: ActiveChange) -> ActiveChang
     return body
 
 
-@api.post("/api/admin/teams", body=NewTeam, response=TeamOut, status=201, summary="New team")
+@api.post(
+    "/api/admin/teams",
+    body=NewTeam,
+    response=TeamOut,
+    status=201,
+    summary="New team",
+    roles=(Role.ADMIN,),
+)
 async def create_team(request: web.Request, body: NewTeam) -> TeamOut:
     """Create a team."""
     identity = require_staff(request, Role.ADMIN)

@@ -140,6 +140,7 @@ class AssignResult(WireModel):
     body=AssignRequest,
     response=AssignResult,
     summary="Assign or reassign a visit (continuity first; warnings need confirming)",
+    roles=ASSIGN_ROLES,
 )
 async def assign_visit(request: web.Request, body: AssignRequest) -> AssignResult:
     """Reassign an open visit (see ``visits.assignment`` for the rules and refusal codes)."""

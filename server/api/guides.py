@@ -81,7 +81,13 @@ async def get_guide(request: web.Request) -> GuideOut:
     return _out(guide)
 
 
-@api.put(GUIDE, body=Script, response=GuideOut, summary="Replace a visit type's guided script")
+@api.put(
+    GUIDE,
+    body=Script,
+    response=GuideOut,
+    summary="Replace a visit type's guided script",
+    roles=(Role.ADMIN,),
+)
 async def put_guide(request: web.Request, body: Script) -> GuideOut:
     """Store the organisation's own script for a visit type (administrators; audited)."""
     identity = require_staff(request, Role.ADMIN)

@@ -153,7 +153,13 @@ class ImportFailed(AppError):
     default_message = N_("Importen mislykkedes; kør den igen for at gøre den færdig.")
 
 
-@api.post("/api/imports", body=ImportRequest, response=ImportReport, summary="Import an export")
+@api.post(
+    "/api/imports",
+    body=ImportRequest,
+    response=ImportReport,
+    summary="Import an export",
+    roles=IMPORT_ROLES,
+)
 async def post_import(request: web.Request, body: ImportRequest) -> ImportReport:
     """Validate every line, then import all of them (and generate visits) or nothing."""
     identity = require_staff(request, *IMPORT_ROLES)

@@ -124,6 +124,7 @@ class ShownOut(WireModel):
     response=DelayOut,
     summary="Tell the citizen the visit is about N minutes late",
     status=201,
+    roles=ASSIGN_ROLES,
 )
 async def delay_visit(request: web.Request, body: DelayIn) -> DelayOut:
     """Create the "forsinket" notice on the citizen's tablet (or SMS) and audit it."""
@@ -167,6 +168,7 @@ async def delay_visit(request: web.Request, body: DelayIn) -> DelayOut:
     body=SmsNumberIn,
     response=SmsNumberOut,
     summary="Set or clear the number a citizen without a tablet gets notices on by SMS",
+    roles=SMS_ROLES,
 )
 async def set_sms_number(request: web.Request, body: SmsNumberIn) -> SmsNumberOut:
     """Visitators, planners and administrators; audited (the number masked)."""

@@ -35,7 +35,14 @@ from .spec import ApiRoutes
 api = ApiRoutes(tag="plans")
 
 
-@api.post("/api/pauses", body=PauseCreate, response=PauseSaved, summary="Pause visits", status=201)
+@api.post(
+    "/api/pauses",
+    body=PauseCreate,
+    response=PauseSaved,
+    summary="Pause visits",
+    status=201,
+    roles=PLANNERS,
+)
 async def add_pause(request: web.Request, body: PauseCreate) -> PauseSaved:
     """No visits on start..end (hospital stay, holiday); planned visits then are cancelled."""
     identity = require_staff(request, *PLANNERS)
@@ -63,7 +70,13 @@ async def add_pause(request: web.Request, body: PauseCreate) -> PauseSaved:
         return PauseSaved(pause=pause_out(pause), generation=generation_out(result))
 
 
-@api.post(r"/api/pauses/{pause_id:\d+}/remove", body=Empty, response=PauseSaved, summary="Unpause")
+@api.post(
+    r"/api/pauses/{pause_id:\d+}/remove",
+    body=Empty,
+    response=PauseSaved,
+    summary="Unpause",
+    roles=PLANNERS,
+)
 async def remove_pause(request: web.Request, body: Empty) -> PauseSaved:
     """End a pause early or undo it; the citizen's visits are generated again."""
     identity = require_staff(request, *PLANNERS)
@@ -101,6 +114,7 @@ async def _regenerate(
     body=ContactPersonsIn,
     response=ContactPersonsOut,
     summary="Set a citizen's 1-3 contact persons",
+    roles=PLANNERS,
 )
 async def put_contact_persons(request: web.Request, body: ContactPersonsIn) -> ContactPersonsOut:
     """Replace the contact persons (most responsible first); audited with old → new."""

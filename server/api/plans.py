@@ -400,7 +400,14 @@ async def preview_plan(request: web.Request, body: PreviewIn) -> PreviewOut:
     )  # fmt: skip
 
 
-@api.post("/api/plans", body=PlanCreate, response=PlanSaved, summary="Create a plan", status=201)
+@api.post(
+    "/api/plans",
+    body=PlanCreate,
+    response=PlanSaved,
+    summary="Create a plan",
+    status=201,
+    roles=PLANNERS,
+)
 async def create_plan(request: web.Request, body: PlanCreate) -> PlanSaved:
     """A new plan for a citizen of the caller's organisation, with its visits generated."""
     identity = require_staff(request, *PLANNERS)
@@ -433,7 +440,13 @@ async def create_plan(request: web.Request, body: PlanCreate) -> PlanSaved:
         return await _save(request, session, identity, plan, "plan.create", detail)
 
 
-@api.post(PLAN, body=PlanEdit, response=PlanSaved, summary="Edit a plan (fields given change)")
+@api.post(
+    PLAN,
+    body=PlanEdit,
+    response=PlanSaved,
+    summary="Edit a plan (fields given change)",
+    roles=PLANNERS,
+)
 async def edit_plan(request: web.Request, body: PlanEdit) -> PlanSaved:
     """Change a plan; its future untouched visits follow, documented visits never change."""
     identity = require_staff(request, *PLANNERS)
@@ -473,7 +486,13 @@ async def _apply_edit(
         plan.valid_to = body.valid_to
 
 
-@api.post(f"{PLAN}/end", body=PlanEnd, response=PlanSaved, summary="End a plan after a day")
+@api.post(
+    f"{PLAN}/end",
+    body=PlanEnd,
+    response=PlanSaved,
+    summary="End a plan after a day",
+    roles=PLANNERS,
+)
 async def end_plan(request: web.Request, body: PlanEnd) -> PlanSaved:
     """No visits after `last_day`; later untouched visits are cancelled with a reason."""
     identity = require_staff(request, *PLANNERS)
@@ -518,7 +537,13 @@ async def _move_breaches(
     )
 
 
-@api.post(f"{PLAN}/changes", body=ChangeCreate, response=PlanSaved, summary="One-off change")
+@api.post(
+    f"{PLAN}/changes",
+    body=ChangeCreate,
+    response=PlanSaved,
+    summary="One-off change",
+    roles=CHANGERS,
+)
 async def change_day(request: web.Request, body: ChangeCreate) -> PlanSaved:
     """Move, cancel or switch the channel of one day's visit (replaces that day's change)."""
     identity = require_staff(request, *CHANGERS)
@@ -557,6 +582,7 @@ async def change_day(request: web.Request, body: ChangeCreate) -> PlanSaved:
     body=Empty,
     response=PlanSaved,
     summary="Undo a one-off change",
+    roles=CHANGERS,
 )
 async def remove_change(request: web.Request, body: Empty) -> PlanSaved:
     """The day follows the plan again."""
@@ -581,7 +607,11 @@ async def remove_change(request: web.Request, body: Empty) -> PlanSaved:
 
 
 @api.post(
-    f"{PLAN}/adjustments", body=AdjustmentCreate, response=PlanSaved, summary="Add extra visits"
+    f"{PLAN}/adjustments",
+    body=AdjustmentCreate,
+    response=PlanSaved,
+    summary="Add extra visits",
+    roles=PLANNERS,
 )
 async def add_adjustment(request: web.Request, body: AdjustmentCreate) -> PlanSaved:
     """Temporary extra visits on top of the plan, without rewriting it."""
@@ -623,6 +653,7 @@ async def add_adjustment(request: web.Request, body: AdjustmentCreate) -> PlanSa
     body=Empty,
     response=PlanSaved,
     summary="Remove extra visits",
+    roles=PLANNERS,
 )
 async def remove_adjustment(request: web.Request, body: Empty) -> PlanSaved:
     """Stop a temporary adjustment; its future untouched visits are cancelled."""

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from ..auth.authz import require_staff
 from ..bounds import check_body
 from ..errors import InvalidInput, UnsupportedMedia
 from ..translatable import N_
+from ..vocabulary import Role
 
 B = TypeVar("B", bound=BaseModel)
 R = TypeVar("R", bound=BaseModel)
@@ -66,13 +68,16 @@ class ApiRoutes:
         summary: str,
         status: int = 200,
         public: bool = False,
+        roles: Collection[Role] = (),
     ) -> Callable[[Callable[[web.Request, B], Awaitable[R]]], Handler]:
-        """Register a POST whose JSON body is validated as ``body``."""
+        """Register a POST whose JSON body is validated as ``body`` (after the caller: see
+        ``gate``)."""
 
         def decorate(func: Callable[[web.Request, B], Awaitable[R]]) -> Handler:
             self._document("POST", path, summary, body, response, status, public)
 
             async def handler(request: web.Request) -> web.StreamResponse:
+                gate(request, public=public, roles=roles)
                 parsed = await parse_body(request, body)
                 return model_response(await func(request, parsed), status)
 
@@ -82,14 +87,22 @@ class ApiRoutes:
         return decorate
 
     def put(
-        self, path: str, *, body: type[B], response: type[R], summary: str
+        self,
+        path: str,
+        *,
+        body: type[B],
+        response: type[R],
+        summary: str,
+        roles: Collection[Role] = (),
     ) -> Callable[[Callable[[web.Request, B], Awaitable[R]]], Handler]:
-        """Register a PUT (replace) whose JSON body is validated as ``body``."""
+        """Register a PUT (replace) whose JSON body is validated as ``body`` (after the caller:
+        see ``gate``)."""
 
         def decorate(func: Callable[[web.Request, B], Awaitable[R]]) -> Handler:
             self._document("PUT", path, summary, body, response, 200, False)
 
             async def handler(request: web.Request) -> web.StreamResponse:
+                gate(request, public=False, roles=roles)
                 parsed = await parse_body(request, body)
                 return model_response(await func(request, parsed), 200)
 
@@ -127,6 +140,16 @@ class ApiRoutes:
         self.operations.append(
             Operation(method, path, summary, self.tag, body, response, status, public)
         )
+
+
+def gate(request: web.Request, *, public: bool, roles: Collection[Role]) -> None:
+    """Who may call is checked before what was sent: a route that is not public needs a
+    signed-in staff member (OpenAPI declares its session), and one in ``roles`` when the route
+    names them, so that an unauthorised caller gets 401/403 whatever the body (the authz matrix
+    found some 280 denied cells answered 400 by body validation). The handler still applies
+    its finer rules (team, organisation, the object) afterwards."""
+    if not public:
+        require_staff(request, *roles)
 
 
 async def parse_body(request: web.Request, model: type[B]) -> B:

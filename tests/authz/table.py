@@ -173,7 +173,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/citizens/{citizen_id}/consents"): Row(STAFF, CITIZEN),
     ("POST", "/api/citizens/{citizen_id}/consents"): Row(NOT_CARER, CITIZEN, body=AUTO_ANSWER),
     ("POST", "/api/consents/{consent_id}/withdraw"): Row(STAFF, CITIZEN),
-    ("POST", "/api/citizens/{citizen_id}/contact-persons"): Row(STAFF, CITIZEN),
+    ("POST", "/api/citizens/{citizen_id}/contact-persons"): Row(PLANNERS, CITIZEN),
     ("POST", "/api/citizens/{citizen_id}/few-new-faces"): Row(
         FEW_NEW_FACES, CITIZEN, body={"few_new_faces": False}
     ),
@@ -196,7 +196,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/api/relatives/{relative_id}/remove"): Row(NOT_CARER, CITIZEN, last=True),
     # -- plans ----------------------------------------------------------------------------
     ("GET", "/api/plans"): Row(STAFF, CITIZEN, query="citizen_id"),
-    ("POST", "/api/plans"): Row(STAFF),
+    ("POST", "/api/plans"): Row(PLANNERS),
     ("POST", "/api/plans/preview"): Row(STAFF),
     ("GET", "/api/plans/{plan_id}"): Row(STAFF, CITIZEN),
     ("POST", "/api/plans/{plan_id}"): Row(PLANNERS, CITIZEN),
@@ -204,9 +204,9 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/api/plans/{plan_id}/end"): Row(
         PLANNERS, CITIZEN, body={"last_day": "2199-12-31", "reason": "authz matrix"}
     ),
-    ("POST", "/api/plans/{plan_id}/adjustments"): Row(STAFF, CITIZEN),
+    ("POST", "/api/plans/{plan_id}/adjustments"): Row(PLANNERS, CITIZEN),
     ("POST", "/api/plans/{plan_id}/adjustments/{adjustment_id}/remove"): Row(PLANNERS, CITIZEN),
-    ("POST", "/api/plans/{plan_id}/changes"): Row(STAFF, CITIZEN),
+    ("POST", "/api/plans/{plan_id}/changes"): Row(CHANGERS, CITIZEN),
     ("POST", "/api/plans/{plan_id}/changes/{date}/remove"): Row(CHANGERS, CITIZEN),
     # -- visits ---------------------------------------------------------------------------
     ("POST", "/api/visits/{visit_id}/assign"): Row(STAFF, CITIZEN, body={"unassign": True}),
