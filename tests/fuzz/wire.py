@@ -41,6 +41,7 @@ PROTOCOL = Path(__file__).resolve().parents[2] / "server" / "signaling" / "PROTO
 NewClient = Callable[[], Awaitable[Client]]
 POUL = 1  # demo citizen index 1: Poul, team B (Team Syd), bo's citizen
 SYNC_ID = MAX_CORRELATION_ID - 1  # the closing ping of a session: every answer is in by its pong
+PACE_S = 1.05  # a little over the server's one-second rate window
 REPLY_WAIT_S = 20.0  # generous: a busy CI machine is slow, and a missing pong is a finding
 
 
@@ -121,9 +122,10 @@ class Stage:
     world: World
 
 
-async def run_session(stage: Stage, session: Session, tally: Tally) -> None:
+async def run_session(stage: Stage, session: Session, tally: Tally, *, pace: int = 0) -> None:
     """Open one socket as the session says, send its frames, then a ping, and judge every
-    answer until the pong (or the server's close)."""
+    answer until the pong (or the server's close). ``pace``: at most that many frames a
+    second, so that long sessions stay under the server's message rate and reach handlers."""
     login = stage.logins[session.identity]
     headers = {k: v for k, v in login.headers.items() if k != "Authorization"}
     fill = dict(stage.fill, **{"$SEEN_CALL": "987654", "$ME": "987654"})
@@ -137,10 +139,12 @@ async def run_session(stage: Stage, session: Session, tally: Tally) -> None:
             if not isinstance(first, dict):
                 first = hello(login.identity, stage.world)
             await _send(ws, render(first, fill), sent, tally)
-        for frame in session.frames:
+        for number, frame in enumerate(session.frames, start=1):
             if ws.closed or reader.done():
                 break
             await _send(ws, render(frame, fill), sent, tally)
+            if pace and number % pace == 0:
+                await asyncio.sleep(PACE_S)
         if not (ws.closed or reader.done()):
             await _send(ws, json.dumps({"type": "ping", "id": SYNC_ID}), sent, tally)
             async with asyncio.timeout(REPLY_WAIT_S):
