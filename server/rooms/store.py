@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ScalarSelect, and_, case, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import (
@@ -18,6 +18,7 @@ from ..models import (
     Citizen,
     Consent,
     ContactPerson,
+    Organisation,
     Staff,
     Visit,
     VisitType,
@@ -55,7 +56,11 @@ class RingTimes:
 
 async def ring_times(session: AsyncSession, organisation_id: int, default: RingTimes) -> RingTimes:
     """The organisation's own choices where an administrator made them, else the defaults."""
-    made = await stored_settings(session, organisation_id)
+    return ring_times_of(await stored_settings(session, organisation_id), default)
+
+
+def ring_times_of(made: dict[str, Any], default: RingTimes) -> RingTimes:
+    """``ring_times`` on the organisation's stored settings JSON, already read."""
     chosen = read_settings(made)
     return RingTimes(
         chosen.ring_timeout_s if "ring_timeout_s" in made else default.ring_timeout_s,
@@ -74,27 +79,42 @@ async def staff_organisation(session: AsyncSession, staff_id: int) -> int | None
 
 async def citizen_facts(session: AsyncSession, citizen_id: int) -> CitizenFacts | None:
     """What the ring policy needs to know about a citizen."""
-    citizen = await session.get(Citizen, citizen_id)
-    if citizen is None:
+    found = await ring_facts(session, citizen_id)
+    return None if found is None else found[0]
+
+
+async def ring_facts(
+    session: AsyncSession, citizen_id: int
+) -> tuple[CitizenFacts, dict[str, Any]] | None:
+    """``citizen_facts`` with the organisation's stored settings (its ring times), in two
+    round trips: the citizen, her consent and her organisation's settings, then her contact
+    persons. A ring runs this before the tablet hears it, so every round trip counts."""
+    consented = (
+        select(func.count())
+        .select_from(Consent)
+        .where(Consent.citizen_id == citizen_id, Consent.in_force(ConsentKind.SCREEN_VISITS))
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            select(Citizen.organisation_id, Citizen.team_id, Organisation.settings, consented)
+            .join(Organisation, Organisation.id == Citizen.organisation_id)
+            .where(Citizen.id == citizen_id)
+        )
+    ).first()
+    if row is None:
         return None
     contacts = await session.scalars(
         select(ContactPerson.staff_id).where(ContactPerson.citizen_id == citizen_id)
     )
-    consent = await session.scalar(
-        select(func.count())
-        .select_from(Consent)
-        .where(
-            Consent.citizen_id == citizen_id,
-            Consent.in_force(ConsentKind.SCREEN_VISITS),
-        )
-    )
-    return CitizenFacts(
-        citizen_id=str(citizen.id),
-        org_id=str(citizen.organisation_id),
-        team_id=str(citizen.team_id),
+    facts = CitizenFacts(
+        citizen_id=str(citizen_id),
+        org_id=str(row.organisation_id),
+        team_id=str(row.team_id),
         contact_person_ids=frozenset(str(c) for c in contacts),
-        screen_visits_consent=bool(consent),
+        screen_visits_consent=bool(row[3]),
     )
+    return facts, dict(row.settings or {})
 
 
 async def auto_answer_consent(
@@ -242,17 +262,20 @@ async def _call_id(session: AsyncSession, public_id: str) -> int | None:
 async def mark_answered(
     session: AsyncSession, public_id: str, at: dt.datetime | None = None
 ) -> None:
-    """The kiosk accepted (at ``at``); safe to run after the call was already ended."""
+    """The kiosk accepted (at ``at``); safe to run after the call was already ended.
+
+    One statement: the first answer time stays, and only a ringing call becomes active
+    (written off the signalling path: a quick hang-up may have ended the row first)."""
     await session.execute(
         update(Call)
-        .where(Call.public_id == public_id, Call.answered_at.is_(None))
-        .values(answered_at=at or utcnow())
-    )
-    # Written off the signalling path: a quick hang-up may have ended the row first.
-    await session.execute(
-        update(Call)
-        .where(Call.public_id == public_id, Call.state == CallState.RINGING)
-        .values(state=CallState.ACTIVE)
+        .where(Call.public_id == public_id)
+        .values(
+            answered_at=func.coalesce(Call.answered_at, at or utcnow()),
+            state=case(
+                (Call.state == CallState.RINGING, literal(CallState.ACTIVE, Call.state.type)),
+                else_=Call.state,
+            ),
+        )
     )
 
 
@@ -285,17 +308,21 @@ async def end_call(
 ) -> None:
     """The call is over: state, end time and reason; everyone still in it leaves now."""
     now = now or utcnow()
-    call_id = await _call_id(session, public_id)
     await session.execute(
         update(Call)
-        .where(Call.id == call_id)
+        .where(Call.public_id == public_id)
         .values(state=CallState.ENDED, ended_at=now, end_reason=reason)
     )
     await session.execute(
         update(CallParticipant)
-        .where(CallParticipant.call_id == call_id, CallParticipant.left_at.is_(None))
+        .where(CallParticipant.call_id == _call_id_of(public_id), CallParticipant.left_at.is_(None))
         .values(left_at=now)
     )
+
+
+def _call_id_of(public_id: str) -> ScalarSelect[int]:
+    # A call's row id inside the statement that needs it (no round trip of its own).
+    return select(Call.id).where(Call.public_id == public_id).scalar_subquery()
 
 
 async def renew_leases(

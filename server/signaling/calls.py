@@ -64,22 +64,59 @@ async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
         return
     require_staff(peer)
     citizen_id = db_id(msg.citizen_id)
-    meta, auto_s = await _ring_checks(hub, peer, citizen_id, msg.visit_id)
-    kiosk = await hub.kiosk_peer(msg.citizen_id)
-    if kiosk is None:
-        await _refused(hub, peer, meta, EndReason.OFFLINE)
-        raise SignalingError(ErrorCode.OFFLINE, "the citizen's tablet is not online")
-    if await hub.book.call_of_citizen(msg.citizen_id) is not None:
-        await _refused(hub, peer, meta, EndReason.BUSY)
-        raise SignalingError(ErrorCode.BUSY, "the citizen is already in a call")
-    call = await hub.book.ring(new_token(12), msg.citizen_id, peer.seat(), kiosk.seat(), meta)
-    # Recorded before anyone hears of it, so a quick decline always finds the row to end.
+    call: LiveCall | None = None
     try:
-        await _record_ring(hub, peer, kiosk, call, meta, auto_s)
+        # One transaction for the checks and the call's row (one round trip each to begin and
+        # to commit). The row is written before anyone hears of the call, so a quick decline
+        # always finds the row to end.
+        async with hub.transaction() as session:
+            checked = await _ring_checks(hub, session, peer, citizen_id, msg.visit_id)
+            if checked is None:
+                refusal: EndReason | None = None
+            else:
+                meta, auto_s = checked
+                kiosk = await hub.kiosk_peer(msg.citizen_id)
+                refusal = await _unavailable(hub, kiosk, msg.citizen_id)
+            if checked is not None and kiosk is not None and refusal is None:
+                seats = (peer.seat(), kiosk.seat())
+                call = await hub.book.ring(new_token(12), msg.citizen_id, *seats, meta)
+                update = await _record_ring(session, hub, peer, kiosk, call, meta, auto_s)
     except BaseException:
-        await hub.book.cancel(call.call_id, peer.peer_id)  # nobody was told: no busy ghost
+        if call is not None:
+            await hub.book.cancel(call.call_id, peer.peer_id)  # nobody was told: no busy ghost
         raise
-    await peer.send(await snapshot(hub, call, peer.peer_id, ref=msg.id))
+    if checked is None:
+        await _audit_denied(hub, peer, citizen_id)
+        raise SignalingError(ErrorCode.FORBIDDEN, "you may not call this citizen")
+    if call is None or kiosk is None:
+        await _refused(hub, peer, meta, refusal or EndReason.OFFLINE)
+        if refusal is EndReason.BUSY:
+            raise SignalingError(ErrorCode.BUSY, "the citizen is already in a call")
+        raise SignalingError(ErrorCode.OFFLINE, "the citizen's tablet is not online")
+    await announce(hub, update)
+    await _ringing(hub, peer, kiosk, call, meta, auto_s, msg.id)
+
+
+async def _unavailable(hub: Hub, kiosk: PeerRef | None, citizen_id: str) -> EndReason | None:
+    """Why the citizen's tablet cannot ring now (offline, busy); None when it can."""
+    if kiosk is None:
+        return EndReason.OFFLINE
+    if await hub.book.call_of_citizen(citizen_id) is not None:
+        return EndReason.BUSY
+    return None
+
+
+async def _ringing(
+    hub: Hub,
+    peer: Peer,
+    kiosk: PeerRef,
+    call: LiveCall,
+    meta: CallMeta,
+    auto_s: int | None,
+    ref: int | None,
+) -> None:
+    """The call is recorded: tell the caller, ring the tablet, start the ring timer."""
+    await peer.send(await snapshot(hub, call, peer.peer_id, ref=ref))
     await kiosk.send(ring_message(hub, call, peer, kiosk, meta, auto_s))
     await devices.tell_device_states(hub, call, [peer.peer_id])  # e.g. it rings silently
     await guests.tell_waiting(hub, call, [peer.peer_id])  # a meeting: who already waits
@@ -92,31 +129,26 @@ async def on_ring(hub: Hub, peer: Peer, msg: Ring) -> None:
 
 
 async def _ring_checks(
-    hub: Hub, peer: Peer, citizen_id: int | None, visit_wire_id: str | None
-) -> tuple[CallMeta, int | None]:
-    """Policy first (forbidden, audited), then the visit; the call's facts and auto-answer."""
+    hub: Hub,
+    session: AsyncSession,
+    peer: Peer,
+    citizen_id: int | None,
+    visit_wire_id: str | None,
+) -> tuple[CallMeta, int | None] | None:
+    """Policy first (None: forbidden, to be audited), then the visit; the call's facts and
+    auto-answer."""
     caller = caller_facts(peer.profile)
     now = utcnow()
     defaults = store.RingTimes(hub.settings.ring_timeout_s, hub.settings.auto_answer_after_s)
-    async with hub.transaction() as session:
-        staff = peer.profile.staff
-        if staff is not None and not await session_still_valid(session, staff.session_id):
-            raise SignalingError(
-                ErrorCode.NOT_AUTHENTICATED,
-                "your login has ended",
-                close=CloseCode.POLICY_VIOLATION,
-            )
-        facts = await store.citizen_facts(session, citizen_id) if citizen_id else None
-        if facts is not None and citizen_id is not None and may_ring(caller, facts):
-            visit_id = db_id(visit_wire_id) if visit_wire_id else None
-            visit = await store.visit_facts(session, citizen_id, visit_id, now)
-            consent = await store.auto_answer_consent(session, citizen_id, hub.settings.zone)
-            times = await store.ring_times(session, int(facts.org_id), defaults)
-        else:
-            facts = None
-    if facts is None or citizen_id is None:
-        await _audit_denied(hub, peer, citizen_id)
-        raise SignalingError(ErrorCode.FORBIDDEN, "you may not call this citizen")
+    await _require_login(hub, session, peer)
+    found = await store.ring_facts(session, citizen_id) if citizen_id else None
+    if found is None or citizen_id is None or not may_ring(caller, found[0]):
+        return None
+    facts, org_settings = found
+    visit_id = db_id(visit_wire_id) if visit_wire_id else None
+    visit = await store.visit_facts(session, citizen_id, visit_id, now)
+    consent = await store.auto_answer_consent(session, citizen_id, hub.settings.zone)
+    times = store.ring_times_of(org_settings, defaults)
     if visit_wire_id is not None and visit is None:
         raise SignalingError(ErrorCode.INVALID_MESSAGE, "no such visit for this citizen")
     roles = visit.qualified_roles if visit is not None else frozenset()
@@ -139,6 +171,19 @@ async def _ring_checks(
         citizen_id, visit.visit_id, visit.type_code, visit.camera_off, auto_s, times.ring_timeout_s
     )
     return meta, auto_s
+
+
+async def _require_login(hub: Hub, session: AsyncSession, peer: Peer) -> None:
+    """The staff member's login still holds (checked at most every few seconds per login:
+    a logout or a deactivation closes her sockets at once, see ``Hub.close_staff``)."""
+    staff = peer.profile.staff
+    if staff is None or hub.live_logins.get(staff.session_id) is not None:
+        return
+    if not await session_still_valid(session, staff.session_id):
+        raise SignalingError(
+            ErrorCode.NOT_AUTHENTICATED, "your login has ended", close=CloseCode.POLICY_VIOLATION
+        )
+    hub.live_logins.put(staff.session_id, staff.staff_id)
 
 
 async def _audit_denied(hub: Hub, peer: Peer, citizen_id: int | None) -> None:
@@ -200,26 +245,32 @@ async def _refused(hub: Hub, caller: Peer, meta: CallMeta, reason: EndReason) ->
 
 
 async def _record_ring(
-    hub: Hub, caller: Peer, kiosk: PeerRef, call: LiveCall, meta: CallMeta, auto_s: int | None
-) -> None:
+    session: AsyncSession,
+    hub: Hub,
+    caller: Peer,
+    kiosk: PeerRef,
+    call: LiveCall,
+    meta: CallMeta,
+    auto_s: int | None,
+) -> VisitUpdate | None:
+    """Add the ringing call, its audit event and its visit's move to the ring's transaction;
+    the visit's update to announce once it commits."""
     staff = caller.profile.staff
     assert staff is not None
-    async with hub.transaction() as session:
-        new = _new_call(hub, call.call_id, caller, kiosk, meta, auto_s is not None)
-        await store.create_call(session, new)
-        audit.record(
-            session,
-            "call.ring",
-            actor=staff,
-            subject=("citizen", meta.citizen_db_id),
-            detail={
-                "call": call.call_id,
-                "visit": meta.visit_id,
-                "auto_answer": auto_s is not None,
-            },
-        )
-        update = await _visit_follows(session, meta, Change.RING)
-    await announce(hub, update)
+    new = _new_call(hub, call.call_id, caller, kiosk, meta, auto_s is not None)
+    await store.create_call(session, new)
+    audit.record(
+        session,
+        "call.ring",
+        actor=staff,
+        subject=("citizen", meta.citizen_db_id),
+        detail={
+            "call": call.call_id,
+            "visit": meta.visit_id,
+            "auto_answer": auto_s is not None,
+        },
+    )
+    return await _visit_follows(session, meta, Change.RING)
 
 
 async def _visit_follows(

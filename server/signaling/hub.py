@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 
 from aiohttp import web
@@ -24,6 +25,7 @@ from ..models import utcnow
 from ..rooms.book import CallBook, Over
 from ..rooms.registry import LiveCall
 from ..settings import Settings
+from ..ttlcache import TtlCache
 from ..turn import ice_servers_for
 from ..visits import readiness
 from ..visits.inbox import AlertRaised, InboxChange
@@ -47,6 +49,10 @@ from .peer import Peer, PeerRef, sound_of
 logger = logging.getLogger(__name__)
 TimerKey = tuple[str, str, str]
 TASKS_STOP_WITHIN_S = 5.0
+# A ring re-checks the caller's login in the database at most this often per login. A logout
+# or a deactivation closes the login's sockets at once (``close_staff``); this bounds how long
+# a login removed behind the server's back (expiry, another process) may still ring.
+LOGIN_RECHECK_S = 5.0
 
 
 class Hub:
@@ -73,6 +79,8 @@ class Hub:
         self._timers: dict[TimerKey, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.seen = LastSeen(sessionmaker, settings.last_seen_flush_s)  # batched writes
+        # Logins (by session id) found valid a moment ago: their staff ids.
+        self.live_logins: TtlCache[int, int] = TtlCache(LOGIN_RECHECK_S, time.monotonic)
         # Ends of calls that could not be written (the database was away), with when they
         # ended: the lease loop writes them once it can (``calls.record_unwritten_ends``).
         self.unwritten_ends: dict[str, tuple[Over, dt.datetime]] = {}
@@ -102,7 +110,7 @@ class Hub:
         if older:
             await self.bus.close(older, CloseCode.REPLACED, "replaced by a newer socket")
         if peer.profile.kiosk_db_id is not None:
-            self.mark_seen(peer.profile.kiosk_db_id, peer.profile.citizen_id)
+            peer.seen_at = self.mark_seen(peer.profile.kiosk_db_id, peer.profile.citizen_id)
         await self.publish_presence([peer.profile.citizen_id])
 
     async def detach(self, peer: PeerRef) -> None:
@@ -118,6 +126,7 @@ class Hub:
     async def close_staff(self, staff_id: int, *, session_id: int | None = None) -> None:
         """Close a staff member's sockets (all, or one login session's) with 1008: after a
         logout or a deactivation no open tab may ring anyone."""
+        self.live_logins.forget(lambda staff: staff == staff_id)
         for peer_id in await self.book.staff_tabs(str(staff_id)):
             peer = await self.peer_ref(peer_id)
             staff = peer.profile.staff if peer is not None else None
@@ -142,9 +151,12 @@ class Hub:
         code = CloseCode.POLICY_VIOLATION
         await self.bus.close(peer.peer_id, code, "tablet revoked", banish=True, notice=notice)
 
-    def mark_seen(self, kiosk_id: int, citizen_id: str | None) -> None:
-        """Note the tablet's last-seen time; written with others within a second or two."""
-        self.seen.note(kiosk_id, None if citizen_id is None else int(citizen_id), utcnow())
+    def mark_seen(self, kiosk_id: int, citizen_id: str | None) -> dt.datetime:
+        """Note the tablet's last-seen time (now, returned); written with others within a
+        second or two."""
+        now = utcnow()
+        self.seen.note(kiosk_id, None if citizen_id is None else int(citizen_id), now)
+        return now
 
     async def devices_changed(self, peer: Peer) -> None:
         """A tablet's devices changed: other nodes read them from the cluster's directory."""
@@ -163,23 +175,32 @@ class Hub:
 
     async def presence_entries(self, citizen_ids: list[str]) -> list[PresenceEntry]:
         """Current presence of these citizens' kiosks."""
-        seen = await self._last_seen([int(c) for c in citizen_ids])
         online = await self.book.online_citizens(citizen_ids)
+        kiosks = {c: await self.kiosk_peer(c) for c in citizen_ids if c in online}
+        seen = await self._last_seen(citizen_ids, kiosks)
         return [
             PresenceEntry(
                 citizen_id=c,
                 online=c in online,
                 last_seen=seen.get(int(c)),
                 in_call=await self.book.call_of_citizen(c) is not None,
-                sound=sound_of(await self.kiosk_peer(c)) if c in online else None,
+                sound=sound_of(kiosks.get(c)) if c in online else None,
             )
             for c in citizen_ids
         ]
 
-    async def _last_seen(self, citizen_ids: list[int]) -> dict[int, dt.datetime | None]:
-        """Unwritten times first (they are the newest); the database only for the rest."""
-        seen: dict[int, dt.datetime | None] = dict(self.seen.pending(citizen_ids))
-        rest = [c for c in citizen_ids if c not in seen]
+    async def _last_seen(
+        self, citizen_ids: list[str], kiosks: dict[str, PeerRef | None]
+    ) -> dict[int, dt.datetime | None]:
+        """Unwritten times first (they are the newest), then the connect time of a tablet
+        online here; the database only for the rest (a presence change after every connect,
+        ring and hang-up must not cost a transaction)."""
+        ids = [int(c) for c in citizen_ids]
+        seen: dict[int, dt.datetime | None] = dict(self.seen.pending(ids))
+        for citizen_id, kiosk in kiosks.items():
+            if isinstance(kiosk, Peer) and kiosk.seen_at is not None:
+                seen.setdefault(int(citizen_id), kiosk.seen_at)
+        rest = [c for c in ids if c not in seen]
         if rest:
             async with self.transaction() as session:
                 seen.update(await readiness.last_seen(session, rest))

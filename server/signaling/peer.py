@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -48,6 +49,9 @@ class Peer:
     banished: bool = False
     # Guests only: the invite that let this socket in (the lobby and the host need it).
     guest: GuestPass | None = None
+    # Kiosks only: when the tablet's last-seen time was noted at connect. While the socket is
+    # open that is the tablet's last-seen time, so presence needs no database read for it.
+    seen_at: dt.datetime | None = None
 
     def info(self, *, connected: bool = True) -> PeerInfo:
         """How other participants see this peer."""
