@@ -19,6 +19,8 @@ export const PROTOCOL_VERSIONS = ["1"];
 
 /** Close codes after which reconnecting cannot help (PROTOCOL.md "Close codes"). */
 const FINAL_CODES = new Set([1000, 1002, 1003, 1009, 4001]);
+/** Our own code for an attempt that was not welcomed in time (never sent by the server). */
+const NO_WELCOME = 4003;
 const POLICY_VIOLATION = 1008;
 
 /**
@@ -41,6 +43,8 @@ const POLICY_VIOLATION = 1008;
  * @property {number|null} [refusedRetryMs] after 1008, retry after this long (null: stop)
  * @property {number|null} [pingIntervalMs] ping period; default welcome.heartbeat_s
  * @property {number} [requestTimeoutMs] how long request() waits for its reply (default 10000)
+ * @property {number} [connectTimeoutMs] how long an attempt may take to be welcomed before it is
+ *   given up and retried (default 15000)
  * @property {typeof WebSocket} [WebSocketImpl] for tests
  */
 
@@ -83,6 +87,7 @@ export class SignalingClient extends EventTarget {
     this.refusedRetryMs = options.refusedRetryMs ?? null;
     this.pingIntervalMs = options.pingIntervalMs ?? null;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 15000;
     this.WebSocketImpl = options.WebSocketImpl ?? WebSocket;
     /** @type {ClientState} */
     this.state = "idle";
@@ -100,7 +105,7 @@ export class SignalingClient extends EventTarget {
     this._nextId = 1;
     this._attempt = 0;
     this._pending = new Map();
-    this._timers = { retry: 0, ping: 0, pong: 0 };
+    this._timers = { retry: 0, ping: 0, pong: 0, connect: 0 };
     this._helloId = null;
     this._stopped = true;
     this._onOnline = () => this.checkNow();
@@ -248,6 +253,12 @@ export class SignalingClient extends EventTarget {
       return;
     }
     this._ws = ws;
+    // A socket can hang while opening (a network that swallows packets, a proxy that never
+    // answers): no close event ever comes, so without this the tablet would wait for ever.
+    this._timers.connect = setTimeout(
+      () => this._lost(ws, NO_WELCOME, "no welcome in time"),
+      this.connectTimeoutMs,
+    );
     ws.onopen = () => this._hello(ws);
     ws.onmessage = (event) => this._receive(ws, event.data);
     ws.onclose = (event) => this._lost(ws, event.code, event.reason);
@@ -290,6 +301,8 @@ export class SignalingClient extends EventTarget {
   }
 
   _welcomed(message) {
+    clearTimeout(this._timers.connect);
+    this._timers.connect = 0;
     this.welcome = message;
     this._ice = null;
     this._attempt = 0;
