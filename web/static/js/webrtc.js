@@ -15,6 +15,10 @@
 
 const DISCONNECTED_RESTART_MS = 4000;
 const QUALITY_EVERY_MS = 2000;
+// After the link (re)connects, the far end's next reports count every packet sent into the
+// outage as lost: that is not congestion, and pausing the video for it froze the picture
+// seconds after the network came back. Adaptation waits this many checks.
+const SETTLE_CHECKS = 2;
 
 /**
  * @typedef {object} MeshOptions
@@ -193,7 +197,7 @@ export class CallMesh extends EventTarget {
 }
 
 /** One RTCPeerConnection to one other participant. */
-class PeerLink {
+export class PeerLink {
   constructor(mesh, peerId, offerer) {
     this.mesh = mesh;
     this.peerId = peerId;
@@ -202,6 +206,7 @@ class PeerLink {
     this.pendingCandidates = [];
     this.videoLevel = 0; // 0 full, 1 reduced, 2 off: video degrades first, audio is kept
     this.lastStats = null;
+    this.settleChecks = SETTLE_CHECKS;
     this.pc = new RTCPeerConnection({ iceServers: mesh.iceServers });
     this._addLocalTracks();
     this._wire();
@@ -326,8 +331,15 @@ class PeerLink {
   /** Lower, then pause, outgoing video when loss or RTT climb; restore when they settle. */
   async adaptQuality() {
     const sender = this._videoSender();
-    if (!sender || this.pc.connectionState !== "connected") return;
+    if (!sender || this.pc.connectionState !== "connected") {
+      this.settleChecks = SETTLE_CHECKS;
+      return;
+    }
     const { lossPct, rttMs } = await this.networkStats();
+    if (this.settleChecks > 0) {
+      this.settleChecks -= 1; // the baseline moves on; the outage's losses are not judged
+      return;
+    }
     const bad = lossPct > 8 || rttMs > 600;
     const poor = lossPct > 3 || rttMs > 300;
     const target = bad ? Math.min(2, this.videoLevel + 1) : poor ? Math.max(1, this.videoLevel) : 0;
