@@ -77,6 +77,7 @@ class Tally:
     connections: int = 0
     errors_by_code: Counter[str] = field(default_factory=Counter)
     closes_by_code: Counter[int] = field(default_factory=Counter)
+    refused: Counter[int] = field(default_factory=Counter)  # upgrades answered with a status
     problems: list[str] = field(default_factory=list)
 
     def problem(self, text: str) -> None:
@@ -130,7 +131,13 @@ async def run_session(stage: Stage, session: Session, tally: Tally, *, pace: int
     headers = {k: v for k, v in login.headers.items() if k != "Authorization"}
     fill = dict(stage.fill, **{"$SEEN_CALL": "987654", "$ME": "987654"})
     sent: dict[int, str] = {}
-    ws = await login.client.ws_connect("/ws", headers=headers, autoclose=False)
+    try:
+        ws = await login.client.ws_connect("/ws", headers=headers, autoclose=False)
+    except aiohttp.WSServerHandshakeError as refused:  # 503: the database is busy just now
+        tally.refused[refused.status] += 1
+        if refused.status >= 500 and refused.status != 503:
+            tally.problem(f"{session.identity}: upgrade answered {refused.status}")
+        return
     tally.connections += 1
     reader = asyncio.create_task(_read(ws, fill, sent, tally, session.identity))
     try:
@@ -146,6 +153,8 @@ async def run_session(stage: Stage, session: Session, tally: Tally, *, pace: int
             if pace and number % pace == 0:
                 await asyncio.sleep(PACE_S)
         if not (ws.closed or reader.done()):
+            if pace:  # a fresh rate window: a dropped ping would answer `rate_limited`, no pong
+                await asyncio.sleep(PACE_S)
             await _send(ws, json.dumps({"type": "ping", "id": SYNC_ID}), sent, tally)
             async with asyncio.timeout(REPLY_WAIT_S):
                 await asyncio.shield(reader)
