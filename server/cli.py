@@ -188,8 +188,10 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from .demo_history import WEEKS, lay_out_demo_history
 
     asyncio.run(seed_demo(settings, force=args.force))
-    past = asyncio.run(lay_out_demo_history(settings.database_url, DEMO_SLUG, settings.zone))
-    added = asyncio.run(lay_out_demo_day(settings.database_url, DEMO_SLUG))
+    keyring = _keyring(settings)
+    url = settings.database_url
+    past = asyncio.run(lay_out_demo_history(url, DEMO_SLUG, settings.zone, keyring))
+    added = asyncio.run(lay_out_demo_day(url, DEMO_SLUG, keyring))
     asyncio.run(_rotate(settings, 500))  # the demo's notes and agreements, sealed
     print_demo_access(settings, asyncio.run(live_demo_tablets(settings)))
     if past:

@@ -36,6 +36,7 @@ from .models import (
     VisitType,
     utcnow,
 )
+from .sealing import Keyring
 from .visits import outcomes
 
 KEY_PREFIX = "demo-day"
@@ -60,9 +61,10 @@ SLOTS = (
 )
 
 
-async def lay_out_demo_day(database_url: str, org_slug: str) -> int:
-    """The CLI's entry: this hour's demo visits in their own transaction; returns how many."""
-    engine = make_engine(database_url)
+async def lay_out_demo_day(database_url: str, org_slug: str, keyring: Keyring | None = None) -> int:
+    """The CLI's entry: this hour's demo visits in their own transaction; returns how many.
+    The keyring opens the citizens' sealed text (the CLI's data keys)."""
+    engine = make_engine(database_url, keyring=keyring)
     try:
         async with make_sessionmaker(engine).begin() as session:
             return await refresh_demo_day(session, org_slug, utcnow())

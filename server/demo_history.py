@@ -35,6 +35,7 @@ from .models import (
     VisitPlan,
     utcnow,
 )
+from .sealing import Keyring
 from .vocabulary import (
     CallState,
     Channel,
@@ -82,9 +83,12 @@ def how_it_went(rng: random.Random) -> Day:
     return Day(rings, outcome, colleague)
 
 
-async def lay_out_demo_history(database_url: str, org_slug: str, zone: ZoneInfo) -> int:
-    """The CLI's entry: the demo's past weeks, once; returns how many visits were added."""
-    engine = make_engine(database_url)
+async def lay_out_demo_history(
+    database_url: str, org_slug: str, zone: ZoneInfo, keyring: Keyring | None = None
+) -> int:
+    """The CLI's entry: the demo's past weeks, once; returns how many visits were added. The
+    keyring seals and opens the notes it writes and reads (the CLI's data keys)."""
+    engine = make_engine(database_url, keyring=keyring)
     try:
         async with make_sessionmaker(engine).begin() as session:
             return await add_history(session, org_slug, utcnow(), zone)
