@@ -321,3 +321,15 @@ async def test_heap_keeper_freezes_and_thaws_after_a_mass_disconnect() -> None:
     finally:
         keeper.stop()
     assert gc.get_freeze_count() == 0
+
+
+async def test_signalling_frames_are_never_compressed(new_client: NewClient) -> None:
+    """A client offering permessage-deflate (every browser does) gets a socket without it: a
+    compressing socket keeps a zlib compressor of up to 256 KiB on the server."""
+    client = await new_client()
+    assert await login(client, "anna") == 303
+    ws = await client.ws_connect("/ws", compress=15)
+    assert ws.compress == 0
+    await ws.send_json({"type": "hello", "id": 1, "version": ["1"]})
+    assert (await ws.receive_json(timeout=5))["type"] == "welcome"
+    await ws.close()
