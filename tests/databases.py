@@ -109,6 +109,24 @@ async def drop_pg(name: str) -> None:
 
 
 @contextlib.asynccontextmanager
+async def empty_database(
+    backend: str, tmp_path: Path, pg_template: str | None
+) -> AsyncIterator[str]:
+    """A database with no tables yet, to migrate step by step ("sqlite" or "postgresql")."""
+    if backend == "sqlite":
+        yield sqlite_url(tmp_path / "empty.db")
+        return
+    if pg_template is None:
+        missing_service("PostgreSQL at 127.0.0.1:5432")
+    name = f"sv_{uuid.uuid4().hex[:12]}"
+    await _admin(f"CREATE DATABASE {name}")
+    try:
+        yield pg_url(name)
+    finally:
+        await drop_pg(name)
+
+
+@contextlib.asynccontextmanager
 async def transaction(database_url: str) -> AsyncIterator[AsyncSession]:
     """A session in one committed transaction on its own engine, disposed afterwards (with the
     development data key that apps built from code use, so sealed columns read and write)."""

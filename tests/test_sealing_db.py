@@ -4,11 +4,8 @@ plaintext read and sealed, and migration 0017 up and down."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import logging
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 
@@ -172,24 +169,6 @@ def _migration_0017() -> ModuleType:
     return module
 
 
-@contextlib.asynccontextmanager
-async def _empty_database(
-    backend: str, tmp_path: Path, pg_template: str | None
-) -> AsyncIterator[str]:
-    """A database with no tables yet (migrations after 0017 must not be in the way)."""
-    if backend == "sqlite":
-        yield databases.sqlite_url(tmp_path / "empty.db")
-        return
-    if pg_template is None:
-        databases.missing_service("PostgreSQL at 127.0.0.1:5432")
-    name = f"sv_{uuid.uuid4().hex[:12]}"
-    await databases._admin(f"CREATE DATABASE {name}")
-    try:
-        yield databases.pg_url(name)
-    finally:
-        await databases.drop_pg(name)
-
-
 async def _legacy_rows(url: str) -> None:
     """One citizen with plaintext health text, written as the code before 0017 wrote it."""
     engine = make_engine(url)
@@ -228,7 +207,7 @@ async def test_migration_0017_seals_on_upgrade_and_opens_on_downgrade(
     frozen = _migration_0017().SEALED
     # A newly sealed column needs a migration of its own to seal what is stored.
     assert {(c.table, c.column, c.where) for c in sealed_columns(Base.metadata)} == set(frozen)
-    async with _empty_database(backend, tmp_path, pg_template) as url:
+    async with databases.empty_database(backend, tmp_path, pg_template) as url:
         await upgrade(url, "0016")
         await _legacy_rows(url)
         legacy = await _raw_values(url)
