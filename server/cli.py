@@ -381,15 +381,20 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _new_key(settings: Settings) -> int:
-    from .sealing import load_keyring, new_key_line
+    from .sealing import KeyringError, new_key_line, parse_keys
 
     source = settings.data_keys or ""
     path = Path(source).expanduser()
-    if not path.is_file():
-        print("screenvisit: SCREENVISIT_DATA_KEYS is not a file; add a key to it by hand")
+    if not path.is_file() and (":" in source or not path.parent.is_dir()):
+        print("screenvisit: SCREENVISIT_DATA_KEYS names no key file; add a key to it by hand")
         return 2
-    key_id, line = new_key_line(load_keyring(source).keys)
-    with path.open("a") as file:  # the last key in the file is the active one
+    try:  # a new, empty file is the usual start: its first key
+        existing = parse_keys(path.read_text()) if path.is_file() else {}
+    except (KeyringError, OSError) as exc:
+        print(f"screenvisit: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    key_id, line = new_key_line(existing)
+    with open(path, "a", opener=_private) as file:  # the last key in the file is the active one
         file.write(line)
     path.chmod(0o600)
     print(f"data key {key_id!r} added to {path} and active for new values")
@@ -397,6 +402,11 @@ def _new_key(settings: Settings) -> int:
         print(f"note: SCREENVISIT_DATA_KEY_ACTIVE={settings.data_key_active} still pins the key")
     print("restart the servers, then run `screenvisit keys rotate` to re-seal older values")
     return 0
+
+
+def _private(path: str, flags: int) -> int:
+    """Open a key file created 0600 (never readable by others, not even for a moment)."""
+    return os.open(path, flags, 0o600)
 
 
 async def _rotate(settings: Settings, batch: int) -> int:

@@ -60,3 +60,19 @@ def test_unreadable_data_keys_are_a_clear_error(cli_env: dict[str, str], bad: st
     result = run_cli("keys", "rotate", env=cli_env | {"SCREENVISIT_DATA_KEYS": bad})
     assert result.returncode != 0
     assert "data key" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_keys_new_starts_an_empty_or_missing_key_file(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """An operator's first step: `keys new` on the empty file she made (or on none yet) writes
+    the first key, 0600, instead of failing on the missing keys."""
+    for name, touch in (("empty", True), ("missing", False)):
+        path = tmp_path / f"{name}_keys"
+        if touch:
+            path.touch(mode=0o644)
+        env = {**cli_env, "SCREENVISIT_DATA_KEYS": str(path)}
+        made = run_cli("keys", "new", env=env)
+        assert made.returncode == 0, made.stderr
+        assert "'k1' added" in made.stdout and path.stat().st_mode & 0o777 == 0o600
+        assert load_keyring(str(path)).active == "k1"
