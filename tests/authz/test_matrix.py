@@ -17,8 +17,6 @@ from tests.authz.walk import Cell
 from tests.authz.world import World, load_world, seed_other_organisation
 from tests.conftest import ClientFactory, ServerFactory
 
-WALK_BUDGET_S = 60.0
-
 
 def test_every_route_is_in_the_table(settings: Settings) -> None:
     """A route the app serves but the table does not list (or the reverse) fails the matrix."""
@@ -60,7 +58,6 @@ async def test_matrix(
     print(f"authz matrix: {len(answers)} requests in {elapsed:.1f} s, {_tally(answers)}")
     print(f"authz matrix: {unverified} denied cells answered 400/415/422 (body checked first)")
     assert problems == [], "\n" + "\n".join(problems)
-    assert elapsed < WALK_BUDGET_S
 
 
 async def _walk_http(
