@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -29,6 +29,7 @@ from tests.conftest import ServerFactory
 from tests.databases import transaction
 from tests.faults.tcp_proxy import TcpProxy
 from tests.kiosk_web.conftest import add_visit_now
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("loopback_only_ice")]
 
@@ -36,16 +37,6 @@ KAREN, INGER = 0, 2  # demo citizens (index): Karen (Anna's team), Inger
 WAIT_S = 20.0  # one step on a busy 2-core machine (two aiortc peers in this process)
 FRAMES = 15  # "video keeps coming": this many more decoded frames (about a second)
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-
-
-async def eventually(check: Callable[[], bool], what: str, wait_s: float = WAIT_S) -> None:
-    """Poll until the condition holds."""
-    try:
-        async with asyncio.timeout(wait_s):
-            while not check():  # noqa: ASYNC110 - counters of aiortc receivers: nothing to await
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(what) from None
 
 
 class Nurse(StaffCaller):

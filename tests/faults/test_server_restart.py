@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -24,6 +24,7 @@ from server.vocabulary import CallState
 from tests.databases import transaction
 from tests.multinode import harness
 from tests.multinode.harness import KioskProcess, Node, read_log, tablet_token, tail
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("loopback_only_ice")]
 
@@ -33,16 +34,6 @@ FRAMES = 15  # "video keeps coming": this many more decoded frames (about a seco
 # Back after a restart: the clients' backoff (up to 8-16 s by then) after a start that takes
 # 5-30 s on a busy machine.
 RECONNECT_S = 45.0
-
-
-async def eventually(check: Callable[[], bool], what: str, wait_s: float = WAIT_S) -> None:
-    """Poll until the condition holds."""
-    try:
-        async with asyncio.timeout(wait_s):
-            while not check():  # noqa: ASYNC110 - state spread over processes: nothing to await
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(what) from None
 
 
 class Server:

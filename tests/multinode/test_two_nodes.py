@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -28,6 +28,7 @@ from server.vocabulary import CallState
 from tests.databases import transaction
 from tests.multinode.conftest import Cluster
 from tests.multinode.harness import KioskProcess, Node, State, read_log, tablet_token, tail
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("loopback_only_ice")]
 
@@ -36,16 +37,6 @@ INGER, INGER_ID = 2, "3"  # Inger, Team Nord too: a tablet held open by hand, fo
 WAIT_S = 20.0  # one step on a busy 2-core machine (Python-driven VP8 in three processes)
 SETTLE_S = 30.0  # a dead node noticed (heartbeat expiry) and its seats resumed or ended
 FRAMES = 15  # "video keeps coming": this many more decoded frames (about a second)
-
-
-async def eventually(check: Callable[[], bool], what: str, wait_s: float = WAIT_S) -> None:
-    """Poll until the condition holds."""
-    try:
-        async with asyncio.timeout(wait_s):
-            while not check():  # noqa: ASYNC110 - state spread over processes: nothing to await
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(what) from None
 
 
 class Nurse(StaffCaller):

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 
 import aiohttp
 import pytest
@@ -28,6 +28,7 @@ from server.signaling.messages import (
     PeerReconnected,
     ServerMessage,
 )
+from tests.polling import eventually
 from tests.signaling.test_handler import assert_idle
 
 pytestmark = pytest.mark.usefixtures("loopback_only_ice")
@@ -82,14 +83,6 @@ class LongestDelay(random.Random):
 def base_url(server: TestServer) -> str:
     """The server's http base URL on loopback."""
     return str(server.make_url("")).rstrip("/")
-
-
-async def eventually(check: Callable[[], bool], what: str, wait_s: float = WAIT_S) -> None:
-    """Poll a condition of server or client state until it holds."""
-    async with asyncio.timeout(wait_s):
-        while not check():  # noqa: ASYNC110 - server state has no event to wait on
-            await asyncio.sleep(0.02)
-    assert check(), what
 
 
 async def within(awaitable: Awaitable[object], wait_s: float = WAIT_S) -> None:
