@@ -436,15 +436,15 @@ async def plan_cancellations(
     """Which of these visits only a plan edit cancelled (its own outcome, no author)."""
     if not visit_ids:
         return set()
-    rows = await session.scalars(
-        select(Outcome.visit_id).where(
+    rows = await session.execute(
+        select(Outcome.visit_id, Outcome.reason).where(
             Outcome.visit_id.in_(visit_ids),
             Outcome.kind == OutcomeKind.CANCELLED,
-            Outcome.reason == reason,
             Outcome.author_staff_id.is_(None),
         )
     )
-    return set(rows)
+    # Compared here, not in SQL: a reason is sealed at rest, each time with a new nonce.
+    return {visit_id for visit_id, stored in rows if stored == reason}
 
 
 async def undo_plan_cancellation(session: AsyncSession, visit_id: int, **values: Any) -> bool:

@@ -26,6 +26,7 @@ from server.models import (
 )
 from server.scheduling.jobs import Scheduler
 from server.scheduling.notifier import LoggingNotifier
+from server.sealing import development_keyring
 from server.settings import Settings
 from tests.databases import transaction
 from tests.scheduling.world import add_plan, make_world
@@ -42,7 +43,7 @@ def db_url(both_backends: str) -> str:
 
 def _scheduler(db_url: str) -> tuple[AsyncEngine, Scheduler]:
     """A fresh 'process': its own engine and scheduler, no state but the database."""
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, keyring=development_keyring())
     settings = Settings(database_url=db_url, secret_key="t", physical_outcome_grace_min=60)
     return engine, Scheduler(settings, make_sessionmaker(engine), LoggingNotifier())
 

@@ -32,6 +32,7 @@ from server.orgsettings import RetryLadder
 from server.scheduling.jobs import Scheduler, TickReport
 from server.scheduling.ladder import effective_rule
 from server.scheduling.notifier import LoggingNotifier
+from server.sealing import development_keyring
 from server.settings import Settings
 from tests.databases import transaction
 from tests.scheduling.world import World, make_world
@@ -125,7 +126,7 @@ async def _tick(db_url: str, visit_id: int, at: dt.datetime) -> Visit:
 
 def _scheduler(db_url: str) -> tuple[AsyncEngine, Scheduler]:
     """A scheduler on its own engine, as a server process has."""
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, keyring=development_keyring())
     settings = Settings(database_url=db_url, secret_key="t")
     return engine, Scheduler(settings, make_sessionmaker(engine), LoggingNotifier())
 

@@ -33,6 +33,7 @@ from server.models import (
 from server.orgsettings import RetryLadder
 from server.scheduling.jobs import Scheduler
 from server.scheduling.notifier import LoggingNotifier
+from server.sealing import development_keyring
 from server.settings import Settings
 from server.visits import outcomes
 from server.visits.daylist import next_visit_for_citizen
@@ -96,7 +97,7 @@ async def _call(
 
 async def _tick(db_url: str, now: dt.datetime) -> Visit:
     """One scheduler tick at `now` in a fresh process; the visit afterwards."""
-    engine: AsyncEngine = make_engine(db_url)
+    engine: AsyncEngine = make_engine(db_url, keyring=development_keyring())
     settings = Settings(database_url=db_url, secret_key="t")
     try:
         await Scheduler(settings, make_sessionmaker(engine), LoggingNotifier()).tick(now)
