@@ -20,6 +20,7 @@ from server.demo import create_admin
 from server.migrate import upgrade
 from server.models import AuditEvent, Citizen, Organisation
 from server.models.base import utcnow
+from server.sealing import development_keyring
 from server.settings import Settings
 from tests import databases
 from tests.conftest import Client, login
@@ -38,7 +39,7 @@ def db_url(both_backends: str) -> str:
 @pytest.fixture
 async def sessions(db_url: str) -> AsyncIterator[Sessions]:
     """A session factory on the test database."""
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, keyring=development_keyring())
     try:
         yield make_sessionmaker(engine)
     finally:
@@ -214,7 +215,7 @@ async def test_cli_audit_verify(tmp_path: Path, sqlite_template: Path) -> None:
     """`screenvisit audit verify` passes an intact log, names a changed event with exit 1,
     and refuses an unknown organisation with exit 2."""
     url = databases.copy_sqlite(sqlite_template, tmp_path / "cli.db")
-    engine = make_engine(url)
+    engine = make_engine(url, keyring=development_keyring())
     try:
         sessions = make_sessionmaker(engine)
         (org,) = await add_orgs(sessions, "cli")
@@ -328,7 +329,7 @@ async def test_migration_chains_the_events_before_it(tmp_path: Path) -> None:
         column("detail", JSON()),
     )
     at = dt.datetime(2026, 3, 4, 8, 0, 0, 123456)
-    engine = make_engine(url)
+    engine = make_engine(url, keyring=development_keyring())
     try:
         (org,) = await add_orgs(make_sessionmaker(engine), "before")
         async with engine.begin() as conn:
@@ -342,7 +343,7 @@ async def test_migration_chains_the_events_before_it(tmp_path: Path) -> None:
     finally:
         await engine.dispose()
     await upgrade(url)
-    engine = make_engine(url)
+    engine = make_engine(url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             reports = await audit.verify(session)

@@ -18,6 +18,7 @@ from server.models import AuditEvent, Call, CallParticipant, Observation, Organi
 from server.scheduling.jobs import Scheduler
 from server.scheduling.notifier import make_notifier
 from server.scheduling.retention import ACTION, Limits, run
+from server.sealing import development_keyring
 from server.settings import Settings
 from server.vocabulary import CallState, ObservationCode, PeerKind
 from tests.test_cli import cli_env, run_cli  # noqa: F401  (fixture)
@@ -36,7 +37,7 @@ def db_url(both_backends: str) -> str:
 @pytest.fixture
 async def sessions(demo: Settings) -> AsyncIterator[Sessions]:
     """A session factory on the seeded demo database."""
-    engine = make_engine(demo.database_url)
+    engine = make_engine(demo.database_url, keyring=development_keyring())
     try:
         yield make_sessionmaker(engine)
     finally:

@@ -19,6 +19,7 @@ from server.db import make_engine, make_sessionmaker
 from server.demo import demo_kiosk_token, seed_demo
 from server.localtime import local_day
 from server.models import Visit, utcnow
+from server.sealing import development_keyring
 from server.settings import Settings
 from tests.conftest import ClientFactory, login
 
@@ -35,7 +36,7 @@ async def zoned(request: pytest.FixtureRequest, settings: Settings) -> Settings:
 
 
 async def karens_visits(settings: Settings) -> list[Visit]:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             return list(await session.scalars(select(Visit).where(Visit.citizen_id == KAREN)))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from server.db import make_engine, make_sessionmaker
 from server.demo import demo_kiosk_token
 from server.models import AgreementSheet, AuditEvent
+from server.sealing import development_keyring
 from server.settings import Settings
 from tests.conftest import Client, login
 from tests.console.conftest import csrf
@@ -47,7 +48,7 @@ async def post(client: Client, path: str, body: object) -> tuple[int, dict[str, 
 
 async def audit_actions(settings: Settings) -> list[str]:
     """Every audited agreement action, oldest first."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             rows = await session.scalars(
@@ -156,7 +157,7 @@ async def test_bad_input_gets_a_clear_code_and_writes_nothing(
     assert response.status == 415
     assert (await post(client, "/api/agreements/999999/edit", sheet()))[0] == 404
     assert (await post(client, "/api/citizens/999999/agreements", sheet()))[0] == 404
-    engine = make_engine(demo.database_url)
+    engine = make_engine(demo.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             count = len((await session.scalars(select(AgreementSheet.id))).all())

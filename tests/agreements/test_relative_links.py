@@ -22,6 +22,7 @@ from server.demo import demo_relative_link_token
 from server.models import AuditEvent, Notification, Relative, RelativeLink, utcnow
 from server.notices.job import NoticeJob
 from server.scheduling.notifier import make_notifier
+from server.sealing import development_keyring
 from server.security import token_hash
 from server.settings import Settings
 from tests.agreements.test_api import KAREN, POUL, post, sheet
@@ -39,7 +40,7 @@ def db_url(both_backends: str) -> str:
 
 async def run(settings: Settings, statement: Any) -> Any:
     """Execute one statement in its own transaction (to fast-forward time, read rows)."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine).begin() as session:
             result = await session.execute(statement)
@@ -234,7 +235,7 @@ async def smtp() -> AsyncIterator[Inbox]:
 
 async def deliver_mails(settings: Settings) -> int:
     """One run of the notice job's e-mail delivery (as the running app does every minute)."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         job = NoticeJob(settings, make_sessionmaker(engine), None, make_notifier(settings))
         return await job.deliver_mails(utcnow())

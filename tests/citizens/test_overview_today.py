@@ -9,13 +9,14 @@ from sqlalchemy import select
 from server.db import make_engine, make_sessionmaker
 from server.localtime import end_of_today
 from server.models import Citizen, Visit, VisitType
+from server.sealing import development_keyring
 from server.settings import Settings
 from tests.conftest import Client, login
 
 
 async def _visit_a_minute_ago(settings: Settings, citizen_id: int) -> None:
     """A visit of the citizen planned a minute ago (today, or just before midnight yesterday)."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine).begin() as session:
             citizen = await session.get(Citizen, citizen_id)

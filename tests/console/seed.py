@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from server.db import make_engine, make_sessionmaker
 from server.models import Channel, Citizen, Visit, VisitPlan
+from server.sealing import development_keyring
 from server.settings import Settings
 
 
@@ -16,7 +17,7 @@ async def seed_today(settings: Settings, *, offset_min: int = 0) -> dict[str, in
     """One visit per demo plan today (the first plan of each citizen due now); name → visit id."""
     tz = ZoneInfo(settings.timezone)
     now = dt.datetime.now(tz)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     ids: dict[str, int] = {}
     try:
         async with make_sessionmaker(engine).begin() as session:

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from server.db import make_engine, make_sessionmaker
 from server.demo import VISIT_TYPES, seed_demo
 from server.models import AuditEvent, Visit, VisitType
+from server.sealing import development_keyring
 from server.settings import Settings
 from server.visits.guides import DEFAULTS, GENERAL, MAX_STEPS, Script
 from tests.conftest import Client, login
@@ -55,7 +56,7 @@ async def call(
 
 async def db_scalar(settings: Settings, query: Any) -> Any:
     """One value straight from the database."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             return await session.scalar(query)
@@ -225,7 +226,7 @@ async def test_guides_call_view_shows_the_organisations_script(
 
 async def test_guides_demo_reseed_adds_missing_visit_types(demo: Settings) -> None:
     """Seeding an existing demo again adds visit types it lacks, once, and changes nothing else."""
-    engine = make_engine(demo.database_url)
+    engine = make_engine(demo.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine).begin() as session:
             await session.execute(delete(VisitType).where(VisitType.code == "visitation_meeting"))

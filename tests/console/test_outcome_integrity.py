@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.db import make_engine, make_sessionmaker
 from server.models import InboxItem, Observation, ObservationCode, Outcome, OutcomeKind, Visit
+from server.sealing import development_keyring
 from server.settings import Settings
 from tests.conftest import Client, login
 from tests.console.test_outcomes import _set_edit_minutes, post, rows_of
@@ -42,7 +43,7 @@ async def test_database_refuses_a_second_outcome_in_force(
     client: Client, demo: Settings, visits: dict[str, int]
 ) -> None:
     """Even bypassing the code's checks: no second first outcome, no second amendment."""
-    engine = make_engine(demo.database_url)
+    engine = make_engine(demo.database_url, keyring=development_keyring())
     try:
         maker = make_sessionmaker(engine)
         async with maker.begin() as session:
@@ -74,7 +75,7 @@ async def test_race_past_the_check_reports_outcome_exists(
 ) -> None:
     """PostgreSQL: a record whose check ran before another's commit fails as outcome_exists."""
     await login(client, "anna")
-    engine = make_engine(demo.database_url)
+    engine = make_engine(demo.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine).begin() as session:
             session.add(Outcome(visit_id=visits["Karen"], kind=OutcomeKind.COMPLETED))
@@ -140,7 +141,7 @@ async def test_edit_replaces_only_the_outcomes_own_observations(
     body = {"kind": "completed", "observations": [{"code": "appetite"}]}
     status, first = await post(client, f"/api/visits/{visit}/outcome", body)
     assert status == 201
-    engine = make_engine(demo.database_url)
+    engine = make_engine(demo.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine).begin() as session:
             row = await session.get_one(Visit, visit)

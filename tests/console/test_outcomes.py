@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from server.db import make_engine, make_sessionmaker
 from server.models import InboxItem, InboxKind, Observation, Organisation
-from server.sealing import settings_keyring
+from server.sealing import development_keyring, settings_keyring
 from server.settings import Settings
 from tests.conftest import Client, login
 from tests.console.conftest import csrf
@@ -109,7 +109,7 @@ async def test_outcome_edit_window_then_amendment_keeps_history(
 
 
 async def _set_edit_minutes(settings: Settings, minutes: int) -> None:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine).begin() as session:
             org = (await session.scalars(select(Organisation))).one()

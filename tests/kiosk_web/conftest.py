@@ -23,6 +23,7 @@ from kiosk.caller import StaffCaller
 from server.db import make_engine
 from server.demo import DEMO_PASSWORD, demo_kiosk_token
 from server.models import Channel, Citizen, Staff, Visit, VisitType, utcnow
+from server.sealing import development_keyring
 from server.settings import Settings
 from tests.browser.conftest import browser, chromium_path, server  # noqa: F401  (fixtures)
 
@@ -121,7 +122,7 @@ async def anna_http(server: TestServer) -> AsyncIterator[StaffHttp]:
 
 async def add_visit_now(settings: Settings, citizen_id: int, code: str = "medication") -> int:
     """A screen visit for the citizen planned right now (in its window), assigned to Anna."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with async_sessionmaker(engine).begin() as session:
             vtype = await session.scalar(select(VisitType).where(VisitType.code == code))

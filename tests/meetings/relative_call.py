@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from server.db import make_engine, make_sessionmaker
 from server.models import Relative
+from server.sealing import development_keyring
 from server.settings import Settings
 from tests.conftest import Client, login
 from tests.console.conftest import csrf
@@ -24,7 +25,7 @@ async def post(client: Client, path: str, body: object) -> tuple[int, dict[str, 
 
 async def ida(settings: Settings) -> int:
     """Ida's relative id."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             found = await session.scalar(select(Relative.id).where(Relative.name == IDA))

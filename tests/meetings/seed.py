@@ -18,6 +18,7 @@ from server.models import (
     VisitType,
     utcnow,
 )
+from server.sealing import development_keyring
 from server.settings import Settings
 from server.vocabulary import ConsentKind
 
@@ -32,7 +33,7 @@ async def meeting(
     code: str = "visitation_meeting",
 ) -> int:
     """A meeting visit (or another type by ``code``) starting ``starts_in`` from now."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine).begin() as session:
             citizen = await session.get(Citizen, citizen_id)
@@ -59,7 +60,7 @@ async def meeting(
 
 async def relative_of(settings: Settings, citizen_id: int = KAREN) -> int:
     """The demo relative of the citizen (who may join meetings)."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             found = await session.scalar(
@@ -73,7 +74,7 @@ async def relative_of(settings: Settings, citizen_id: int = KAREN) -> int:
 
 async def withdraw_join_consent(settings: Settings, relative_id: int) -> None:
     """The citizen withdraws the relative's consent to join meetings."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine).begin() as session:
             await session.execute(
@@ -90,7 +91,7 @@ async def withdraw_join_consent(settings: Settings, relative_id: int) -> None:
 async def audit_actions(settings: Settings, prefix: str = "invite.") -> list[str]:
     """Every audited invite action, oldest first."""
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             rows = await session.scalars(
@@ -106,7 +107,7 @@ async def audit_actions(settings: Settings, prefix: str = "invite.") -> list[str
 async def expire_invite(settings: Settings, invite_id: int) -> None:
     """The meeting of this invite ended a minute ago."""
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine).begin() as session:
             await session.execute(
@@ -120,7 +121,7 @@ async def expire_invite(settings: Settings, invite_id: int) -> None:
 
 async def audit_details(settings: Settings, action: str) -> list[dict[str, object]]:
     """The details of every audit event of ``action``, oldest first."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             rows = await session.scalars(

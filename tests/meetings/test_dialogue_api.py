@@ -12,6 +12,7 @@ from sqlalchemy import select
 from server.db import make_engine, make_sessionmaker
 from server.demo import demo_kiosk_token
 from server.models import InboxItem, Staff, utcnow
+from server.sealing import development_keyring
 from server.settings import Settings
 from server.vocabulary import InboxKind, InboxState
 from tests.conftest import Client, login
@@ -57,7 +58,7 @@ async def questions(client: Client, settings: Settings) -> dict[str, Any] | None
 
 async def staff_id(settings: Settings, username: str) -> int:
     """A demo staff member's id."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             found = await session.scalar(select(Staff.id).where(Staff.username == username))
@@ -220,7 +221,7 @@ async def overdue_is_escalated(settings: Settings, item_id: int) -> None:
     """Past its due time, the inbox's escalation picks the task up like any other item."""
     from server.scheduling.overdue import escalate_overdue
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine).begin() as session:
             item = await session.get_one(InboxItem, item_id)

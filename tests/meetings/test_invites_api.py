@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from server.db import make_engine, make_sessionmaker
 from server.models import MeetingInvite
+from server.sealing import development_keyring
 from server.security import token_hash
 from server.settings import Settings
 from tests.conftest import Client, login
@@ -31,7 +32,7 @@ async def post(client: Client, path: str, body: object) -> tuple[int, dict[str, 
 
 async def stored_hashes(settings: Settings) -> list[str]:
     """The token hashes in the database."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             return list(await session.scalars(select(MeetingInvite.token_hash)))

@@ -14,6 +14,7 @@ from server.demo import SMS_CITIZEN, seed_demo
 from server.models import Channel, Citizen, ContactPerson, KioskDevice, Visit, VisitPlan, utcnow
 from server.models.notices import CitizenNotice, NoticeChannel, SmsRecipient
 from server.notices.job import NoticeJob
+from server.sealing import development_keyring
 from server.settings import Settings
 from server.sms import LoggingSmsAdapter
 from tests.conftest import Client, login
@@ -38,7 +39,7 @@ async def remind_her(settings: Settings, citizen_id: int) -> None:
             )
         )
     assert first is not None
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         job = NoticeJob(settings, make_sessionmaker(engine), LoggingSmsAdapter())
         await job.step(first - dt.timedelta(minutes=30))

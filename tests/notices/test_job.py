@@ -16,6 +16,7 @@ from server.models import Channel, Citizen, KioskDevice, Visit, VisitStatus, utc
 from server.models.notices import CitizenNotice, NoticeChannel, NoticeKind, SmsRecipient
 from server.notices.job import NoticeJob
 from server.notices.store import for_tablet
+from server.sealing import development_keyring
 from server.settings import Settings
 from server.sms import LoggingSmsAdapter, mask
 from tests.databases import transaction
@@ -56,7 +57,7 @@ async def setup(db_url: str) -> AsyncIterator[Setup]:
     async with transaction(db_url) as session:
         world = await make_world(session)
         await session.execute(update(KioskDevice).values(enrolled_at=utcnow()))
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, keyring=development_keyring())
     sessions = make_sessionmaker(engine)
     sms = FakeSms()
     job = NoticeJob(Settings(database_url=db_url), sessions, sms)
@@ -219,7 +220,7 @@ async def test_job_two_processes_create_each_notice_once(setup: Setup, db_url: s
     """Two processes running the job at the same moment create each reminder once."""
     s = setup
     visit_id = await add_visit(s, s.world.citizens[0])
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, keyring=development_keyring())
     try:
         other = NoticeJob(s.job.settings, make_sessionmaker(engine), FakeSms())
         first, second = await asyncio.gather(s.job.step(EVENING), other.step(EVENING))

@@ -19,6 +19,7 @@ from sqlalchemy import LargeBinary, String, Text, func, select
 
 from server.db import make_engine, make_sessionmaker
 from server.models import Base
+from server.sealing import development_keyring
 from server.settings import PROJECT_DIR, Settings
 from tests.signaling.test_webrtc_e2e import KAREN_ID, WAIT_S, all_gone, kiosk_agent, staff, within
 
@@ -90,7 +91,7 @@ def open_regular_files() -> set[str]:
 
 async def longest_text(database_url: str) -> int:
     """The longest string value of any text column of any table."""
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, keyring=development_keyring())
     longest = 0
     try:
         async with make_sessionmaker(engine)() as session:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from server.db import make_engine, make_sessionmaker
 from server.models import AuditEvent, Call
+from server.sealing import development_keyring
 from server.settings import Settings
 from tests.meetings.relative_call import allow_calls, call_consent, call_token, ida
 from tests.signaling.conftest import NewClient
@@ -31,7 +32,7 @@ def signaling_settings(demo: Settings) -> Settings:
 async def rows(settings: Settings) -> tuple[list[tuple[str | None, str]], list[Call]]:
     """The relative-call audit events (reason, action) under an organisation (the admin's log
     shows them) and the call rows, oldest first."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             events = await session.execute(

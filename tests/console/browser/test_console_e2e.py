@@ -18,6 +18,7 @@ from server.db import make_engine, make_sessionmaker
 from server.demo import demo_kiosk_token
 from server.keys import book_key
 from server.models import InboxItem, InboxKind, Observation
+from server.sealing import development_keyring
 from server.settings import Settings
 from tests.browser.axe import AXE, describe, serious_violations
 from tests.browser.conftest import log_in, screenshot
@@ -126,7 +127,7 @@ async def test_console_call_document_and_see_list_update(
 
 
 async def _written(settings: Settings) -> tuple[list[InboxItem], list[Observation]]:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine)() as session:
             tasks = list(await session.scalars(select(InboxItem)))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from server.db import make_engine, make_sessionmaker
 from server.models import Citizen, Organisation, Relative
+from server.sealing import development_keyring
 from server.settings import Settings
 from tests.kiosk_web.conftest import (  # noqa: F401  (fixtures)
     KAREN,
@@ -28,7 +29,7 @@ REMOTE_PLAYING = (
 
 async def allow_calls(settings: Settings) -> int:
     """Karen's organisation lets relatives call (as the admin page would); Ida's id."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=development_keyring())
     try:
         async with make_sessionmaker(engine).begin() as session:
             citizen = await session.get(Citizen, int(KAREN))
