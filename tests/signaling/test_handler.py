@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 
 from aiohttp import WSMsgType, web
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from server.keys import book_key, websockets_key
 from server.models import AuditEvent, Call, Visit, VisitType, utcnow
@@ -344,7 +344,10 @@ async def test_auto_answer_only_within_consented_visit(
     await kiosk.expect("call-ended")
     await nurse.expect("call-state")
     await nurse.expect("call-ended")
-    other = await kiosk_socket(await new_client(), signaling_settings, 2)  # Inger: no visit now
+    async with transaction(signaling_settings.database_url) as session:  # Inger: no visit now
+        later = utcnow() + dt.timedelta(hours=12)  # (the demo day may have one at this hour)
+        await session.execute(update(Visit).where(Visit.citizen_id == 3).values(planned_at=later))
+    other = await kiosk_socket(await new_client(), signaling_settings, 2)
     await nurse.send(type="ring", citizen_id="3")
     assert (await other.expect("ring"))["auto_answer_after_s"] is None
 

@@ -179,8 +179,12 @@ async def test_inbox_overdue_item_escalates_once(
     scheduler = scheduler_for(app)
     report = await scheduler.tick(utcnow())
     assert [o.change.item_id for o in report.overdue] == [item_id]
+    # The same tick may also alert about the demo day's visits missed by now (it depends on
+    # the hour the test runs): this item's alert is the one that matters.
     alert = await recipient.expect("alert")
-    assert alert["alert_id"] == str(item_id) and alert["message"].startswith("Overskredet frist")
+    while alert["alert_id"] != str(item_id):
+        alert = await recipient.expect("alert")
+    assert alert["message"].startswith("Overskredet frist")
     assert (await scheduler.tick(utcnow())).overdue == [], "escalated once only"
     async with transaction(demo.database_url) as session:
         item = await session.scalar(select(InboxItem).where(InboxItem.id == item_id))
@@ -191,4 +195,5 @@ async def test_inbox_overdue_item_escalates_once(
     heard = [await bystander.next()]
     while heard[-1]["type"] != "pong":
         heard.append(await bystander.next())
-    assert "alert" not in [m["type"] for m in heard], "the bystander heard no alert"
+    about_it = [m for m in heard if m["type"] == "alert" and m["alert_id"] == str(item_id)]
+    assert about_it == [], "the bystander heard no alert about the overdue item"
