@@ -394,9 +394,21 @@ async def side_by_side(
                 finally:
                     with contextlib.suppress(Exception):
                         await target.stop()
+                    _keep_logs(Path(tmp), f"{target.name}-{n}")
                 result["run_load_1m"] = round(os.getloadavg()[0], 2)  # busy neighbours
                 results.setdefault(target.name, []).append(result)
     return results
+
+
+def _keep_logs(workdir: Path, name: str) -> None:
+    """With ``BENCH_KEEP_LOGS=DIR`` every run's server, PeerJS and nginx logs are copied to
+    DIR/<server>-<run>/ before the run's directory goes (e.g. to read nginx's 502s)."""
+    keep = os.environ.get("BENCH_KEEP_LOGS")
+    if keep:
+        for log in workdir.rglob("*.log"):
+            target = Path(keep) / name / log.relative_to(workdir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(log, target)
 
 
 def _show_logs(workdir: Path) -> None:
