@@ -128,10 +128,11 @@ LISTEN_BACKLOG = 4096
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the server until interrupted."""
     from .app import create_app
-    from .migrate import upgrade
 
     settings = _serve_overrides(args, settings)
-    if args.migrate:
+    if args.migrate:  # Alembic is imported only then: a restart under tablets starts sooner
+        from .migrate import upgrade
+
         asyncio.run(upgrade(settings.database_url, keyring=_keyring(settings)))
     if (problem := asyncio.run(_data_keys_problem(settings))) is not None:
         print(f"screenvisit: {problem}", file=sys.stderr)
