@@ -13,7 +13,7 @@ then all close at once. Per run and server it measures:
 - `idle_cpu_pct`: the server's CPU over the idle period, in % of one core (from /proc/PID/stat);
 - `ping_rtt_p50_ms` / `ping_rtt_p99_ms` during the idle period;
 - `disconnect_settle_ms`: from the mass close until the server answers its health URL twice in a
-  row within 50 ms.
+  row within 50 ms; `disconnect_cpu_ms`: the server's CPU time over that span.
 
 `--nodes 2` puts two processes of each server behind nginx on loopback (38,000 tablets need
 two: a process may open 20,000 files). Ours then runs with `SCREENVISIT_REDIS_URL` set
@@ -83,8 +83,10 @@ async def one_run(
         await asyncio.sleep(args.idle_s)
         after_idle = sample(target.pids())
         stats = await fleet.ask_all({"cmd": "stats", "reset": True})
+        closing = sample(target.pids())
         await fleet.ask_all({"cmd": "close"})
         settle = await asyncio.to_thread(settle_ms, target.health_url)
+        settled = sample(target.pids())
     finally:
         await fleet.stop()
     held = sum(s["held"] for s in stats)
@@ -110,6 +112,8 @@ async def one_run(
         "ping_rtt_p99_ms": percentile(rtts, 99),
         "ping_rtt_max_ms": max(rtts, default=None),
         "disconnect_settle_ms": settle,
+        # The server's CPU from the mass close until it settled (holds on a busy machine).
+        "disconnect_cpu_ms": round(1000 * (settled.cpu_s - closing.cpu_s), 1),
     }
 
 
